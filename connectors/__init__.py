@@ -1,0 +1,41 @@
+"""Exchange connectors: one folder per exchange, each implementing :class:`ExchangeConnector`."""
+
+from connectors.base import (
+    BookLevel,
+    BookUpdate,
+    CancelResult,
+    ExchangeConnector,
+    ExchangeOrderStatus,
+    ExchangeUnavailable,
+    FillReport,
+    OrderRuleViolation,
+    OrderStatusReport,
+    Outcome,
+    PlaceOrderRequest,
+    PlaceResult,
+    PositionReport,
+    Side,
+    TimeInForce,
+    TradingRule,
+    UnknownPair,
+)
+
+__all__ = [
+    "BookLevel",
+    "BookUpdate",
+    "CancelResult",
+    "ExchangeConnector",
+    "ExchangeOrderStatus",
+    "ExchangeUnavailable",
+    "FillReport",
+    "OrderRuleViolation",
+    "OrderStatusReport",
+    "Outcome",
+    "PlaceOrderRequest",
+    "PlaceResult",
+    "PositionReport",
+    "Side",
+    "TimeInForce",
+    "TradingRule",
+    "UnknownPair",
+]

@@ -1,0 +1,302 @@
+"""The exchange-agnostic connector contract.
+
+A connector turns one exchange's wire protocol into plain, immutable reports. It knows nothing of
+the event store or of the OMS domain: the engine turns reports into events. A second exchange is a
+new folder under ``connectors/`` implementing :class:`ExchangeConnector`.
+
+Outcomes of anything sent to an exchange are three-valued (:class:`Outcome`): ``CONFIRMED``,
+``REJECTED`` (the exchange said no, with its reason) or ``UNKNOWN`` (timeout, reset, 5xx, a reply we
+cannot parse). A connector never turns an unknown outcome into a rejection.
+
+Example::
+
+    rule = TradingRule(pair="ETH", asset_id=1, amount_decimals=4, price_sig_figs=5,
+                       price_max_decimals=2, min_notional=Decimal("10"))
+    rule.quantize_price(Decimal("3012.345"))   # Decimal('3012.3')
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Side = Literal["buy", "sell"]
+TimeInForce = Literal["Gtc", "Ioc", "Alo"]
+
+
+class OrderRuleViolation(ValueError):
+    """An order would break the exchange's trading rules; nothing was sent.
+
+    The message names the pair, the rule and the offending value, so the caller can fix the input.
+    """
+
+
+class UnknownPair(KeyError):
+    """The pair (coin) is not listed by the exchange's metadata."""
+
+    def __str__(self) -> str:
+        return f"unknown pair {self.args[0]!r}: refresh the trading rules or check the spelling"
+
+
+class Outcome(enum.Enum):
+    """What we know about an action sent to the exchange."""
+
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+class ExchangeOrderStatus(enum.Enum):
+    """An order's status as the exchange reports it, mapped to generic values."""
+
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    TRIGGERED = "triggered"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class TradingRule:
+    """Price and size rules of one pair.
+
+    Prices have at most ``price_sig_figs`` significant figures (integers are always allowed) and at
+    most ``price_max_decimals`` decimals; sizes have at most ``amount_decimals`` decimals; the order
+    value must reach ``min_notional`` (quote currency).
+    """
+
+    pair: str
+    asset_id: int
+    amount_decimals: int
+    price_sig_figs: int
+    price_max_decimals: int
+    min_notional: Decimal
+    max_leverage: int = 1
+    is_spot: bool = False
+
+    def quantize_amount(self, amount: Decimal) -> Decimal:
+        """Round ``amount`` down to the lot size (never up: it must not exceed what was asked)."""
+        step = Decimal(1).scaleb(-self.amount_decimals)
+        return amount.quantize(step, rounding=ROUND_DOWN)
+
+    def quantize_price(self, price: Decimal) -> Decimal:
+        """Round ``price`` to the nearest valid price (significant figures, then decimals)."""
+        if price <= 0:
+            raise OrderRuleViolation(f"{self.pair}: price must be positive, got {price}")
+        if price == price.to_integral_value():
+            return price.quantize(Decimal(1))
+        digits_before_point = price.adjusted() + 1
+        decimals = min(self.price_sig_figs - digits_before_point, self.price_max_decimals)
+        if decimals <= 0:
+            return price.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+        return price.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+
+    def check(self, price: Decimal, amount: Decimal) -> None:
+        """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as they are."""
+        if amount <= 0:
+            raise OrderRuleViolation(f"{self.pair}: amount must be positive, got {amount}")
+        if amount != self.quantize_amount(amount):
+            raise OrderRuleViolation(
+                f"{self.pair}: amount {amount} has more than {self.amount_decimals} decimals"
+            )
+        if price != self.quantize_price(price):
+            raise OrderRuleViolation(
+                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs} significant"
+                f" figures, at most {self.price_max_decimals} decimals); use quantize_price"
+            )
+        if price * amount < self.min_notional:
+            raise OrderRuleViolation(
+                f"{self.pair}: order value {price * amount} is below the minimum {self.min_notional}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrderRequest:
+    """One order to place. ``cloid`` is the exchange form of our client order id."""
+
+    cloid: str
+    pair: str
+    side: Side
+    amount: Decimal
+    price: Decimal
+    tif: TimeInForce = "Gtc"
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    """The outcome of placing one order.
+
+    ``CONFIRMED`` carries the exchange order id and, when it traded at once, ``filled_amount`` and
+    ``average_price``; ``REJECTED`` carries the exchange's ``reason``; ``UNKNOWN`` carries the
+    ``reason`` (timeout, HTTP status...) and the ``raw`` reply text for the journal.
+    """
+
+    outcome: Outcome
+    cloid: str
+    exchange_order_id: str | None = None
+    resting: bool = False
+    filled_amount: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    reason: str | None = None
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """The outcome of one cancel: confirmed, rejected (with the exchange's reason) or unknown."""
+
+    outcome: Outcome
+    reason: str | None = None
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusReport:
+    """An order's state as the exchange reports it (from a query or a stream)."""
+
+    pair: str
+    status: ExchangeOrderStatus
+    cloid: str | None
+    exchange_order_id: str | None
+    side: Side | None = None
+    amount: Decimal | None = None
+    remaining: Decimal | None = None
+    price: Decimal | None = None
+    timestamp_ms: int = 0
+    raw_status: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    """One trade of one of our orders. Identified by (venue, account, trade_id)."""
+
+    trade_id: str
+    pair: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_asset: str
+    is_maker: bool
+    timestamp_ms: int
+    exchange_order_id: str
+    cloid: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionReport:
+    """A perp position: signed size (+ long, − short) and entry price."""
+
+    pair: str
+    size: Decimal
+    entry_price: Decimal | None
+    unrealized_pnl: Decimal = Decimal(0)
+    leverage: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    """One price level of an order book."""
+
+    price: Decimal
+    amount: Decimal
+    orders: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpdate:
+    """A full L2 snapshot of one pair (bids best first, asks best first)."""
+
+    pair: str
+    timestamp_ms: int
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+
+ReconnectCallback = Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class ExchangeConnector(Protocol):
+    """What the engine needs from any exchange.
+
+    Streams (``order_updates``, ``fills``, ``book_updates``) are async iterators that survive
+    reconnects; after every reconnect the connector awaits each registered reconnect callback so the
+    engine can fill the gap (fills since the last journaled one, status of every open order).
+    """
+
+    venue: str
+    account: str
+
+    async def start(self) -> None:
+        """Load trading rules and open the streams."""
+
+    async def close(self) -> None:
+        """Close sessions and sockets; idempotent."""
+
+    def trading_rule(self, pair: str) -> TradingRule:
+        """Rules of ``pair``; raises :class:`UnknownPair`."""
+        ...
+
+    async def place_orders(
+        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+    ) -> list[PlaceResult]:
+        """Place orders in one action; one result per request, in order."""
+        ...
+
+    async def cancel_by_cloid(
+        self, pair: str, cloid: str, expires_after_ms: int | None
+    ) -> CancelResult:
+        """Cancel one order by its client order id."""
+        ...
+
+    async def cancel(
+        self, pair: str, exchange_order_id: str, expires_after_ms: int | None
+    ) -> CancelResult:
+        """Cancel one order by its exchange order id."""
+        ...
+
+    async def order_status(self, cloid: str) -> OrderStatusReport:
+        """Ask the exchange for an order by client id; ``NOT_FOUND`` if it does not know it.
+
+        Raises :class:`ExchangeUnavailable` when the answer itself is unknown.
+        """
+        ...
+
+    async def open_orders(self) -> list[OrderStatusReport]:
+        """Every open order of the account."""
+        ...
+
+    async def fills_since(self, start_ms: int) -> list[FillReport]:
+        """Every fill of the account at or after ``start_ms``, oldest first."""
+        ...
+
+    async def positions(self) -> list[PositionReport]:
+        """Open positions of the account."""
+        ...
+
+    async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
+        """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
+        ...
+
+    def order_updates(self) -> AsyncIterator[OrderStatusReport]:
+        """Pushed order status changes."""
+        ...
+
+    def fills(self) -> AsyncIterator[FillReport]:
+        """Pushed fills (snapshots replayed after reconnect too; dedupe by trade id)."""
+        ...
+
+    def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
+        """Register ``callback`` to be awaited after every stream reconnect."""
+
+
+class ExchangeUnavailable(ConnectionError):
+    """The exchange could not be reached or gave an answer we cannot trust; outcome unknown."""
