@@ -1,0 +1,139 @@
+"""Pure planning of one group-commit batch: which appends succeed, and the rows they write.
+
+The writer reads the head, the already stored rows for the batch's event ids and the current
+versions of the batch's streams inside its locked transaction, then calls :func:`plan_batch`.
+Checking versions and idempotency here, in memory and in arrival order, is what lets one bad
+append fail alone while the rest of the batch commits in a single transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventstore.codec import EncodedEvent, chain_hash
+from eventstore.errors import IdempotencyConflict, WrongExpectedVersion
+from eventstore.model import AppendResult, ExpectedVersion, RecordedEvent, StreamState
+
+Row = tuple[int, str, int, str, int, Any, bytes, bytes, int, str]
+"""(position, stream_id, version, type, event_version, event_id, data, metadata, us, hash)."""
+
+
+@dataclass(slots=True)
+class AppendRequest:
+    """One caller's append, validated and encoded, waiting for the writer."""
+
+    stream_id: str
+    expected: ExpectedVersion
+    events: tuple[EncodedEvent, ...]
+    outcome: AppendResult | BaseException | None = None
+
+
+def _norm_id(value: Any) -> str:
+    return str(value if isinstance(value, UUID) else UUID(str(value)))
+
+
+def _result(stream_id: str, rows: list[Row]) -> AppendResult:
+    recorded = tuple(RecordedEvent(*row) for row in rows)
+    return AppendResult(
+        stream_id=stream_id,
+        first_position=rows[0][0],
+        last_position=rows[-1][0],
+        next_version=rows[-1][2] + 1,
+        events=recorded,
+    )
+
+
+def _idempotent(req: AppendRequest, stored: list[Row | None]) -> AppendResult | None:
+    """The original result if ``req`` repeats a stored batch; None if none of it is stored."""
+    if all(row is None for row in stored):
+        return None
+    for new, row in zip(req.events, stored, strict=True):
+        if row is None:
+            return _conflict(req, "only part of this batch is stored")
+        if row[1] != req.stream_id:
+            raise IdempotencyConflict(new.event_id, f"in stream {row[1]!r}")
+        if (row[3], row[4], bytes(row[6]), bytes(row[7])) != (
+            new.type,
+            new.event_version,
+            new.data,
+            new.metadata,
+        ):
+            raise IdempotencyConflict(new.event_id, "with different type or content")
+    rows = [r for r in stored if r is not None]
+    versions = [r[2] for r in rows]
+    if versions != list(range(versions[0], versions[0] + len(versions))):
+        return _conflict(req, "as part of a different batch")
+    return _result(req.stream_id, rows)
+
+
+def _conflict(req: AppendRequest, reason: str) -> AppendResult:
+    raise IdempotencyConflict(req.events[0].event_id, reason)
+
+
+def _check_expected(stream_id: str, expected: ExpectedVersion, current: int | None) -> None:
+    if expected is StreamState.ANY:
+        return
+    if expected is StreamState.NO_STREAM:
+        ok = current is None
+    elif expected is StreamState.STREAM_EXISTS:
+        ok = current is not None
+    else:
+        ok = current == expected
+    if not ok:
+        raise WrongExpectedVersion(stream_id, expected, current)
+
+
+def plan_batch(
+    head: tuple[int, str],
+    requests: list[AppendRequest],
+    stored_by_id: dict[str, Row],
+    stream_versions: dict[str, int],
+    now_us: int,
+) -> list[Row]:
+    """Decide every request of a batch; return the rows to insert, in position order.
+
+    Sets ``request.outcome`` to an :class:`AppendResult` or to the exception that request
+    must raise. ``stored_by_id`` maps hyphenated event id text to its stored row;
+    ``stream_versions`` maps stream id to its last stored version. Both are updated in place
+    with what this batch plans, so later requests in the batch see earlier ones.
+    """
+    position, prev = head
+    out: list[Row] = []
+    for req in requests:
+        try:
+            stored = [stored_by_id.get(e.event_id) for e in req.events]
+            again = _idempotent(req, stored)
+            if again is not None:
+                req.outcome = again
+                continue
+            current = stream_versions.get(req.stream_id)
+            _check_expected(req.stream_id, req.expected, current)
+        except (WrongExpectedVersion, IdempotencyConflict) as exc:
+            req.outcome = exc
+            continue
+        version = -1 if current is None else current
+        rows: list[Row] = []
+        for e in req.events:
+            position += 1
+            version += 1
+            prev = chain_hash(
+                prev, position, req.stream_id, version, e.type, e.event_version,
+                e.event_id, now_us, e.data, e.metadata,
+            )
+            row: Row = (
+                position, req.stream_id, version, e.type, e.event_version, e.event_id,
+                e.data, e.metadata, now_us, prev,
+            )
+            rows.append(row)
+            stored_by_id[e.event_id] = row
+        stream_versions[req.stream_id] = version
+        out.extend(rows)
+        req.outcome = _result(req.stream_id, rows)
+    return out
+
+
+def normalise_stored(rows: list[Any]) -> dict[str, Row]:
+    """Index stored rows (as a driver returns them) by hyphenated event id text."""
+    return {_norm_id(r[5]): tuple(r) for r in rows}

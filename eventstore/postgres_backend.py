@@ -1,0 +1,108 @@
+"""PostgreSQL: group-commit writes and batched reads on the asyncpg connections of the engine.
+
+The out-of-order-commit trap, and how it is avoided
+---------------------------------------------------
+With a sequence (or ``bigserial``) two transactions can take positions 10 and 11 and commit
+11 first; a reader tailing ``WHERE position > 9`` then sees 11, moves its cursor past 10, and
+skips 10 forever when it commits a moment later. Here positions are never taken from a
+sequence. Every append transaction first takes one *transaction-scoped advisory lock*
+(``pg_advisory_xact_lock``), then reads the head, assigns ``head + 1 ...`` and inserts. The lock
+is released only when the transaction ends, after its commit is visible, so the next writer
+(in any process, on any host) reads a head that includes it. Positions are therefore assigned
+and made visible strictly in order, and the hash chain (which needs the previous hash) is
+computed from the true predecessor. The cost is one serialised writer at a time, which group
+commit amortises: each transaction carries a whole batch of appends.
+
+Wake-ups: subscribers in this process are woken by the writer after each commit; subscribers
+in other processes poll (a cheap primary-key range query). No NOTIFY is issued inside the
+write transaction, so commits are never serialised on the notification queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from eventstore.codec import GENESIS_HASH
+from eventstore.model import RecordedEvent
+from eventstore.planner import AppendRequest, normalise_stored, plan_batch
+from eventstore.schema import COLUMNS
+
+APPEND_LOCK_KEY = 0x6F6D735F65767473  # "oms_evts": the one advisory lock all appenders share
+
+_HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+_INSERT = (
+    f"INSERT INTO events ({COLUMNS}) SELECT * FROM unnest("
+    "$1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[], "
+    "$7::bytea[], $8::bytea[], $9::bigint[], $10::text[])"
+)
+_RANGE = (
+    f"SELECT {COLUMNS} FROM events WHERE position >= $1 AND position <= $2 "
+    "ORDER BY position LIMIT $3"
+)
+_STREAM = (
+    f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "
+    "ORDER BY version LIMIT $3"
+)
+_NO_END = 2**62
+
+
+class PostgresBackend:
+    """Runs the store's SQL on raw asyncpg connections checked out of the engine's pool."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _apg(self) -> AsyncIterator[Any]:
+        async with self._engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            yield raw.driver_connection
+
+    async def write(self, requests: list[AppendRequest], now_us: int) -> int:
+        """Plan and commit one batch in one transaction; return the new head position."""
+        async with self._apg() as apg, apg.transaction():
+            await apg.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK_KEY)
+            head = await apg.fetchrow(_HEAD)
+            head_t = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
+            ids = [e.event_id for r in requests for e in r.events]
+            stored = await apg.fetch(
+                f"SELECT {COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
+            )
+            streams = list({r.stream_id for r in requests})
+            versions = {
+                r[0]: r[1]
+                for r in await apg.fetch(
+                    "SELECT stream_id, MAX(version) FROM events "
+                    "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id",
+                    streams,
+                )
+            }
+            rows = plan_batch(head_t, requests, normalise_stored(stored), versions, now_us)
+            if rows:
+                await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
+        return rows[-1][0] if rows else head_t[0]
+
+    async def _rows(self, sql: str, *params: Any) -> list[RecordedEvent]:
+        async with self._apg() as apg:
+            return [RecordedEvent(*r) for r in await apg.fetch(sql, *params)]
+
+    async def read_range(self, start: int, stop: int | None, limit: int) -> list[RecordedEvent]:
+        """Up to ``limit`` events with ``start <= position <= stop``, in position order."""
+        return await self._rows(_RANGE, start, _NO_END if stop is None else stop, limit)
+
+    async def read_stream(self, stream_id: str, start: int, limit: int) -> list[RecordedEvent]:
+        """Up to ``limit`` events of one stream from version ``start``, in version order."""
+        return await self._rows(_STREAM, stream_id, start, limit)
+
+    async def head(self) -> tuple[int, str]:
+        """The last position and its hash, or ``(0, GENESIS_HASH)`` for an empty log."""
+        async with self._apg() as apg:
+            row = await apg.fetchrow(_HEAD)
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    async def close(self) -> None:
+        """Nothing of its own to release: the engine is disposed by the store."""

@@ -1,0 +1,263 @@
+"""The event store: append, read, subscribe, verify — on SQLite or PostgreSQL.
+
+>>> async def demo(url: str) -> None:
+...     async with await EventStore.open(url) as store:
+...         res = await store.append("order-1", [NewEvent("OrderCreated", {"px": "1.5"})],
+...                                  expected_version=NO_STREAM)
+...         async for ev in store.read_stream("order-1"):
+...             print(ev.version, ev.type, ev.data)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Protocol
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from eventstore.codec import check_stream_id, encode_event
+from eventstore.engine import create_engine, display_url, sqlite_path
+from eventstore.errors import StoreClosed
+from eventstore.group_commit import GroupCommitter
+from eventstore.migration import ensure_schema
+from eventstore.model import (
+    ANY,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    StreamState,
+    VerifyReport,
+)
+from eventstore.planner import AppendRequest
+from eventstore.postgres_backend import PostgresBackend
+from eventstore.sqlite_backend import SqliteBackend
+from eventstore.verify import verify_chain
+
+
+class _Backend(Protocol):
+    async def write(self, requests: list[AppendRequest], now_us: int) -> int: ...
+    async def read_range(
+        self, start: int, stop: int | None, limit: int
+    ) -> list[RecordedEvent]: ...
+    async def read_stream(self, stream_id: str, start: int, limit: int) -> list[RecordedEvent]: ...
+    async def head(self) -> tuple[int, str]: ...
+    async def close(self) -> None: ...
+
+
+def _check_expected(expected: object) -> ExpectedVersion:
+    if isinstance(expected, StreamState):
+        return expected
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        raise ValueError(
+            f"expected_version must be ANY, NO_STREAM, STREAM_EXISTS or an int >= 0, "
+            f"got {expected!r}"
+        )
+    return expected
+
+
+def _check_count(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+class EventStore:
+    """A durable, gap-free, idempotent, tamper-evident event log. Open with :meth:`open`."""
+
+    def __init__(
+        self, url: URL, engine: AsyncEngine, backend: _Backend, poll_interval: float
+    ) -> None:
+        self.url = display_url(url)
+        self.dialect = url.get_backend_name()
+        self.engine = engine
+        """The SQLAlchemy ``AsyncEngine`` on the same database (for read models and
+        checkpoints written in one transaction; on SQLite each ``engine.begin()`` is
+        ``BEGIN IMMEDIATE``)."""
+        self.poll_interval = poll_interval
+        self._backend = backend
+        self._changed = asyncio.Event()
+        self._writer = GroupCommitter(backend.write, self._committed)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, url: str | URL, *, create: bool = True, poll_interval: float = 0.1
+    ) -> EventStore:
+        """Open (and, if new, create at the schema head) the store at ``url``.
+
+        ``sqlite+aiosqlite:///path/oms.db`` or ``postgresql+asyncpg://user@host/db``.
+        ``poll_interval`` is how often subscribers look for events written by other processes.
+        Raises ``SchemaOutOfDate``, ``ForeignDatabase`` or ``NotADatabase`` with what to do.
+        """
+        sa_url = make_url(url)
+        engine = create_engine(sa_url)
+        try:
+            await ensure_schema(engine, sa_url, create=create)
+            backend: _Backend
+            if sa_url.get_backend_name() == "sqlite":
+                backend = SqliteBackend(sqlite_path(sa_url))
+            else:
+                backend = PostgresBackend(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(sa_url, engine, backend, poll_interval)
+
+    async def __aenter__(self) -> EventStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _committed(self, _head: int) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed("the event store is closed; open a new one")
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = ANY,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` atomically and durably.
+
+        ``expected_version``: ``ANY``, ``NO_STREAM``, ``STREAM_EXISTS`` or the stream's
+        current last version (0-based). Re-appending the same events (same ids and content)
+        returns the original result and writes nothing.
+
+        Raises ``WrongExpectedVersion``, ``IdempotencyConflict``; ``TypeError``/``ValueError``
+        for bad input, before anything is written.
+        """
+        self._check_open()
+        check_stream_id(stream_id)
+        expected = _check_expected(expected_version)
+        if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+            raise TypeError("events must be a sequence of NewEvent")
+        if not events:
+            raise ValueError("append needs at least one event")
+        encoded = []
+        for ev in events:
+            if not isinstance(ev, NewEvent):
+                raise TypeError(f"events must be NewEvent instances, got {type(ev).__name__}")
+            encoded.append(encode_event(ev.type, ev.data, ev.metadata, ev.event_id, ev.version))
+        if len({e.event_id for e in encoded}) != len(encoded):
+            raise ValueError("the same event_id appears twice in one append")
+        return await self._writer.submit(AppendRequest(stream_id, expected, tuple(encoded)))
+
+    def read_stream(
+        self, stream_id: str, from_version: int = 0, *, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        """The events of one stream from ``from_version`` on, in version order."""
+        self._check_open()
+        check_stream_id(stream_id)
+        _check_count("from_version", from_version, 0)
+        _check_count("batch_size", batch_size, 1)
+        return self._read_stream(stream_id, from_version, batch_size)
+
+    async def _read_stream(
+        self, stream_id: str, start: int, batch_size: int
+    ) -> AsyncIterator[RecordedEvent]:
+        while True:
+            batch = await self._backend.read_stream(stream_id, start, batch_size)
+            for ev in batch:
+                yield ev
+            if len(batch) < batch_size:
+                return
+            start = batch[-1].version + 1
+
+    def read_all(
+        self, from_position: int = 1, to_position: int | None = None, *, batch_size: int = 10_000
+    ) -> AsyncIterator[RecordedEvent]:
+        """The global log from ``from_position`` to ``to_position`` (inclusive), in order."""
+        self._check_open()
+        _check_count("from_position", from_position, 0)
+        if to_position is not None:
+            _check_count("to_position", to_position, 0)
+        _check_count("batch_size", batch_size, 1)
+        return self._read_all(max(from_position, 1), to_position, batch_size)
+
+    async def _read_all(
+        self, start: int, stop: int | None, batch_size: int
+    ) -> AsyncIterator[RecordedEvent]:
+        async for batch in self._batches(start, stop, batch_size):
+            for ev in batch:
+                yield ev
+
+    async def _batches(
+        self, start: int, stop: int | None, batch_size: int
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        while stop is None or start <= stop:
+            batch = await self._backend.read_range(start, stop, batch_size)
+            if batch:
+                yield batch
+            if len(batch) < batch_size:
+                return
+            start = batch[-1].position + 1
+
+    def subscribe(
+        self, from_position: int = 1, *, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event from ``from_position`` on: the stored ones, then new ones as they commit.
+
+        Never skips and never repeats (positions are committed in order). Holds at most one
+        batch in memory; cancel the consuming task (or ``aclose()`` it) to stop.
+        """
+        self._check_open()
+        _check_count("from_position", from_position, 0)
+        _check_count("batch_size", batch_size, 1)
+        return self._subscribe(max(from_position, 1), batch_size)
+
+    async def _subscribe(self, start: int, batch_size: int) -> AsyncIterator[RecordedEvent]:
+        while not self._closed:
+            changed = self._changed  # taken before reading: a commit after the read wakes us
+            batch = await self._backend.read_range(start, None, batch_size)
+            for ev in batch:
+                yield ev
+            if batch:
+                start = batch[-1].position + 1
+            if len(batch) < batch_size:
+                with contextlib.suppress(TimeoutError):  # poll: other processes write too
+                    await asyncio.wait_for(changed.wait(), self.poll_interval)
+
+    async def head(self) -> tuple[int, str]:
+        """``(position, hash)`` of the last event; ``(0, "000…")`` for an empty log.
+
+        Save it elsewhere (a log line, another system) to anchor :meth:`verify` later.
+        """
+        self._check_open()
+        return await self._backend.head()
+
+    async def verify(
+        self, *, anchor: tuple[int, str] | None = None, batch_size: int = 10_000
+    ) -> VerifyReport:
+        """Recompute the hash chain from position 1 to the current head.
+
+        Reports the first bad position for an edited, deleted, inserted or reordered row.
+        """
+        self._check_open()
+        stop, _ = await self._backend.head()
+        return await verify_chain(self._batches(1, stop, batch_size), anchor)
+
+    async def close(self) -> None:
+        """Commit queued appends, stop the writer, release connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._committed(0)  # wake subscribers so they end
+        await self._writer.close()
+        await self._backend.close()
+        await self.engine.dispose()

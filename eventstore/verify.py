@@ -1,0 +1,48 @@
+"""Hash-chain verification over a stream of recorded events, oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from eventstore.codec import GENESIS_HASH, chain_hash
+from eventstore.model import RecordedEvent, VerifyReport
+
+
+async def verify_chain(
+    batches: AsyncIterator[list[RecordedEvent]], anchor: tuple[int, str] | None = None
+) -> VerifyReport:
+    """Recompute every hash; report the first position whose row was edited, deleted,
+    inserted or moved. With ``anchor`` (a ``(position, hash)`` saved from :meth:`head`
+    elsewhere) a truncated log or a rewritten chain is caught too.
+    """
+    expected_pos, prev, checked = 1, GENESIS_HASH, 0
+    async for batch in batches:
+        for ev in batch:
+            if ev.position != expected_pos:
+                why = (
+                    f"position {expected_pos} is missing (next row is {ev.position})"
+                    if ev.position > expected_pos
+                    else f"unexpected position {ev.position}"
+                )
+                return _bad(checked, expected_pos, why)
+            want = chain_hash(
+                prev, ev.position, ev.stream_id, ev.version, ev.type, ev.event_version,
+                str(ev.event_id), ev.recorded_at_us, ev.raw_data, ev.raw_metadata,
+            )
+            if want != ev.hash:
+                return _bad(checked, ev.position, "stored hash does not match the event's content")
+            if anchor is not None and ev.position == anchor[0] and ev.hash != anchor[1]:
+                return _bad(checked, ev.position, "hash differs from the anchored head hash")
+            prev = ev.hash
+            checked += 1
+            expected_pos += 1
+    if anchor is not None and checked < anchor[0]:
+        return _bad(checked, checked + 1, f"log ends before the anchored position {anchor[0]}")
+    return VerifyReport(
+        ok=True, checked=checked, first_bad_position=None, reason=None,
+        head_position=checked, head_hash=prev if checked else None,
+    )
+
+
+def _bad(checked: int, position: int, reason: str) -> VerifyReport:
+    return VerifyReport(ok=False, checked=checked, first_bad_position=position, reason=reason)

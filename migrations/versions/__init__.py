@@ -1,0 +1,1 @@
+"""Revision files; kept a package so they ship in the wheel."""
