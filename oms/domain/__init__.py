@@ -1,0 +1,72 @@
+"""The pure order domain: enums, ids, events, codec, state machine, ``evolve`` and ``decide``.
+
+No I/O, no asyncio, no SQL: everything here is a plain function of its inputs (plus the clock and
+randomness in ``ClientOrderId.new``).
+"""
+
+from oms.domain.codec import (
+    EventDecodeError,
+    MalformedEvent,
+    UnknownEventType,
+    UnsupportedEventVersion,
+    decode,
+    encode,
+)
+from oms.domain.decide import decide
+from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.events import (
+    CancelRejected,
+    CancelRequested,
+    OrderAccepted,
+    OrderAnomaly,
+    OrderCanceled,
+    OrderCreated,
+    OrderEvent,
+    OrderFilled,
+    OrderNotFound,
+    OrderRejected,
+    OrderStatusUnknown,
+    OrderSubmitted,
+)
+from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
+from oms.domain.order import InFlightOrder, OrderRecord, evolve, fold, step
+from oms.domain.transitions import TRANSITIONS, Effect, Transition, classify
+
+__all__ = [
+    "TRANSITIONS",
+    "CancelRejected",
+    "CancelRequested",
+    "ClientOrderId",
+    "Effect",
+    "EventDecodeError",
+    "InFlightOrder",
+    "InvalidClientOrderId",
+    "MalformedEvent",
+    "OrderAccepted",
+    "OrderAnomaly",
+    "OrderCanceled",
+    "OrderCreated",
+    "OrderEvent",
+    "OrderFilled",
+    "OrderNotFound",
+    "OrderRecord",
+    "OrderRejected",
+    "OrderState",
+    "OrderStatusUnknown",
+    "OrderSubmitted",
+    "OrderType",
+    "PositionAction",
+    "TimeInForce",
+    "TradeSide",
+    "Transition",
+    "UnknownEventType",
+    "UnsupportedEventVersion",
+    "classify",
+    "decide",
+    "decode",
+    "encode",
+    "evolve",
+    "fold",
+    "order_stream",
+    "step",
+]
