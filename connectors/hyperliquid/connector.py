@@ -1,0 +1,392 @@
+"""``HyperliquidConnector``: the :class:`connectors.base.ExchangeConnector` for Hyperliquid.
+
+It signs and sends actions over REST, queries ``/info``, and turns WebSocket pushes
+(``orderUpdates``, ``userFills``, ``l2Book``) into plain reports on async streams. It knows nothing
+of the event store: the engine turns reports into events.
+
+Example::
+
+    async with HyperliquidConnector("http://127.0.0.1:8080", private_key=key) as conn:
+        rule = conn.trading_rule("ETH")
+        [result] = await conn.place_orders(
+            [PlaceOrderRequest(cloid, "ETH", "buy", Decimal("0.01"), Decimal("3000"))],
+            expires_after_ms=now_ms + 10_000,
+        )
+        status = await conn.order_status(cloid)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from connectors.base import (
+    BookUpdate,
+    CancelResult,
+    FillReport,
+    OrderStatusReport,
+    PlaceOrderRequest,
+    PlaceResult,
+    PositionReport,
+    ReconnectCallback,
+    TradingRule,
+)
+from connectors.hyperliquid import constants, outcomes, parsing, wire
+from connectors.hyperliquid.book import OrderBook
+from connectors.hyperliquid.errors import (
+    LeverageOutOfRange,
+    MissingPrivateKey,
+    ScheduleCancelTooEarly,
+    UnexpectedReply,
+)
+from connectors.hyperliquid.nonces import NonceManager
+from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
+from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
+from connectors.hyperliquid.signing import L1Signer
+from connectors.hyperliquid.streams import Broadcast, Subscription
+from connectors.hyperliquid.ws import HyperliquidWs
+
+log = logging.getLogger(__name__)
+
+_FILL_PAGE_HINT = 500  # the exchange caps time-range replies (500 to 2000 rows)
+_MAX_FILL_PAGES = 20
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def ws_url_for(base_url: str) -> str:
+    """``http(s)://host`` → ``ws(s)://host/ws`` (the SDK's rule)."""
+    return "ws" + base_url.rstrip("/")[len("http") :] + constants.WS_PATH
+
+
+class HyperliquidConnector:
+    """Trade one Hyperliquid account (or vault/sub-account) through REST and WebSocket."""
+
+    venue = constants.VENUE
+
+    def __init__(
+        self,
+        base_url: str,
+        private_key: str | None = None,
+        account_address: str | None = None,
+        vault_address: str | None = None,
+        is_mainnet: bool = False,
+        nonce_file: Path | str | None = None,
+        request_timeout_s: float = 5.0,
+        ws_url: str | None = None,
+        ws_ping_interval_s: float = constants.WS_PING_INTERVAL_S,
+        rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
+    ) -> None:
+        self._signer = L1Signer(private_key) if private_key else None
+        if account_address is None and self._signer is None and vault_address is None:
+            raise MissingPrivateKey("pass private_key= (or account_address= for read-only use)")
+        signer_address = self._signer.address if self._signer else None
+        self._vault = vault_address.lower() if vault_address else None
+        #: The address whose orders, fills and positions we query and stream.
+        self.account = (vault_address or account_address or signer_address or "").lower()
+        self.is_mainnet = is_mainnet
+        self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
+        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s)
+        self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
+        self._rules = TradingRules()
+        self._rules_refresh_s = rules_refresh_s
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._books: dict[str, OrderBook] = {}
+        self._order_updates: Broadcast[OrderStatusReport] = Broadcast()
+        self._fills: Broadcast[FillReport] = Broadcast()
+        self._book_updates: Broadcast[BookUpdate] = Broadcast(keep_latest=100)
+        self._ws.on("orderUpdates", self._on_order_updates)
+        self._ws.on("userFills", self._on_user_fills)
+        self._ws.on("l2Book", self._on_l2_book)
+        self._ws.add_disconnect_hook(self._on_disconnect)
+
+    def __repr__(self) -> str:
+        return f"HyperliquidConnector(account={self.account}, mainnet={self.is_mainnet})"
+
+    @property
+    def ws(self) -> HyperliquidWs:
+        """The WebSocket client (stats, extra subscriptions via ``ws.on`` / ``ws.subscribe``)."""
+        return self._ws
+
+    @property
+    def rest(self) -> HyperliquidRest:
+        """The REST client (stats, raw ``info`` queries)."""
+        return self._rest
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the session, load trading rules and open the user streams."""
+        await self._rest.open()
+        await self.refresh_rules()
+        self._ws.subscribe({"type": "orderUpdates", "user": self.account})
+        self._ws.subscribe({"type": "userFills", "user": self.account})
+        await self._ws.start()
+        if self._refresh_task is None and self._rules_refresh_s > 0:
+            self._refresh_task = asyncio.create_task(self._refresh_rules_forever())
+
+    async def close(self) -> None:
+        """Close socket, session and streams; idempotent."""
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh_task
+            self._refresh_task = None
+        await self._ws.close()
+        await self._rest.close()
+        for broadcast in (self._order_updates, self._fills, self._book_updates):
+            broadcast.close()
+
+    async def __aenter__(self) -> HyperliquidConnector:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # rules -------------------------------------------------------------------------------------
+
+    async def refresh_rules(self) -> None:
+        """Reload ``meta`` and ``spotMeta`` into the rule registry."""
+        meta = await self._rest.info({"type": "meta"})
+        spot_meta = await self._rest.info({"type": "spotMeta"})
+        self._rules.replace(parse_perp_meta(meta), parse_spot_meta(spot_meta))
+
+    async def _refresh_rules_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._rules_refresh_s)
+            try:
+                await self.refresh_rules()
+            except ConnectionError:
+                log.warning("trading rules refresh failed; keeping the previous rules")
+
+    def trading_rule(self, pair: str) -> TradingRule:
+        """Rules of ``pair``; raises ``UnknownPair``."""
+        return self._rules.get(pair)
+
+    # signed actions ----------------------------------------------------------------------------
+
+    async def _send(self, action: dict[str, Any], expires_after_ms: int | None) -> ExchangeReply:
+        if self._signer is None:
+            raise MissingPrivateKey("this connector has no private key; it cannot sign actions")
+        nonce = self._nonces.next()
+        signature = self._signer.sign(action, nonce, self._vault, expires_after_ms, self.is_mainnet)
+        body = wire.exchange_body(action, nonce, signature, self._vault, expires_after_ms)
+        return await self._rest.exchange(body)
+
+    def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
+        rule = self.trading_rule(request.pair)
+        return wire.checked_order_wire(
+            rule,
+            request.side == "buy",
+            request.price,
+            request.amount,
+            request.reduce_only,
+            wire.limit_order_type(request.tif),
+            request.cloid,
+        )
+
+    async def place_orders(
+        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+    ) -> list[PlaceResult]:
+        """Place orders in one ``order`` action (grouping ``na``); one result per request.
+
+        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything.
+        """
+        if not requests:
+            return []
+        wires = [self._order_wire(r) for r in requests]
+        reply = await self._send(wire.order_action(wires), expires_after_ms)
+        return outcomes.place_results(reply, [r.cloid for r in requests])
+
+    async def modify(
+        self, order_id: str, request: PlaceOrderRequest, expires_after_ms: int | None
+    ) -> PlaceResult:
+        """Replace order ``order_id`` (an exchange oid, or a ``0x`` cloid) with ``request``.
+
+        Sent as ``batchModify`` (as the SDK does); the result carries the new oid.
+        """
+        target: int | str = order_id if order_id.startswith("0x") else int(order_id)
+        action = wire.batch_modify_action([(target, self._order_wire(request))])
+        reply = await self._send(action, expires_after_ms)
+        return outcomes.place_results(reply, [request.cloid])[0]
+
+    async def cancel(
+        self, pair: str, exchange_order_id: str, expires_after_ms: int | None
+    ) -> CancelResult:
+        """Cancel one order by its exchange order id."""
+        asset = self.trading_rule(pair).asset_id
+        action = wire.cancel_action([(asset, int(exchange_order_id))])
+        return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
+
+    async def cancel_by_cloid(
+        self, pair: str, cloid: str, expires_after_ms: int | None
+    ) -> CancelResult:
+        """Cancel one order by its client order id."""
+        asset = self.trading_rule(pair).asset_id
+        action = wire.cancel_by_cloid_action([(asset, cloid)])
+        return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
+
+    async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
+        """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
+        if at_ms is not None and at_ms < _now_ms() + constants.SCHEDULE_CANCEL_MIN_LEAD_MS:
+            raise ScheduleCancelTooEarly(
+                f"scheduleCancel time {at_ms} is less than 5 s from now; pick a later time"
+            )
+        reply = await self._send(wire.schedule_cancel_action(at_ms), None)
+        return outcomes.default_result(reply)
+
+    async def update_leverage(
+        self, pair: str, leverage: int, is_cross: bool = True
+    ) -> CancelResult:
+        """Set the leverage of a perp (cross or isolated margin)."""
+        rule = self.trading_rule(pair)
+        if rule.is_spot or not 1 <= leverage <= rule.max_leverage:
+            raise LeverageOutOfRange(
+                f"{pair}: leverage {leverage} outside 1..{rule.max_leverage} (spot has none)"
+            )
+        action = wire.update_leverage_action(rule.asset_id, is_cross, leverage)
+        return outcomes.default_result(await self._send(action, None))
+
+    # queries -----------------------------------------------------------------------------------
+
+    async def order_status(self, cloid: str) -> OrderStatusReport:
+        """The order with client id ``cloid``: NOT_FOUND if unknown, raises if unsure."""
+        reply = await self._rest.info(
+            {"type": "orderStatus", "user": self.account, "oid": wire.validate_cloid(cloid)}
+        )
+        return parsing.parse_order_status_reply(reply, cloid)
+
+    async def order_status_by_id(self, exchange_order_id: str) -> OrderStatusReport:
+        """The order with exchange id ``exchange_order_id`` (NOT_FOUND if unknown)."""
+        reply = await self._rest.info(
+            {"type": "orderStatus", "user": self.account, "oid": int(exchange_order_id)}
+        )
+        return parsing.parse_order_status_reply(reply, None)
+
+    async def open_orders(self) -> list[OrderStatusReport]:
+        """Every open order of the account."""
+        reply = await self._rest.info({"type": "openOrders", "user": self.account})
+        if not isinstance(reply, list):
+            raise UnexpectedReply("openOrders reply is not a list", repr(reply))
+        return [parsing.parse_open_order(o) for o in reply]
+
+    async def fills_since(self, start_ms: int) -> list[FillReport]:
+        """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
+        seen: dict[tuple[str, str], FillReport] = {}
+        start = start_ms
+        for _ in range(_MAX_FILL_PAGES):
+            page = await self._rest.info(
+                {"type": "userFillsByTime", "user": self.account, "startTime": start}
+            )
+            if not isinstance(page, list):
+                raise UnexpectedReply("userFillsByTime reply is not a list", repr(page))
+            fresh = 0
+            for raw in page:
+                fill = parsing.parse_fill(raw)
+                key = (fill.trade_id, fill.exchange_order_id)
+                if key not in seen:
+                    seen[key] = fill
+                    fresh += 1
+            if len(page) < _FILL_PAGE_HINT or fresh == 0:
+                break
+            start = max(f.timestamp_ms for f in seen.values())
+        return sorted(seen.values(), key=lambda f: (f.timestamp_ms, f.trade_id))
+
+    async def positions(self) -> list[PositionReport]:
+        """Open perp positions of the account."""
+        state = await self._rest.info({"type": "clearinghouseState", "user": self.account})
+        if not isinstance(state, dict):
+            raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
+        return parsing.parse_positions(state)
+
+    async def spot_balances(self) -> dict[str, Decimal]:
+        """Spot token balances (total, including amounts on hold) by token name."""
+        state = await self._rest.info({"type": "spotClearinghouseState", "user": self.account})
+        try:
+            return {str(b["coin"]): Decimal(str(b["total"])) for b in state["balances"]}
+        except (KeyError, TypeError, ArithmeticError) as exc:
+            raise UnexpectedReply(
+                "spotClearinghouseState has an unexpected shape", repr(state)
+            ) from exc
+
+    # streams -----------------------------------------------------------------------------------
+
+    def order_updates(self) -> Subscription[OrderStatusReport]:
+        """Pushed order status changes (``orderUpdates`` channel)."""
+        return self._order_updates.subscribe()
+
+    def fills(self) -> Subscription[FillReport]:
+        """Pushed fills (``userFills``, snapshots after connect included): dedupe by trade id."""
+        return self._fills.subscribe()
+
+    def book_updates(self) -> Subscription[BookUpdate]:
+        """Pushed L2 snapshots of every pair passed to :meth:`subscribe_book`."""
+        return self._book_updates.subscribe()
+
+    def subscribe_book(self, pair: str, stale_after_s: float = 5.0) -> OrderBook:
+        """Stream the L2 book of ``pair``; returns the live :class:`OrderBook`."""
+        self.trading_rule(pair)
+        if pair not in self._books:
+            self._books[pair] = OrderBook(pair, stale_after_s)
+            self._ws.subscribe({"type": "l2Book", "coin": pair})
+        return self._books[pair]
+
+    def book(self, pair: str) -> OrderBook:
+        """The live book of a pair passed to :meth:`subscribe_book`."""
+        return self._books[pair]
+
+    def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
+        """Await ``callback()`` after every WebSocket reconnect (gap fill by REST)."""
+        self._ws.add_reconnect_callback(callback)
+
+    def _malformed(self, what: str, exc: UnexpectedReply) -> None:
+        # One bad element must not hide its neighbours: count it, log it, keep going.
+        self._ws.stats.malformed += 1
+        log.warning("skipping malformed %s: %s (raw %.300s)", what, exc, exc.raw)
+
+    def _on_order_updates(self, data: Any) -> None:
+        for entry in data:
+            try:
+                report = parsing.parse_order_entry(entry)
+            except UnexpectedReply as exc:
+                self._malformed("order update", exc)
+                continue
+            self._order_updates.publish(report)
+
+    def _on_user_fills(self, data: Any) -> None:
+        user = str(data.get("user", self.account)).lower()
+        if user != self.account:
+            return
+        for raw in data.get("fills", []):
+            try:
+                fill = parsing.parse_fill(raw)
+            except UnexpectedReply as exc:
+                self._malformed("fill", exc)
+                continue
+            self._fills.publish(fill)
+
+    def _on_l2_book(self, data: Any) -> None:
+        update = parsing.parse_l2_book(data)
+        book = self._books.get(update.pair)
+        if book is not None:
+            book.apply(update)
+        self._book_updates.publish(update)
+
+    def _on_disconnect(self) -> None:
+        for book in self._books.values():
+            book.mark_stale()

@@ -1,0 +1,202 @@
+"""Exchange JSON → generic reports (order status, fills, positions, books).
+
+Every parser raises :class:`UnexpectedReply` (with the raw text) on a shape it does not know, so a
+caller can count and log it instead of crashing. Status strings are mapped generically, so a status
+the exchange adds later still lands in the right bucket: ``…Canceled``/``…Cancel`` → CANCELED,
+``…Rejected`` → REJECTED.
+
+Example::
+
+    parse_fill({"coin": "ETH", "px": "3000.1", "sz": "0.5", "side": "B", "time": 1, "oid": 7,
+                "tid": 42, "fee": "0.01", "feeToken": "USDC", "crossed": True})
+    # FillReport(trade_id='42', pair='ETH', side='buy', ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connectors.base import (
+    BookLevel,
+    BookUpdate,
+    ExchangeOrderStatus,
+    FillReport,
+    OrderStatusReport,
+    PositionReport,
+    Side,
+)
+from connectors.hyperliquid.errors import UnexpectedReply
+
+_EXACT_STATUS = {
+    "open": ExchangeOrderStatus.OPEN,
+    "filled": ExchangeOrderStatus.FILLED,
+    "canceled": ExchangeOrderStatus.CANCELED,
+    "triggered": ExchangeOrderStatus.TRIGGERED,
+    "rejected": ExchangeOrderStatus.REJECTED,
+    "scheduledCancel": ExchangeOrderStatus.CANCELED,
+}
+
+
+def map_status(raw_status: str) -> ExchangeOrderStatus:
+    """Map an exchange status string to a generic status; raises UnexpectedReply if unknown."""
+    exact = _EXACT_STATUS.get(raw_status)
+    if exact is not None:
+        return exact
+    lowered = raw_status.lower()
+    if lowered.endswith("rejected"):
+        return ExchangeOrderStatus.REJECTED
+    if lowered.endswith(("canceled", "cancelled", "cancel")):
+        return ExchangeOrderStatus.CANCELED
+    raise UnexpectedReply(f"unknown order status {raw_status!r}", raw_status)
+
+
+def parse_side(raw: str) -> Side:
+    """``"B"`` → buy, ``"A"`` → sell."""
+    if raw == "B":
+        return "buy"
+    if raw == "A":
+        return "sell"
+    raise UnexpectedReply(f"unknown side {raw!r}", raw)
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise UnexpectedReply(f"not a number: {value!r}", repr(value)) from None
+
+
+def _cloid(value: Any) -> str | None:
+    return str(value).lower() if value else None
+
+
+def parse_order_entry(entry: Mapping[str, Any]) -> OrderStatusReport:
+    """``{"order": {...}, "status": s, "statusTimestamp": t}`` (orderStatus / orderUpdates)."""
+    try:
+        order = entry["order"]
+        raw_status = str(entry["status"])
+        size_left = _dec(order["sz"])
+        return OrderStatusReport(
+            pair=str(order["coin"]),
+            status=map_status(raw_status),
+            cloid=_cloid(order.get("cloid")),
+            exchange_order_id=str(int(order["oid"])),
+            side=parse_side(order["side"]),
+            amount=_dec(order.get("origSz", order["sz"])),
+            remaining=size_left,
+            price=_dec(order["limitPx"]),
+            timestamp_ms=int(entry.get("statusTimestamp") or order.get("timestamp") or 0),
+            raw_status=raw_status,
+            raw=dict(entry),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedReply(f"order entry has an unexpected shape: {exc!r}", repr(entry)) from exc
+
+
+def parse_order_status_reply(reply: Any, cloid: str | None) -> OrderStatusReport:
+    """An ``orderStatus`` /info reply; ``{"status": "unknownOid"}`` → NOT_FOUND."""
+    if not isinstance(reply, Mapping):
+        raise UnexpectedReply("orderStatus reply is not an object", repr(reply))
+    if reply.get("status") == "unknownOid":
+        return OrderStatusReport(
+            pair="",
+            status=ExchangeOrderStatus.NOT_FOUND,
+            cloid=cloid,
+            exchange_order_id=None,
+            raw_status="unknownOid",
+            raw=dict(reply),
+        )
+    if reply.get("status") == "order" and isinstance(reply.get("order"), Mapping):
+        return parse_order_entry(reply["order"])
+    raise UnexpectedReply("orderStatus reply has an unexpected shape", repr(reply))
+
+
+def parse_open_order(order: Mapping[str, Any]) -> OrderStatusReport:
+    """One element of an ``openOrders`` / ``frontendOpenOrders`` reply."""
+    try:
+        return OrderStatusReport(
+            pair=str(order["coin"]),
+            status=ExchangeOrderStatus.OPEN,
+            cloid=_cloid(order.get("cloid")),
+            exchange_order_id=str(int(order["oid"])),
+            side=parse_side(order["side"]),
+            amount=_dec(order.get("origSz", order["sz"])),
+            remaining=_dec(order["sz"]),
+            price=_dec(order["limitPx"]),
+            timestamp_ms=int(order.get("timestamp") or 0),
+            raw_status="open",
+            raw=dict(order),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedReply(f"open order has an unexpected shape: {exc!r}", repr(order)) from exc
+
+
+def parse_fill(fill: Mapping[str, Any]) -> FillReport:
+    """One fill (``userFills`` / ``userFillsByTime`` / WS ``WsFill``); trade id = ``tid`` string."""
+    try:
+        return FillReport(
+            trade_id=str(fill["tid"]),
+            pair=str(fill["coin"]),
+            side=parse_side(fill["side"]),
+            price=_dec(fill["px"]),
+            amount=_dec(fill["sz"]),
+            fee=_dec(fill.get("fee", "0")),
+            fee_asset=str(fill.get("feeToken", "USDC")),
+            is_maker=not bool(fill.get("crossed", False)),
+            timestamp_ms=int(fill["time"]),
+            exchange_order_id=str(int(fill["oid"])),
+            cloid=_cloid(fill.get("cloid")),
+            raw=dict(fill),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedReply(f"fill has an unexpected shape: {exc!r}", repr(fill)) from exc
+
+
+def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
+    """Non-zero positions of a ``clearinghouseState`` reply (``szi`` signed: + long, − short)."""
+    try:
+        reports = []
+        for entry in state.get("assetPositions", []):
+            position = entry["position"]
+            size = _dec(position["szi"])
+            if size == 0:
+                continue
+            leverage = position.get("leverage") or {}
+            entry_px = position.get("entryPx")
+            reports.append(
+                PositionReport(
+                    pair=str(position["coin"]),
+                    size=size,
+                    entry_price=_dec(entry_px) if entry_px is not None else None,
+                    unrealized_pnl=_dec(position.get("unrealizedPnl", "0")),
+                    leverage=int(leverage["value"]) if "value" in leverage else None,
+                )
+            )
+        return reports
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedReply(
+            f"clearinghouseState has an unexpected shape: {exc!r}", repr(state)
+        ) from exc
+
+
+def _levels(raw: Any) -> tuple[BookLevel, ...]:
+    return tuple(
+        BookLevel(price=_dec(lv["px"]), amount=_dec(lv["sz"]), orders=int(lv.get("n", 0)))
+        for lv in raw
+    )
+
+
+def parse_l2_book(data: Mapping[str, Any]) -> BookUpdate:
+    """An ``l2Book`` snapshot (/info reply or WS push): ``levels = [bids desc, asks asc]``."""
+    try:
+        bids, asks = data["levels"]
+        return BookUpdate(
+            pair=str(data["coin"]),
+            timestamp_ms=int(data.get("time", 0)),
+            bids=_levels(bids),
+            asks=_levels(asks),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedReply(f"l2Book has an unexpected shape: {exc!r}", repr(data)) from exc
