@@ -4,7 +4,7 @@ The rule that matters: only a *definite* refusal becomes REJECTED. A per-order `
 status is definite. A whole-action ``{"status": "err"}`` is definite only when its text is one we
 know means "not applied" (:data:`DEFINITE_REFUSALS`, e.g. ``Action already expired``); any other
 text, a timeout, a reset, a 5xx or an unparseable body is UNKNOWN with the raw text kept. HTTP 429
-(after the client's retries) is a refusal before processing, so REJECTED.
+(after the client's retries) and HTTP 422 are refusals before processing, so REJECTED.
 
 Example::
 
@@ -42,6 +42,9 @@ DEFINITE_REFUSALS: tuple[str, ...] = (
     "Invalid leverage",
     "Unknown asset",
     "Invalid asset",
+    "Order list must not be empty",
+    "Builder fee has not been approved",
+    "Cannot modify canceled or filled order",
 )
 
 
@@ -101,7 +104,7 @@ def place_status(cloid: str, status: Any, raw: str) -> PlaceResult:
 
 def place_results(reply: ExchangeReply, cloids: Sequence[str]) -> list[PlaceResult]:
     """Results of an ``order`` or ``batchModify`` action, one per order, in order."""
-    if reply.kind == "rate_limited":
+    if reply.kind == "refused":
         return _rejected_places(cloids, reply.reason, reply.raw)
     if reply.kind == "err":
         text = str(reply.response)
@@ -123,7 +126,7 @@ def place_results(reply: ExchangeReply, cloids: Sequence[str]) -> list[PlaceResu
 
 def cancel_results(reply: ExchangeReply, count: int) -> list[CancelResult]:
     """Results of a ``cancel`` / ``cancelByCloid`` action, one per cancel."""
-    if reply.kind == "rate_limited":
+    if reply.kind == "refused":
         return [CancelResult(Outcome.REJECTED, reply.reason, reply.raw)] * count
     if reply.kind == "err":
         text = str(reply.response)
@@ -147,7 +150,7 @@ def cancel_results(reply: ExchangeReply, count: int) -> list[CancelResult]:
 
 def default_result(reply: ExchangeReply) -> CancelResult:
     """Result of an action answered with ``{"type": "default"}`` (scheduleCancel, leverage...)."""
-    if reply.kind == "rate_limited":
+    if reply.kind == "refused":
         return CancelResult(Outcome.REJECTED, reply.reason, reply.raw)
     if reply.kind == "err":
         text = str(reply.response)

@@ -5,7 +5,8 @@
 - ``ok``: HTTP 200 with ``{"status": "ok", "response": ...}`` — per-order statuses follow;
 - ``err``: HTTP 200 with ``{"status": "err", "response": "<text>"}`` — the exchange refused the
   action as a whole (the connector decides whether the text is a *definite* refusal);
-- ``rate_limited``: HTTP 429 on every attempt — the action was refused before processing;
+- ``refused``: HTTP 429 on every attempt, or HTTP 422 (body not deserialisable) — refused before
+  processing, so certainly not applied;
 - ``unknown``: timeout, connection reset, 5xx, any other status, or a body we cannot parse — the
   action may or may not have been applied. The raw text is kept for the journal.
 
@@ -39,7 +40,7 @@ from connectors.hyperliquid.errors import UnexpectedReply
 
 log = logging.getLogger(__name__)
 
-ReplyKind = Literal["ok", "err", "rate_limited", "unknown"]
+ReplyKind = Literal["ok", "err", "refused", "unknown"]
 _RAW_LIMIT = 2_000
 
 
@@ -48,7 +49,7 @@ class ExchangeReply:
     """A classified ``/exchange`` reply.
 
     ``response`` is the parsed ``response`` member for ``ok`` and the error text for ``err``;
-    ``reason`` says why an outcome is ``unknown``/``rate_limited``; ``raw`` is the reply text.
+    ``reason`` says why an outcome is ``unknown``/``refused``; ``raw`` is the reply text.
     """
 
     kind: ReplyKind
@@ -185,7 +186,9 @@ class HyperliquidRest:
     def _classify(self, status: int, text: str) -> ExchangeReply:
         raw = text[:_RAW_LIMIT]
         if status == 429:
-            return ExchangeReply("rate_limited", None, raw, "HTTP 429 rate limited", status)
+            return ExchangeReply("refused", None, raw, "HTTP 429 rate limited", status)
+        if status == 422:
+            return ExchangeReply("refused", None, raw, f"HTTP 422 unprocessable: {raw}", status)
         if status != 200:
             return self._unknown(f"HTTP {status}", raw, status)
         try:

@@ -281,7 +281,7 @@ def test_only_definite_refusals_become_rejected() -> None:
         _ok([{"resting": {"oid": 1}}]),  # one status for two orders, not an error: unknown
     ):
         assert {r.outcome for r in place_results(reply, [C1, C2])} == {Outcome.UNKNOWN}
-    limited = ExchangeReply("rate_limited", None, "", "HTTP 429 rate limited", 429)
+    limited = ExchangeReply("refused", None, "", "HTTP 429 rate limited", 429)
     assert place_results(limited, [C1])[0].outcome is Outcome.REJECTED
 
 
