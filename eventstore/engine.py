@@ -18,8 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from eventstore.errors import NotADatabase
 from eventstore.sqlite_backend import BUSY_TIMEOUT_S
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
 
 def display_url(url: URL) -> str:
     """The URL as it may appear in messages and logs (password hidden)."""
@@ -34,13 +32,11 @@ def sqlite_path(url: URL) -> str:
             f"{display_url(url)}: the event store needs a SQLite *file* "
             "(sqlite+aiosqlite:///path/to/oms.db); in-memory databases are not durable"
         )
-    file = Path(path)
-    if file.is_dir():
+    if Path(path).is_dir():
         raise NotADatabase(path)
-    if file.exists() and file.stat().st_size > 0:
-        with file.open("rb") as fh:
-            if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise NotADatabase(path)
+    # Never open() the file to sniff its header: closing any descriptor of a database file
+    # drops every POSIX lock SQLite holds on it in this process, which corrupts a live WAL
+    # database. SQLite itself reports "file is not a database" when the schema is read.
     return path
 
 

@@ -65,7 +65,7 @@ async def _read_state(engine: AsyncEngine, url: URL) -> tuple[list[str], str | N
         async with engine.connect() as conn:
             return await conn.run_sync(_state)
     except sa.exc.DatabaseError as exc:
-        if isinstance(exc.orig, sqlite3.DatabaseError) or "not a database" in str(exc):
+        if isinstance(exc.orig, sqlite3.DatabaseError) and "not a database" in str(exc):
             raise NotADatabase(url.database or display_url(url)) from exc
         raise
 
