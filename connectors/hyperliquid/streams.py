@@ -36,9 +36,9 @@ class Subscription(Generic[T]):
         self._ready = asyncio.Event()
 
     def _put(self, item: object) -> None:
-        self._queue.append(item)
-        if self._keep_latest and len(self._queue) > self._keep_latest:
+        if item is not _CLOSED and self._keep_latest and len(self._queue) >= self._keep_latest:
             self._queue.popleft()  # a slow book reader only needs the latest snapshots
+        self._queue.append(item)
         self._ready.set()
 
     def __aiter__(self) -> Subscription[T]:
