@@ -1,0 +1,189 @@
+"""Parse /exchange actions into typed values AND their canonical form.
+
+The canonical form is what gets hashed for the signature check: the live exchange re-serialises
+the action from its own typed parse, so a client whose bytes differ (key order, trailing zeros,
+upper-case hex, an optional key sent as null/false) recovers a different signer. We do the same.
+
+Anything that does not fit the wire format raises :class:`ActionFormatError`, which the server
+turns into HTTP 422 like the live exchange's deserialiser.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .engine import OrderWire
+
+CLOID_RE = re.compile(r"^0x[0-9a-fA-F]{32}$")
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
+L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
+                      "scheduleCancel", "updateLeverage", "noop"})
+USER_SIGNED_TYPES = frozenset({"approveAgent"})
+
+
+class ActionFormatError(ValueError):
+    """The body does not deserialise into a known action; answer 422."""
+
+
+def _req(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = raw.get(key)
+    # bool is an int subclass; JSON true must not pass for an integer field.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ActionFormatError(f"field {key!r} missing or of the wrong type")
+    return value
+
+
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ActionFormatError(f"{what} must be an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ActionFormatError(f"{what} must be a list")
+    return value
+
+
+def canonical_number(text: str) -> tuple[Decimal, str]:
+    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``; rejects non-numbers and exponents."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ActionFormatError(f"not a number: {text!r}") from exc
+    if not value.is_finite() or "e" in text.lower():
+        raise ActionFormatError(f"not a plain decimal number: {text!r}")
+    rendered = f"{value.normalize():f}"
+    return value, "0" if value == 0 else rendered
+
+
+def parse_cloid(value: Any) -> str:
+    """A cloid string, lower-cased; 0x + 32 hex digits."""
+    if not isinstance(value, str) or not CLOID_RE.match(value):
+        raise ActionFormatError("cloid must be 0x followed by 32 hex digits")
+    return value.lower()
+
+
+def parse_oid_or_cloid(value: Any) -> int | str:
+    """An int oid or a cloid string."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return parse_cloid(value)
+
+
+def parse_order_wire(raw: Any) -> tuple[OrderWire, dict[str, Any]]:
+    """One order of an ``order``/``modify`` action -> (typed, canonical)."""
+    raw = _obj(raw, "order")
+    asset = _req(raw, "a", int)
+    is_buy = _req(raw, "b", bool)
+    px, p_text = canonical_number(_req(raw, "p", str))
+    sz, s_text = canonical_number(_req(raw, "s", str))
+    reduce_only = _req(raw, "r", bool)
+    order_type = _obj(raw.get("t"), "order type t")
+    canonical: dict[str, Any] = {"a": asset, "b": is_buy, "p": p_text, "s": s_text,
+                                 "r": reduce_only}
+    tif: str | None = None
+    if "limit" in order_type and len(order_type) == 1:
+        tif = _req(_obj(order_type["limit"], "limit"), "tif", str)
+        if tif not in TIFS:
+            raise ActionFormatError(f"unknown tif {tif!r}")
+        canonical["t"] = {"limit": {"tif": tif}}
+    elif "trigger" in order_type and len(order_type) == 1:
+        trig = _obj(order_type["trigger"], "trigger")
+        _, trigger_px = canonical_number(_req(trig, "triggerPx", str))
+        tpsl = _req(trig, "tpsl", str)
+        if tpsl not in ("tp", "sl"):
+            raise ActionFormatError("tpsl must be tp or sl")
+        canonical["t"] = {"trigger": {"isMarket": _req(trig, "isMarket", bool),
+                                      "triggerPx": trigger_px, "tpsl": tpsl}}
+    else:
+        raise ActionFormatError("order type must be {limit: …} or {trigger: …}")
+    cloid = None
+    if "c" in raw:
+        cloid = parse_cloid(raw["c"])
+        canonical["c"] = cloid
+    wire = OrderWire(asset, is_buy, px, sz, reduce_only, tif, cloid, tif is None)
+    return wire, canonical
+
+
+def _optional_flag(raw: dict[str, Any], key: str, canonical: dict[str, Any]) -> None:
+    if key in raw:
+        if raw[key] is not True:
+            raise ActionFormatError(f"{key!r} must be omitted or true")
+        canonical[key] = True
+
+
+def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
+    """An action object -> ``(type, typed payload, canonical dict for hashing)``."""
+    raw = _obj(raw, "action")
+    kind = _req(raw, "type", str)
+    canonical: dict[str, Any] = {"type": kind}
+    payload: Any
+    if kind == "order":
+        pairs = [parse_order_wire(o) for o in _list(raw.get("orders"), "orders")]
+        grouping = raw.get("grouping")
+        priority = isinstance(grouping, dict) and isinstance(grouping.get("p"), int)
+        if grouping not in ("na", "normalTpsl", "positionTpsl") and not priority:
+            raise ActionFormatError("unknown grouping")
+        canonical.update({"orders": [c for _, c in pairs], "grouping": grouping})
+        if "builder" in raw:
+            builder = _obj(raw["builder"], "builder")
+            canonical["builder"] = {"b": str(_req(builder, "b", str)).lower(),
+                                    "f": _req(builder, "f", int)}
+        payload = {"orders": [w for w, _ in pairs], "builder": "builder" in raw}
+    elif kind == "cancel":
+        cancels = [(_req(_obj(c, "cancel"), "a", int), _req(c, "o", int))
+                   for c in _list(raw.get("cancels"), "cancels")]
+        canonical["cancels"] = [{"a": a, "o": o} for a, o in cancels]
+        _optional_flag(raw, "f", canonical)
+        payload = cancels
+    elif kind == "cancelByCloid":
+        cancels_c = [(_req(_obj(c, "cancel"), "asset", int), parse_cloid(c.get("cloid")))
+                     for c in _list(raw.get("cancels"), "cancels")]
+        canonical["cancels"] = [{"asset": a, "cloid": c} for a, c in cancels_c]
+        _optional_flag(raw, "f", canonical)
+        payload = cancels_c
+    elif kind == "modify":
+        oid = parse_oid_or_cloid(raw.get("oid"))
+        wire, order_c = parse_order_wire(raw.get("order"))
+        canonical.update({"oid": oid, "order": order_c})
+        _optional_flag(raw, "a", canonical)
+        payload = [(oid, wire)]
+    elif kind == "batchModify":
+        mods = []
+        for m in _list(raw.get("modifies"), "modifies"):
+            m = _obj(m, "modify")
+            oid = parse_oid_or_cloid(m.get("oid"))
+            wire, order_c = parse_order_wire(m.get("order"))
+            mods.append((oid, wire, {"oid": oid, "order": order_c}))
+        canonical["modifies"] = [c for _, _, c in mods]
+        _optional_flag(raw, "a", canonical)
+        payload = [(oid, wire) for oid, wire, _ in mods]
+    elif kind == "scheduleCancel":
+        payload = None
+        if "time" in raw:
+            payload = _req(raw, "time", int)
+            canonical["time"] = payload
+    elif kind == "updateLeverage":
+        payload = (_req(raw, "asset", int), _req(raw, "isCross", bool),
+                   _req(raw, "leverage", int))
+        canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
+    elif kind == "noop":
+        payload = None
+    elif kind == "approveAgent":
+        agent = _req(raw, "agentAddress", str)
+        if not ADDRESS_RE.match(agent):
+            raise ActionFormatError("agentAddress must be a 0x address")
+        name = raw.get("agentName", "")
+        if not isinstance(name, str):
+            raise ActionFormatError("agentName must be a string")
+        canonical = {"type": kind, "signatureChainId": _req(raw, "signatureChainId", str),
+                     "hyperliquidChain": _req(raw, "hyperliquidChain", str),
+                     "agentAddress": agent, "agentName": name, "nonce": _req(raw, "nonce", int)}
+        payload = (agent.lower(), name)
+    else:
+        raise ActionFormatError(f"unknown action type {kind!r}")
+    return kind, payload, canonical

@@ -1,0 +1,175 @@
+"""POST /info: market metadata, books, and per-user orders, fills and account state.
+
+Naming a user here is "first use": the account is created and funded (see ``SimulatorConfig``).
+
+Example::
+
+    reply = handle_info(engine, b'{"type":"allMids"}', now_ms)   # Reply(200, {"BTC": "60000.0", …})
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
+from .engine import ExchangeEngine
+from .handlers_exchange import Reply, unprocessable
+from .pushes import l2_book
+from .records import fmt
+
+MAX_FILLS = 2000
+ZERO = Decimal(0)
+
+
+def meta(engine: ExchangeEngine) -> dict[str, Any]:
+    """``meta``: the perp universe (index = asset id)."""
+    universe = [{"name": m.coin, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage,
+                 "marginTableId": m.max_leverage}
+                for m in engine.config.markets if not m.is_spot]
+    return {"universe": universe, "marginTables": [], "collateralToken": 0}
+
+
+def spot_meta(engine: ExchangeEngine) -> dict[str, Any]:
+    """``spotMeta``: tokens (USDC first) and spot pairs (index = asset id - 10000)."""
+    spots = [m for m in engine.config.markets if m.is_spot]
+    names = ["USDC", *sorted({m.base for m in spots})]
+    sz_dec = {m.base: m.sz_decimals for m in spots} | {"USDC": 8}
+    tokens = [{"name": n, "szDecimals": sz_dec[n], "weiDecimals": 8, "index": i,
+               "tokenId": "0x" + f"{i:032x}", "isCanonical": True, "evmContract": None,
+               "fullName": None} for i, n in enumerate(names)]
+    universe = [{"name": m.coin, "tokens": [names.index(m.base), names.index(m.quote)],
+                 "index": m.asset - 10000, "isCanonical": True} for m in spots]
+    return {"tokens": tokens, "universe": universe}
+
+
+def _ctx(engine: ExchangeEngine, coin: str) -> dict[str, Any]:
+    mid = fmt(engine.book_mid(coin))
+    mark = fmt(engine.mids[coin])
+    return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": None, "markPx": mark,
+            "midPx": mid, "openInterest": "0.0", "oraclePx": mark, "premium": "0.0",
+            "prevDayPx": mark, "dayBaseVlm": "0.0"}
+
+
+def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str, Any]:
+    """``clearinghouseState`` of ``user``: positions and margin summary."""
+    account = engine.account(user)
+    marks = engine.marks()
+    default_lev = engine.config.default_leverage
+    positions = []
+    total_ntl = ZERO
+    for coin, pos in sorted(account.positions.items()):
+        mark = marks.get(coin, pos.entry_px)
+        lev = account.leverage_of(coin, default_lev)
+        value = abs(pos.szi) * mark
+        upnl = (mark - pos.entry_px) * pos.szi
+        margin = value / lev
+        total_ntl += value
+        max_lev = engine.config.market_by_coin(coin).max_leverage
+        setting = account.leverage.get(coin, (lev, True))
+        positions.append({"type": "oneWay", "position": {
+            "coin": coin, "szi": fmt(pos.szi), "entryPx": fmt(pos.entry_px),
+            "leverage": {"type": "cross" if setting[1] else "isolated", "value": lev},
+            "liquidationPx": None, "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
+            "maxLeverage": max_lev, "positionValue": fmt(value.quantize(Decimal("1e-6"))),
+            "returnOnEquity": fmt((upnl / margin).quantize(Decimal("1e-6")) if margin else ZERO),
+            "unrealizedPnl": fmt(upnl.quantize(Decimal("1e-6"))),
+            "cumFunding": {"allTime": "0.0", "sinceChange": "0.0", "sinceOpen": "0.0"}}})
+    value = account.account_value(marks)
+    used = account.position_margin(marks, default_lev)
+    summary = {"accountValue": fmt(value.quantize(Decimal("1e-6"))),
+               "totalMarginUsed": fmt(used.quantize(Decimal("1e-6"))),
+               "totalNtlPos": fmt(total_ntl.quantize(Decimal("1e-6"))),
+               "totalRawUsd": fmt(account.usdc.quantize(Decimal("1e-6")))}
+    withdrawable = max(ZERO, account.available_margin(marks, default_lev))
+    return {"assetPositions": positions, "crossMaintenanceMarginUsed": fmt(used / 2),
+            "crossMarginSummary": summary, "marginSummary": summary, "time": now,
+            "withdrawable": fmt(withdrawable.quantize(Decimal("1e-6")))}
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    if not isinstance(user, str) or not ADDRESS_RE.match(user):
+        raise ActionFormatError("user must be a 0x address")
+    return user.lower()
+
+
+def _time(body: dict[str, Any], key: str, default: int | None) -> int | None:
+    value = body.get(key, default)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ActionFormatError(f"{key} must be an integer")
+    return value
+
+
+def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
+    kind = body.get("type")
+    if kind == "meta":
+        return meta(engine)
+    if kind == "spotMeta":
+        return spot_meta(engine)
+    if kind == "metaAndAssetCtxs":
+        return [meta(engine), [_ctx(engine, m.coin) for m in engine.config.markets
+                               if not m.is_spot]]
+    if kind == "spotMetaAndAssetCtxs":
+        ctxs = [{**_ctx(engine, m.coin), "coin": m.coin, "circulatingSupply": "0.0"}
+                for m in engine.config.markets if m.is_spot]
+        return [spot_meta(engine), ctxs]
+    if kind == "allMids":
+        return engine.all_mids()
+    if kind == "l2Book":
+        coin = body.get("coin")
+        if not isinstance(coin, str):
+            raise ActionFormatError("coin must be a string")
+        return l2_book(engine, coin, now) if coin in engine.books else None
+    if kind == "exchangeStatus":
+        return {"time": now, "specialStatuses": None}
+    user = _user(body)
+    engine.account(user)  # first use funds the account
+    if kind == "openOrders":
+        return [r.basic_wire() for r in engine.open_orders(user)]
+    if kind == "frontendOpenOrders":
+        return [r.frontend_wire() for r in engine.open_orders(user)]
+    if kind == "orderStatus":
+        record = engine.find(user, parse_oid_or_cloid(body.get("oid")))
+        if record is None:
+            return {"status": "unknownOid"}
+        return {"status": "order", "order": record.status_wire()}
+    if kind == "historicalOrders":
+        oids = engine.user_orders.get(user, [])[-MAX_FILLS:]
+        return [engine.orders[oid].status_wire() for oid in reversed(oids)]
+    if kind == "userFills":
+        return list(reversed(engine.fills.get(user, [])[-MAX_FILLS:]))
+    if kind == "userFillsByTime":
+        start = _time(body, "startTime", None)
+        if start is None:
+            raise ActionFormatError("startTime is required")
+        end = _time(body, "endTime", now) or now
+        picked = [f for f in engine.fills.get(user, []) if start <= f["time"] <= end]
+        return picked[:MAX_FILLS]
+    if kind == "clearinghouseState":
+        return clearinghouse_state(engine, user, now)
+    if kind == "spotClearinghouseState":
+        account = engine.account(user)
+        return {"balances": [{"coin": c, "token": i, "total": fmt(v), "hold": "0.0",
+                              "entryNtl": "0.0"} for i, (c, v) in enumerate(
+                                  sorted(account.spot.items()))]}
+    if kind == "userRateLimit":
+        account = engine.account(user)
+        return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
+                "nRequestsCap": 10000 + int(account.cum_volume)}
+    if kind == "userRole":
+        return {"role": "user"}
+    raise ActionFormatError(f"unknown info type {kind!r}")
+
+
+def handle_info(engine: ExchangeEngine, raw: bytes, now: int) -> Reply:
+    """Answer one /info request."""
+    try:
+        body = orjson.loads(raw)
+        if not isinstance(body, dict):
+            raise ActionFormatError("body must be an object")
+        return Reply(200, _answer(engine, body, now))
+    except (orjson.JSONDecodeError, ActionFormatError) as exc:
+        return unprocessable(str(exc))

@@ -1,0 +1,218 @@
+"""The simulated exchange as a server: aiohttp app on one port (POST /info, POST /exchange,
+GET /ws), a tick loop (market maker, scheduled cancels, periodic saves) and fault injection.
+
+Example::
+
+    async with SimulatedExchange(SimulatorConfig(seed=7)) as sim:
+        print(sim.base_url, sim.ws_url)
+        await sim.step_market()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from types import TracebackType
+
+import orjson
+from aiohttp import web
+
+from .config import SimulatorConfig
+from .engine import ExchangeEngine
+from .faults import FaultInjector, FaultSpec
+from .handlers_exchange import Reply, handle_exchange
+from .handlers_info import handle_info
+from .market_maker import MarketMaker
+from .persistence import encode, load_state, restore, snapshot, write_atomic
+from .pushes import build_pushes
+from .truth import Truth
+from .ws import WsHub
+
+log = logging.getLogger(__name__)
+LISTENING_PREFIX = "SIMULATOR LISTENING"
+
+
+def now_ms() -> int:
+    """Wall clock in unix milliseconds (the exchange's "block time")."""
+    return time.time_ns() // 1_000_000
+
+
+class SimulatorNotRunning(RuntimeError):
+    """The simulator was used before ``start()`` or after ``stop()``; start it first."""
+
+
+class SimulatedExchange:
+    """A local Hyperliquid-compatible exchange. See the package docstring for the full API."""
+
+    def __init__(self, config: SimulatorConfig | None = None,
+                 faults: FaultSpec | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.engine = ExchangeEngine(self.config)
+        self.market_maker = MarketMaker(self.engine, self.config.seed)
+        self.faults = FaultInjector(faults, self.config.seed)
+        self.hub = WsHub(self.engine, self.faults, self._post)
+        self.truth = Truth(self.engine)
+        self._state_path = Path(self.config.state_file) if self.config.state_file else None
+        if self._state_path is not None:
+            state = load_state(self._state_path)
+            if state is not None:
+                restore(self.engine, self.market_maker, state)
+        self._runner: web.AppRunner | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._saved_changes = -1
+        self._last_save = 0.0
+        self._port = 0
+        self._host = "127.0.0.1"
+
+    # ----- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port we listen on (after start)."""
+        if self._runner is None:
+            raise SimulatorNotRunning("call await sim.start() before asking for the port")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` — REST base URL (/info, /exchange)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:<port>/ws``."""
+        return f"ws://{self._host}:{self.port}/ws"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host:port`` (port 0 picks a free one) and start the tick loop."""
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app.router.add_post("/info", self._info)
+        app.router.add_post("/exchange", self._exchange)
+        app.router.add_get("/ws", self.hub.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1]
+        self._host = host
+        self._tick_task = asyncio.get_running_loop().create_task(self._tick_loop())
+
+    async def stop(self) -> None:
+        """Stop serving, close WebSockets, save the state."""
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick_task
+            self._tick_task = None
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.save(force=True)
+
+    async def __aenter__(self) -> SimulatedExchange:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # ----- operations -----------------------------------------------------------------------
+
+    def fund(self, user: str) -> None:
+        """Create (and fund) the account of ``user`` now, as its first use would."""
+        self.engine.account(user.lower())
+
+    async def step_market(self) -> None:
+        """Advance the market maker by one tick now (deterministic for the seed)."""
+        self.market_maker.step(now_ms())
+        self._flush()
+
+    async def save(self, force: bool = False) -> None:
+        """Write the state file if anything changed (a no-op without ``state_file``)."""
+        if self._state_path is None or (not force and self._saved_changes == self.engine.changes):
+            return
+        data = encode(snapshot(self.engine, self.market_maker))
+        self._saved_changes = self.engine.changes
+        self._last_save = time.monotonic()
+        await asyncio.to_thread(write_atomic, self._state_path, data)
+
+    def _flush(self) -> None:
+        self.hub.publish(build_pushes(self.engine, now_ms()))
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_interval_s)
+            try:
+                self.engine.fire_scheduled_cancels(now_ms())
+                if self.config.market_maker:
+                    self.market_maker.step(now_ms())
+                self._flush()
+                if time.monotonic() - self._last_save >= self.config.save_interval_s:
+                    await self.save()
+            except Exception:  # a bug in one tick must not stop the exchange
+                log.exception("simulator tick failed")
+
+    # ----- HTTP -----------------------------------------------------------------------------
+
+    async def _post(self, kind: str, raw: bytes) -> Reply:
+        if kind == "info":
+            return handle_info(self.engine, raw, now_ms())
+        reply = handle_exchange(self.engine, raw, now_ms(), self.faults.take_order_rejection)
+        self._flush()
+        return reply
+
+    @staticmethod
+    def _respond(reply: Reply) -> web.Response:
+        if reply.text is not None:
+            return web.Response(status=reply.status, text=reply.text)
+        return web.Response(status=reply.status, body=orjson.dumps(reply.body),
+                            content_type="application/json")
+
+    async def _serve(self, request: web.Request, kind: str) -> web.StreamResponse:
+        status = self.faults.take_http_error(request.path)
+        if status is not None:
+            return web.Response(status=status, body=b"null", content_type="application/json")
+        raw = await request.read()
+        self.engine.fire_scheduled_cancels(now_ms())
+        reply = await self._post(kind, raw)
+        if kind == "action" and self.faults.take_drop_reply():
+            # The action is applied; the client must not learn the outcome.
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError
+        delay = self.faults.take_delay()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return self._respond(reply)
+
+    async def _info(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "info")
+
+    async def _exchange(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "action")
+
+    def __repr__(self) -> str:
+        running = self._runner is not None
+        return f"<SimulatedExchange seed={self.config.seed} running={running}>"
+
+
+async def serve(config: SimulatorConfig, host: str, port: int,
+                faults: FaultSpec | None = None) -> None:
+    """Run a simulator until cancelled; prints ``SIMULATOR LISTENING <url>`` once listening."""
+    sim = SimulatedExchange(config, faults)
+    await sim.start(host, port)
+    print(f"{LISTENING_PREFIX} {sim.base_url}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()
+
+
