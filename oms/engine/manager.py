@@ -1,0 +1,672 @@
+"""The order manager: the public face of the engine.
+
+``buy``/``sell`` validate, quantize and risk-check synchronously, decide the order's first events
+with the pure domain functions, and return the client order id at once. The events go through the
+journal (durable, group-committed) and only then through the outbox to the exchange. Every report
+from the exchange (placement replies, stream updates, status queries, fills) becomes candidate
+events that pass through the same ``decide``, so duplicates are dropped and illegal ones become
+anomalies.
+
+Example::
+
+    async with await OrderManager.open("sqlite+aiosqlite:///oms.db", connector) as oms:
+        cid = oms.buy("ETH", Decimal("0.5"), OrderType.LIMIT, price=Decimal("3000"))
+        print(oms.get_order(cid).state)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import (
+    CancelResult,
+    ExchangeConnector,
+    ExchangeOrderStatus,
+    FillReport,
+    OrderStatusReport,
+    PlaceOrderRequest,
+    PlaceResult,
+)
+from eventstore import EventStore, RecordedEvent
+from oms.domain.codec import decode
+from oms.domain.decide import decide
+from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.events import (
+    CancelRejected,
+    CancelRequested,
+    OrderAnomaly,
+    OrderCreated,
+    OrderEvent,
+    OrderNotFound,
+    OrderRejected,
+    OrderSubmitted,
+)
+from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
+from oms.domain.order import InFlightOrder, evolve
+from oms.engine.config import EngineConfig
+from oms.engine.errors import EngineClosed, OrderNotActive, UnknownOrder
+from oms.engine.journal import Journal
+from oms.engine.listeners import Callback, Listeners
+from oms.engine.outbox import Outbox
+from oms.engine.recovery import RecoveryReport, recover
+from oms.engine.reports import (
+    cancel_result_events,
+    fill_event,
+    place_result_events,
+    status_report_events,
+)
+from oms.engine.risk import RiskGate, RiskLimits
+from projections import PositionBook, Projector
+
+log = logging.getLogger(__name__)
+
+_TIF_BY_TYPE = {
+    OrderType.LIMIT: TimeInForce.GTC,
+    OrderType.LIMIT_MAKER: TimeInForce.ALO,
+    OrderType.MARKET: TimeInForce.IOC,
+}
+
+
+class OrderManager:
+    """Tracks, journals, submits and reconciles orders on one exchange account."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        connector: ExchangeConnector,
+        risk: RiskLimits | None = None,
+        config: EngineConfig | None = None,
+        *,
+        owns_store: bool = False,
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.config = config or EngineConfig()
+        self._gate = RiskGate(risk or RiskLimits())
+        self._owns_store = owns_store
+        self._orders: dict[str, InFlightOrder] = {}
+        self._by_oid: dict[str, str] = {}
+        self._active: set[str] = set()
+        self._completed: deque[str] = deque()
+        self._projector = Projector()
+        self._journal = Journal(store, self._on_durable, self._on_journal_failure)
+        self._outbox = Outbox(
+            connector,
+            self._on_place_result,
+            self._on_cancel_result,
+            max_batch=self.config.max_batch,
+            max_in_flight=self.config.max_in_flight,
+        )
+        self._listeners = Listeners()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._cancel_on_ack: set[str] = set()
+        self._resolving: set[str] = set()
+        self._trading = False
+        self._closed_reason: str | None = "not started"
+        self._last_stream_s = time.monotonic()
+        self._events_since_snapshot = 0
+        self.recovery_report: RecoveryReport | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    @classmethod
+    async def open(
+        cls,
+        store: str | EventStore,
+        connector: ExchangeConnector,
+        risk: RiskLimits | None = None,
+        config: EngineConfig | None = None,
+    ) -> OrderManager:
+        """Open the journal, replay, verify, connect, reconcile; then open for trading.
+
+        Raises :class:`oms.engine.errors.RecoveryFailed` (engine stays closed) if any step fails.
+        """
+        owns = isinstance(store, str)
+        store_obj = await EventStore.open(store) if isinstance(store, str) else store
+        manager = cls(store_obj, connector, risk, config, owns_store=owns)
+        try:
+            manager.recovery_report = await recover(manager)
+        except BaseException:
+            await manager.close()
+            raise
+        manager._trading = True
+        manager._closed_reason = None
+        return manager
+
+    async def __aenter__(self) -> OrderManager:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop trading, flush the journal, stop tasks, close the connector (and our store)."""
+        self._trading = False
+        if self._closed_reason is None:
+            self._closed_reason = "closed"
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
+        await self._outbox.close()
+        try:
+            await self._journal.close()
+        except Exception as exc:
+            log.error("journal could not flush on close: %s", exc)
+        await self._listeners.close()
+        await self.connector.close()
+        if self._owns_store:
+            await self.store.close()
+
+    @property
+    def is_trading(self) -> bool:
+        """True once recovery completed and until close or a journal failure."""
+        return self._trading
+
+    # ------------------------------------------------------------------ commands
+
+    def buy(
+        self,
+        pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        *,
+        price: Decimal,
+        time_in_force: TimeInForce | None = None,
+        reduce_only: bool = False,
+        position_action: PositionAction = PositionAction.OPEN,
+        leverage: int | None = None,
+    ) -> ClientOrderId:
+        """Place a buy order; returns its client order id at once (never awaits I/O).
+
+        ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the IOC).
+        Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing is
+        journaled);
+        a risk refusal is journaled as a rejected order and its id returned.
+        """
+        return self._place(
+            TradeSide.BUY,
+            pair,
+            amount,
+            order_type,
+            price,
+            time_in_force,
+            reduce_only,
+            position_action,
+            leverage,
+        )
+
+    def sell(
+        self,
+        pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        *,
+        price: Decimal,
+        time_in_force: TimeInForce | None = None,
+        reduce_only: bool = False,
+        position_action: PositionAction = PositionAction.OPEN,
+        leverage: int | None = None,
+    ) -> ClientOrderId:
+        """Place a sell order; see :meth:`buy`."""
+        return self._place(
+            TradeSide.SELL,
+            pair,
+            amount,
+            order_type,
+            price,
+            time_in_force,
+            reduce_only,
+            position_action,
+            leverage,
+        )
+
+    def cancel(self, client_order_id: str) -> None:
+        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal."""
+        self._ensure_trading()
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise UnknownOrder(client_order_id)
+        if order.is_terminal:
+            raise OrderNotActive(client_order_id, order.state.value)
+        if order.state is OrderState.PENDING_CANCEL:
+            return
+        if order.exchange_order_id is None:
+            # Not acknowledged yet: cancelling now could race the placement; cancel on the ack.
+            self._cancel_on_ack.add(client_order_id)
+            return
+        self._request_cancel(order)
+
+    async def cancel_all(self) -> int:
+        """Cancel every active order; returns how many cancels were requested."""
+        count = 0
+        for cid, order in list(self._orders.items()):
+            if not order.is_terminal and order.state is not OrderState.PENDING_CANCEL:
+                self.cancel(cid)
+                count += 1
+        await self._journal.flush()
+        return count
+
+    def set_kill_switch(self, on: bool) -> None:
+        """Refuse (on) or allow (off) new orders; existing orders are not touched."""
+        limits = self._gate.limits
+        self._gate.limits = type(limits)(
+            limits.max_order_notional,
+            limits.max_open_orders,
+            limits.max_position_default,
+            limits.max_position,
+            limits.max_orders_per_second,
+            on,
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    def get_order(self, client_order_id: str) -> InFlightOrder | None:
+        """The live state of one order (including events still being journaled)."""
+        return self._orders.get(client_order_id)
+
+    @property
+    def active_orders(self) -> dict[str, InFlightOrder]:
+        """Every non-terminal order by client order id."""
+        orders = self._orders
+        return {cid: orders[cid] for cid in self._active}
+
+    @property
+    def orders(self) -> Mapping[str, InFlightOrder]:
+        """Every order the engine holds in memory (active and recently completed)."""
+        return self._orders
+
+    @property
+    def positions(self) -> PositionBook:
+        """Positions and PnL per pair, from durable fills."""
+        return self._projector.positions
+
+    @property
+    def projector(self) -> Projector:
+        """The durable projection (tracker + positions) fed by the journal."""
+        return self._projector
+
+    def add_listener(self, **callbacks: Callback) -> None:
+        """Register callbacks: on_created/filled/canceled/failed/completed, on_event.
+
+        Each is called as ``callback(event, order)`` after the event is durable; coroutine
+        functions are scheduled as tasks; exceptions are logged and never reach the engine.
+        """
+        self._listeners.add(**callbacks)
+
+    async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
+        """Every domain event in journal order: from ``from_position``, else from now on (live)."""
+        if from_position is None:
+            head, _ = await self.store.head()
+            from_position = head + 1
+        async for recorded in self.store.subscribe(from_position=from_position):
+            yield decode(recorded.type, recorded.data, recorded.event_version)
+
+    async def flush(self) -> None:
+        """Wait until every event emitted so far is durable and every queued request is sent."""
+        await self._journal.flush()
+        await self._outbox.drain()
+
+    # ------------------------------------------------------------------ internals: emit
+
+    def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
+        """Pass candidates through ``decide``, apply them live, queue them for the journal."""
+        order = self._orders.get(cid)
+        out: list[OrderEvent] = []
+        for candidate in candidates:
+            for event in decide(order, candidate):
+                order = evolve(order, event)
+                out.append(event)
+        if not out or order is None:
+            return out
+        self._put(cid, order)
+        self._journal.submit(order_stream(ClientOrderId(cid)), out)
+        if order.exchange_order_id is not None and cid in self._cancel_on_ack:
+            self._cancel_on_ack.discard(cid)
+            if not order.is_terminal:
+                self._request_cancel(order)
+        return out
+
+    def _place(
+        self,
+        side: TradeSide,
+        pair: str,
+        amount: Decimal,
+        order_type: OrderType,
+        price: Decimal,
+        tif: TimeInForce | None,
+        reduce_only: bool,
+        action: PositionAction,
+        leverage: int | None,
+    ) -> ClientOrderId:
+        self._ensure_trading()
+        if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
+            raise TypeError("amount and price must be decimal.Decimal (never float)")
+        rule = self.connector.trading_rule(pair)
+        amount_q = rule.quantize_amount(amount)
+        price_q = rule.quantize_price(price)
+        rule.check(price_q, amount_q)
+        tif = tif or _TIF_BY_TYPE[order_type]
+        now_ns = time.time_ns()
+        cid = ClientOrderId.new(now_ns)
+        created = OrderCreated(
+            client_order_id=cid,
+            pair=pair,
+            side=side,
+            order_type=order_type,
+            amount=amount_q,
+            price=price_q,
+            time_in_force=tif,
+            reduce_only=reduce_only,
+            position_action=action,
+            leverage=leverage,
+            created_at_ns=now_ns,
+            venue=self.connector.venue,
+            account=self.connector.account,
+        )
+        reason = self._gate.check(
+            pair=pair,
+            side=side.value,
+            amount=amount_q,
+            price=price_q,
+            open_orders=len(self._active),
+            position=self._net_position(pair),
+            now_ns=now_ns,
+            reduce_only=reduce_only,
+        )
+        if reason is not None:
+            rejected = OrderRejected(
+                client_order_id=cid, reason=reason, source="risk", at_ns=now_ns
+            )
+            self.emit(cid, [created, rejected])
+            return cid
+        deadline = now_ns // 1_000_000 + int(self.config.expires_after_s * 1000)
+        submitted = OrderSubmitted(
+            client_order_id=cid, attempt=1, expires_after_ms=deadline, sent_at_ns=now_ns
+        )
+        request = PlaceOrderRequest(
+            cloid=cid.cloid,
+            pair=pair,
+            side=side.value,
+            amount=amount_q,
+            price=price_q,
+            tif=tif.value,
+            reduce_only=reduce_only,
+        )
+        self._emit_then(cid, [created, submitted], lambda: self._outbox.place(request, deadline))
+        return cid
+
+    def _emit_then(self, cid: str, events: list[OrderEvent], after: Callable[[], None]) -> None:
+        """Emit events that need no decision (commands) and run ``after`` once durable."""
+        order = self._orders.get(cid)
+        out: list[OrderEvent] = []
+        for candidate in events:
+            for event in decide(order, candidate):
+                order = evolve(order, event)
+                out.append(event)
+        if order is None or not out:
+            return
+        self._put(cid, order)
+        self._journal.submit(order_stream(ClientOrderId(cid)), out, after)
+
+    def _request_cancel(self, order: InFlightOrder) -> None:
+        now_ns = time.time_ns()
+        deadline = now_ns // 1_000_000 + int(self.config.expires_after_s * 1000)
+        request = CancelRequested(
+            client_order_id=order.client_order_id,
+            attempt=1,
+            expires_after_ms=deadline,
+            at_ns=now_ns,
+        )
+        pair, cloid = order.pair, order.cloid
+        self._emit_then(
+            order.client_order_id, [request], lambda: self._outbox.cancel(pair, cloid, deadline)
+        )
+
+    def adopt_projector(self, projector: Projector) -> None:
+        """Take the replayed projection as the durable state and seed live state from it."""
+        self._projector = projector
+        tracker = projector.tracker
+        for order in [*tracker.active(), *tracker.recently_completed()]:
+            self._put(order.client_order_id, order)
+
+    def start_pipeline(self) -> None:
+        """Start the journal writer, the outbox sender and the listener dispatcher."""
+        self._journal.start()
+        self._outbox.start()
+        self._listeners.start()
+
+    @property
+    def by_oid(self) -> Mapping[str, str]:
+        """Client order id by exchange order id."""
+        return self._by_oid
+
+    @property
+    def last_stream_activity(self) -> float:
+        """``time.monotonic()`` of the last stream message applied."""
+        return self._last_stream_s
+
+    def _put(self, cid: str, order: InFlightOrder) -> None:
+        """Store the live state of one order and keep the indexes in step."""
+        self._orders[cid] = order
+        if order.is_terminal:
+            if cid in self._active:
+                self._active.discard(cid)
+                # Keep recently completed orders (late fills, queries); forget the oldest so
+                # memory stays flat. A late fill for a forgotten order reloads its stream.
+                self._completed.append(cid)
+                if len(self._completed) > self.config.completed_in_memory:
+                    old = self._completed.popleft()
+                    stale = self._orders.get(old)
+                    if stale is not None and stale.is_terminal:
+                        del self._orders[old]
+                        if stale.exchange_order_id is not None:
+                            self._by_oid.pop(stale.exchange_order_id, None)
+        else:
+            self._active.add(cid)
+        if order.exchange_order_id is not None:
+            self._by_oid[order.exchange_order_id] = cid
+
+    def _net_position(self, pair: str) -> Decimal:
+        position = self._projector.positions.get(pair)
+        return position.net_size if position is not None else Decimal(0)
+
+    def _ensure_trading(self) -> None:
+        if not self._trading:
+            raise EngineClosed(self._closed_reason or "closed")
+
+    # ------------------------------------------------------------------ internals: reports
+
+    def _on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
+        cid = self._cid_of(request.cloid)
+        if cid is None:
+            return
+        emitted = self.emit(cid, place_result_events(ClientOrderId(cid), result, time.time_ns()))
+        if result.filled_amount > 0:
+            self.spawn(self.fetch_fills_for(cid))
+        if any(type(e).__name__ == "OrderStatusUnknown" for e in emitted):
+            self.spawn(self.resolve(cid))
+
+    def _on_cancel_result(self, cloid: str, result: CancelResult) -> None:
+        cid = self._cid_of(cloid)
+        if cid is None:
+            return
+        emitted = self.emit(cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns()))
+        if (
+            any(isinstance(e, CancelRejected) for e in emitted)
+            or not emitted
+            or any(type(e).__name__ == "OrderStatusUnknown" for e in emitted)
+        ):
+            self.spawn(self.resolve(cid))
+
+    def on_status_report(self, report: OrderStatusReport) -> None:
+        """Apply an order status seen on the exchange (stream or query)."""
+        self._last_stream_s = time.monotonic()
+        cid = self._cid_of(report.cloid) if report.cloid else None
+        if cid is None and report.exchange_order_id is not None:
+            cid = self._by_oid.get(report.exchange_order_id)
+        if cid is None or cid not in self._orders:
+            return  # the recovery sweep deals with orders we never made
+        order = self._orders[cid]
+        if report.status is ExchangeOrderStatus.NOT_FOUND:
+            self._on_not_found(order)
+            return
+        if (
+            report.status is ExchangeOrderStatus.OPEN
+            and order.state is OrderState.PENDING_CANCEL
+            and (order.expires_after_ms or 0)
+            < time.time_ns() // 1_000_000 - int(self.config.deadline_grace_s * 1000)
+        ):
+            reason = "cancel not applied: the order is still open after the cancel deadline"
+            self.emit(
+                cid,
+                [
+                    CancelRejected(
+                        client_order_id=order.client_order_id, reason=reason, at_ns=time.time_ns()
+                    )
+                ],
+            )
+        self.emit(cid, status_report_events(order, report, time.time_ns()))
+        order = self._orders[cid]
+        if (report.status is ExchangeOrderStatus.FILLED and order.remaining > 0) or (
+            report.amount is not None
+            and report.remaining is not None
+            and report.amount - report.remaining > order.executed_base
+        ):
+            self.spawn(self.fetch_fills_for(cid))
+
+    def _on_not_found(self, order: InFlightOrder) -> None:
+        deadline = (order.expires_after_ms or 0) + int(self.config.deadline_grace_s * 1000)
+        if order.exchange_order_id is None and time.time_ns() // 1_000_000 > deadline:
+            self.emit(
+                order.client_order_id,
+                [
+                    OrderNotFound(
+                        client_order_id=order.client_order_id,
+                        reason="the exchange does not know this cloid and its deadline has passed:"
+                        " never placed",
+                        at_ns=time.time_ns(),
+                    )
+                ],
+            )
+
+    def on_fill(self, fill: FillReport) -> None:
+        """Apply a fill (deduplicated by trade id by the domain)."""
+        self._last_stream_s = time.monotonic()
+        cid = self._cid_of(fill.cloid) if fill.cloid else None
+        if cid is None:
+            cid = self._by_oid.get(fill.exchange_order_id)
+        if cid is None or cid not in self._orders:
+            if cid is not None:
+                self.spawn(self._load_then_fill(cid, fill))
+                return
+            self._unknown_fill(fill)
+            return
+        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+
+    def _unknown_fill(self, fill: FillReport) -> None:
+        anomaly = OrderAnomaly(
+            client_order_id=ClientOrderId("0" * 32),
+            kind="unknown_order",
+            detail=f"fill {fill.trade_id} for exchange order {fill.exchange_order_id} that the "
+            "journal does not know (an order placed outside this engine?)",
+            offending_type="FillReport",
+            offending_data={
+                "trade_id": fill.trade_id,
+                "oid": fill.exchange_order_id,
+                "cloid": fill.cloid,
+                "pair": fill.pair,
+                "px": str(fill.price),
+                "sz": str(fill.amount),
+                "side": fill.side,
+            },
+            at_ns=time.time_ns(),
+        )
+        log.warning("journaling an anomaly: %s", anomaly.detail)
+        self._journal.submit("anomalies", [anomaly])
+
+    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
+        order: InFlightOrder | None = None
+        async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
+            order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
+        if order is None:
+            self._unknown_fill(fill)
+            return
+        if cid not in self._orders:
+            self._put(cid, order)
+        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+
+    def _cid_of(self, cloid: str | None) -> str | None:
+        if not cloid:
+            return None
+        try:
+            return str(ClientOrderId.from_cloid(cloid))
+        except InvalidClientOrderId:
+            return None
+
+    # ------------------------------------------------------------------ internals: resolution
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background coroutine owned by the engine (cancelled on close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task failed: %r", task.exception())
+
+    async def resolve(self, cid: str) -> None:
+        """Resolve an unknown outcome by asking the exchange by cloid, bounded by the deadline."""
+        if cid in self._resolving:
+            return
+        self._resolving.add(cid)
+        try:
+            from oms.engine.reconcile import resolve_order
+
+            await resolve_order(self, cid)
+        finally:
+            self._resolving.discard(cid)
+
+    async def fetch_fills_for(self, cid: str) -> None:
+        """Fetch the fills of one order from the exchange and apply those not yet journaled."""
+        order = self._orders.get(cid)
+        if order is None:
+            return
+        try:
+            fills = await self.connector.fills_since(order.created_at_ns // 1_000_000 - 1000)
+        except Exception as exc:
+            log.warning("could not fetch fills for %s: %s (the next gap fill retries)", cid, exc)
+            return
+        for fill in fills:
+            if fill.cloid == order.cloid or fill.exchange_order_id == order.exchange_order_id:
+                self.on_fill(fill)
+
+    # ------------------------------------------------------------------ internals: durability
+
+    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
+        tracker = self._projector.tracker
+        publish = self._listeners.active
+        for recorded, event in pairs:
+            before: OrderState | None = None
+            if publish:
+                previous = tracker.get(event.client_order_id)
+                before = previous.state if previous is not None else None
+            _, record = self._projector.apply_event(event, recorded.position)
+            if publish and record is not None:
+                self._listeners.publish(event, record.freeze(), before)
+        self._events_since_snapshot += len(pairs)
+
+    def _on_journal_failure(self, exc: BaseException) -> None:
+        self._trading = False
+        self._closed_reason = (
+            f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
+            " restart: start-up replays the journal and reconciles with the exchange"
+        )

@@ -1,0 +1,159 @@
+"""The outbox: journaled submissions and cancels go to the exchange, batched.
+
+Items enter the outbox only after their journal entry is durable (see ``journal.py``). A sender task
+drains whatever is waiting, up to ``max_batch`` orders per action (one signature, one request), and
+keeps at most ``max_in_flight`` requests on the wire so a slow reply does not hold everything
+behind it. Each action's ``expiresAfter`` is the earliest journaled deadline of its orders, so "the
+deadline has passed and the exchange does not know the order" always means "never placed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors.base import (
+    CancelResult,
+    ExchangeConnector,
+    Outcome,
+    PlaceOrderRequest,
+    PlaceResult,
+)
+
+log = logging.getLogger(__name__)
+
+PlaceCallback = Callable[[PlaceOrderRequest, PlaceResult], None]
+CancelCallback = Callable[[str, CancelResult], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    request: PlaceOrderRequest
+    deadline_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Cancel:
+    pair: str
+    cloid: str
+    deadline_ms: int
+
+
+class Outbox:
+    """Sends placements and cancels; reports every outcome through the callbacks."""
+
+    def __init__(
+        self,
+        connector: ExchangeConnector,
+        on_placed: PlaceCallback,
+        on_canceled: CancelCallback,
+        max_batch: int = 40,
+        max_in_flight: int = 4,
+    ) -> None:
+        self._connector = connector
+        self._on_placed = on_placed
+        self._on_canceled = on_canceled
+        self._max_batch = max_batch
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._places: list[_Place] = []
+        self._cancels: list[_Cancel] = []
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.sent_actions = 0
+
+    def start(self) -> None:
+        """Start the sender task."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-outbox")
+
+    def place(self, request: PlaceOrderRequest, deadline_ms: int) -> None:
+        """Queue a journaled placement."""
+        self._places.append(_Place(request, deadline_ms))
+        self._wake.set()
+
+    def cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
+        """Queue a journaled cancel."""
+        self._cancels.append(_Cancel(pair, cloid, deadline_ms))
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Items queued or on the wire."""
+        return len(self._places) + len(self._cancels) + len(self._in_flight)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) until nothing is queued or on the wire."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout_s
+        while self.pending and loop.time() < end:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(end - loop.time(), 0.001))
+
+    async def close(self) -> None:
+        """Stop sending; requests already on the wire are awaited briefly, then cancelled."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._in_flight:
+            _, still = await asyncio.wait(self._in_flight, timeout=2.0)
+            for task in still:
+                task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._cancels or self._places:
+                await self._slots.acquire()
+                if self._cancels:
+                    # Cancels first: they reduce risk, and the exchange favours them too.
+                    item = self._cancels.pop(0)
+                    self._spawn(self._send_cancel(item))
+                else:
+                    batch = self._places[: self._max_batch]
+                    del self._places[: self._max_batch]
+                    self._spawn(self._send_places(batch))
+
+    def _spawn(self, coro: asyncio.Future[None] | object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+        self._changed.set()
+
+    async def _send_places(self, batch: list[_Place]) -> None:
+        requests = [p.request for p in batch]
+        deadline = min(p.deadline_ms for p in batch)
+        self.sent_actions += 1
+        try:
+            results = await self._connector.place_orders(requests, deadline)
+            if len(results) != len(requests):
+                raise ValueError(f"{len(results)} results for {len(requests)} orders")
+        except Exception as exc:  # a connector must not raise here; if it does, outcome unknown
+            log.warning("placement raised %s: outcomes unknown, resolving by cloid", exc)
+            results = [
+                PlaceResult(Outcome.UNKNOWN, r.cloid, reason=f"connector error: {exc}")
+                for r in requests
+            ]
+        for request, result in zip(requests, results, strict=True):
+            self._on_placed(request, result)
+
+    async def _send_cancel(self, item: _Cancel) -> None:
+        self.sent_actions += 1
+        try:
+            result = await self._connector.cancel_by_cloid(item.pair, item.cloid, item.deadline_ms)
+        except Exception as exc:
+            log.warning("cancel raised %s: outcome unknown, resolving by cloid", exc)
+            result = CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")
+        self._on_canceled(item.cloid, result)

@@ -1,0 +1,111 @@
+"""The engine process of the crash-torture test (run as a subprocess, killed with SIGKILL).
+
+It opens the real engine on a SQLite journal against the simulator, which recovers (replay, verify,
+reconcile). It then writes what it believes (every order and position) to ``--dump`` and prints
+``RECOVERED``; the parent compares that with the exchange's truth and answers ``go`` on stdin, after
+which the worker trades at random until it is killed. The private key comes from ``HL_PRIVATE_KEY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from connectors.hyperliquid import HyperliquidConnector
+from oms.domain.enums import OrderType
+from oms.engine import EngineConfig, OrderManager
+
+PAIRS = {"ETH": Decimal("0.01"), "SOL": Decimal("0.1")}
+
+
+def dump_state(manager: OrderManager, path: Path) -> None:
+    """Write the engine's view of every order and position, atomically."""
+    orders = {
+        o.cloid: {
+            "state": o.state.value,
+            "executed": str(o.executed_base),
+            "amount": str(o.amount),
+            "trade_ids": sorted(o.trade_ids),
+            "exchange_order_id": o.exchange_order_id,
+            "pair": o.pair,
+        }
+        for o in manager.orders.values()
+    }
+    positions = {
+        pair: str(pos.net_size) for pair, pos in manager.positions.by_pair().items()
+    }
+    report = manager.recovery_report.as_dict() if manager.recovery_report else {}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report}))
+    tmp.replace(path)
+
+
+async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: int) -> None:
+    """Place and cancel orders at random until killed."""
+    rng = random.Random(seed)
+    mids: dict[str, Decimal] = {}
+    step = 0
+    while True:
+        if step % 20 == 0:
+            raw = await connector.rest.info({"type": "allMids"})
+            mids = {k: Decimal(v) for k, v in raw.items() if k in PAIRS}
+        step += 1
+        action = rng.random()
+        active = list(manager.active_orders)
+        if action < 0.6 or not active:
+            pair = rng.choice(list(PAIRS))
+            mid = mids.get(pair)
+            if mid is None:
+                await asyncio.sleep(0.05)
+                continue
+            buy = rng.random() < 0.5
+            # Some orders cross the spread (fill at once), most rest near it.
+            offset = Decimal(str(rng.uniform(-0.004, 0.002)))
+            price = mid * (1 - offset) if buy else mid * (1 + offset)
+            size = PAIRS[pair] * rng.randint(5, 40)
+            place = manager.buy if buy else manager.sell
+            order_type = OrderType.LIMIT_MAKER if rng.random() < 0.15 else OrderType.LIMIT
+            with contextlib.suppress(ValueError):
+                place(pair, size, order_type, price=price)
+        else:
+            cid = rng.choice(active)
+            order = manager.get_order(cid)
+            if order is not None and not order.is_terminal:
+                manager.cancel(cid)
+        await asyncio.sleep(rng.uniform(0.0, 0.03))
+
+
+async def main() -> None:
+    """Parse arguments, recover, dump, wait for go, trade."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--sim", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dump", type=Path, required=True)
+    parser.add_argument("--nonce-file", type=Path, required=True)
+    args = parser.parse_args()
+    connector = HyperliquidConnector(
+        args.sim, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
+        request_timeout_s=2.0,
+    )
+    config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0)
+    manager = await OrderManager.open(f"sqlite+aiosqlite:///{args.db}", connector, config=config)
+    dump_state(manager, args.dump)
+    print("RECOVERED", flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    if line.strip() != "go":
+        await manager.close()
+        return
+    await trade(manager, connector, args.seed)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
