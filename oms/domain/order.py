@@ -226,10 +226,11 @@ class OrderRecord:
         amount = event.amount
         self.executed_base += amount
         self.executed_quote += amount * event.price
-        if self.trade_ids is _NO_TRADES:
-            self.trade_ids = {event.trade_id}
+        trade_ids = self.trade_ids
+        if isinstance(trade_ids, frozenset):  # the shared empty value, or a restored snapshot
+            self.trade_ids = {*trade_ids, event.trade_id}
         else:
-            self.trade_ids.add(event.trade_id)  # type: ignore[union-attr]
+            trade_ids.add(event.trade_id)
         if self.fees is _EMPTY_FEES:
             self.fees = {event.fee_asset: event.fee}
         else:
