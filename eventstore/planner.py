@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventstore.codec import EncodedEvent, chain_hash
 from eventstore.errors import IdempotencyConflict, WrongExpectedVersion
-from eventstore.model import AppendResult, ExpectedVersion, RecordedEvent, StreamState
+from eventstore.model import AppendResult, ExpectedVersion, RowEvent, StreamState
 
 Row = tuple[int, str, int, str, int, Any, bytes, bytes, int, str]
 """(position, stream_id, version, type, event_version, event_id, data, metadata, us, hash)."""
@@ -35,7 +35,7 @@ def _norm_id(value: Any) -> str:
 
 
 def _result(stream_id: str, rows: list[Row]) -> AppendResult:
-    recorded = tuple(RecordedEvent(*row) for row in rows)
+    recorded = tuple(RowEvent(row) for row in rows)
     return AppendResult(
         stream_id=stream_id,
         first_position=rows[0][0],

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.codec import GENESIS_HASH
-from eventstore.model import RecordedEvent
+from eventstore.model import RecordedEvent, RowEvent
 from eventstore.planner import AppendRequest, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
 
@@ -88,7 +88,7 @@ class PostgresBackend:
 
     async def _rows(self, sql: str, *params: Any) -> list[RecordedEvent]:
         async with self._apg() as apg:
-            return [RecordedEvent(*r) for r in await apg.fetch(sql, *params)]
+            return [RowEvent(r) for r in await apg.fetch(sql, *params)]
 
     async def read_range(self, start: int, stop: int | None, limit: int) -> list[RecordedEvent]:
         """Up to ``limit`` events with ``start <= position <= stop``, in position order."""

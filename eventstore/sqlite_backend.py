@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from eventstore.codec import GENESIS_HASH
-from eventstore.model import RecordedEvent
+from eventstore.model import RecordedEvent, RowEvent
 from eventstore.planner import AppendRequest, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
 
@@ -132,7 +132,7 @@ class SqliteBackend:
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[RecordedEvent]:
         rows = self._conn(True).execute(sql, params).fetchall()
-        return [RecordedEvent(*r) for r in rows]
+        return [RowEvent(r) for r in rows]
 
     async def read_range(self, start: int, stop: int | None, limit: int) -> list[RecordedEvent]:
         """Up to ``limit`` events with ``start <= position <= stop``, in position order."""

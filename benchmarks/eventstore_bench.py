@@ -1,0 +1,264 @@
+"""Event store benchmark: our store vs the ``eventsourcing`` library vs raw ``sqlite3``.
+
+Prints one JSON object with every figure and the ratios measured in this run:
+
+- ``append_32``: 32 concurrent appenders, one 1-event append each, N in total, SQLite with full
+  durability; eventsourcing saves one new aggregate per transaction from 32 threads.
+- ``single_append_p50``: one uncontended append at a time vs a raw ``sqlite3`` one-row commit
+  (WAL, synchronous=FULL, BEGIN IMMEDIATE).
+- ``read_all``: reading the whole log with decoding (we touch ``.data``; eventsourcing maps
+  each notification to a domain event).
+- ``postgres_append_8``: 8 concurrent appenders on PostgreSQL (needs a server URL in
+  ``--postgres-url``, ``OMS_BENCH_POSTGRES_URL`` or ``OMS_TEST_POSTGRES_URL``; skipped otherwise).
+
+Usage: ``python benchmarks/eventstore_bench.py [--short]`` (``--short`` is the CI smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
+
+from eventsourcing.application import Application  # noqa: E402
+from eventsourcing.domain import Aggregate, event  # noqa: E402
+
+from eventstore import NO_STREAM, EventStore, NewEvent  # noqa: E402
+
+PAYLOAD = {"cloid": "0x1234567890abcdef", "px": "3012.5", "sz": "0.125", "side": "B"}
+
+
+class Order(Aggregate):
+    """The eventsourcing peer's aggregate: one event to create, more to note fills."""
+
+    @event("Created")
+    def __init__(self, cloid: str, px: str, sz: str, side: str) -> None:
+        self.cloid, self.px, self.sz, self.side = cloid, px, sz, side
+
+    @event("Filled")
+    def fill(self, cloid: str, px: str, sz: str, side: str) -> None:
+        self.px = px
+
+
+def _es_app(env: dict[str, str]) -> Application:
+    return Application(env=env)
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+async def ours_append_32(url: str, total: int) -> float:
+    async with await EventStore.open(url) as store:
+        per = total // 32
+
+        async def appender(a: int) -> None:
+            for i in range(per):
+                await store.append(f"o{a}-{i}", [NewEvent("Created", PAYLOAD)], NO_STREAM)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(appender(a) for a in range(32)))
+        return per * 32 / (time.perf_counter() - start)
+
+
+def es_append(app: Application, total: int, threads: int) -> float:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda _: app.save(Order(**PAYLOAD)), range(total)))
+    return total / (time.perf_counter() - start)
+
+
+async def ours_single_p50(url: str, count: int) -> float:
+    async with await EventStore.open(url) as store:
+        times = []
+        for i in range(count):
+            start = time.perf_counter()
+            await store.append(f"single-{i}", [NewEvent("Created", PAYLOAD)], NO_STREAM)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1e6
+
+
+def raw_single_p50(path: str, count: int) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, stream TEXT, data BLOB)")
+    blob = json.dumps(PAYLOAD).encode()
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (stream, data) VALUES (?, ?)", (f"s{i}", blob))
+        conn.execute("COMMIT")
+        times.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(times) * 1e6
+
+
+async def ours_fill(url: str, total: int) -> None:
+    async with await EventStore.open(url) as store:
+        for b in range(0, total, 1000):
+            n = min(1000, total - b)
+            await store.append(f"bulk-{b}", [NewEvent("Filled", PAYLOAD) for _ in range(n)])
+
+
+async def ours_read(url: str) -> tuple[int, float]:
+    async with await EventStore.open(url) as store:
+        start = time.perf_counter()
+        count = 0
+        async for ev in store.read_all():
+            ev.data  # noqa: B018 - decoding is part of what is measured
+            count += 1
+        return count, count / (time.perf_counter() - start)
+
+
+def es_fill(app: Application, total: int) -> None:
+    for _ in range(0, total, 1000):
+        agg = Order(**PAYLOAD)
+        for _ in range(999):
+            agg.fill(**PAYLOAD)
+        app.save(agg)
+
+
+def es_read(app: Application) -> tuple[int, float]:
+    recorder: Any = app.recorder
+    start, count, pos = time.perf_counter(), 0, 1
+    while True:
+        batch = recorder.select_notifications(pos, 10_000)
+        for n in batch:
+            app.mapper.to_domain_event(n)
+        count += len(batch)
+        if len(batch) < 10_000:
+            break
+        pos = batch[-1].id + 1
+    return count, count / (time.perf_counter() - start)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+async def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def ours_pg_append_8(url: str, total: int) -> float:
+    async with await EventStore.open(url) as store:
+        per = total // 8
+
+        async def appender(a: int) -> None:
+            for i in range(per):
+                await store.append(f"o{a}-{i}", [NewEvent("Created", PAYLOAD)], NO_STREAM)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(appender(a) for a in range(8)))
+        return per * 8 / (time.perf_counter() - start)
+
+
+def postgres_section(base: str, total: int) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    name = f"oms_bench_{uuid.uuid4().hex[:10]}"
+    es_name = name + "_es"
+    for db in (name, es_name):
+        asyncio.run(_pg_admin(base, f'CREATE DATABASE "{db}"'))
+    try:
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        ours = asyncio.run(ours_pg_append_8(url, total))
+        u = make_url(base)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": es_name,
+            "POSTGRES_HOST": u.host or "127.0.0.1",
+            "POSTGRES_PORT": str(u.port or 5432),
+            "POSTGRES_USER": u.username or "postgres",
+            "POSTGRES_PASSWORD": u.password or "",
+            "POSTGRES_POOL_SIZE": "8",
+        }
+        app = _es_app(env)
+        es = es_append(app, total, 8)
+        app.close()
+    finally:
+        for db in (name, es_name):
+            asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    return {
+        "appends": total,
+        "ours_per_s": round(ours),
+        "eventsourcing_per_s": round(es),
+        "ratio": round(ours / es, 2),
+        "target_ratio": ">= 3",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="small counts for CI (< 60 s)")
+    parser.add_argument("--postgres-url", default=None)
+    args = parser.parse_args()
+    n_append = 3_200 if args.short else 50_000
+    n_single = 300 if args.short else 2_000
+    n_read = 20_000 if args.short else 200_000
+    n_pg = 1_600 if args.short else 20_000
+    pg = (
+        args.postgres_url
+        or os.environ.get("OMS_BENCH_POSTGRES_URL")
+        or os.environ.get("OMS_TEST_POSTGRES_URL")
+    )
+    out: dict[str, Any] = {"mode": "short" if args.short else "full"}
+    with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp:
+        def url(name: str) -> str:
+            return f"sqlite+aiosqlite:///{tmp}/{name}.db"
+
+        def es_env(name: str) -> dict[str, str]:
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": f"{tmp}/{name}"}
+
+        ours = asyncio.run(ours_append_32(url("append"), n_append))
+        app = _es_app(es_env("es-append.db"))
+        es = es_append(app, n_append, 32)
+        app.close()
+        out["append_32"] = {
+            "appends": n_append, "ours_per_s": round(ours), "eventsourcing_per_s": round(es),
+            "ratio": round(ours / es, 2), "target_ratio": ">= 10",
+        }
+        ours_p50 = asyncio.run(ours_single_p50(url("single"), n_single))
+        raw_p50 = raw_single_p50(f"{tmp}/raw.db", n_single)
+        out["single_append_p50"] = {
+            "appends": n_single, "ours_us": round(ours_p50, 1), "raw_sqlite3_us": round(raw_p50, 1),
+            "ratio": round(ours_p50 / raw_p50, 2), "target_ratio": "<= 2",
+        }
+        asyncio.run(ours_fill(url("read"), n_read))
+        count, ours_rate = asyncio.run(ours_read(url("read")))
+        app = _es_app(es_env("es-read.db"))
+        es_fill(app, n_read)
+        es_count, es_rate = es_read(app)
+        app.close()
+        out["read_all"] = {
+            "events": count, "eventsourcing_events": es_count, "ours_per_s": round(ours_rate),
+            "eventsourcing_per_s": round(es_rate), "ratio": round(ours_rate / es_rate, 2),
+            "target_ratio": ">= 2",
+        }
+    if pg:
+        out["postgres_append_8"] = postgres_section(pg, n_pg)
+    else:
+        out["postgres_append_8"] = {"skipped": "no PostgreSQL URL (--postgres-url)"}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
