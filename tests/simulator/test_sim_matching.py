@@ -76,7 +76,8 @@ async def test_ioc_partial_and_no_match(sim: SimulatedExchange, api: Api, alice:
 
 
 async def test_alo_crossing_rejected(api: Api, alice: LocalAccount, bob: LocalAccount) -> None:
-    await api.order(bob, order_wire(ETH, False, "3000", "0.2"), order_wire(ETH, True, "2990", "0.2"))
+    await api.order(bob, order_wire(ETH, False, "3000", "0.2"),
+                    order_wire(ETH, True, "2990", "0.2"))
     [rejected] = await api.order(alice, order_wire(ETH, True, "3000", "0.1", tif="Alo"))
     assert rejected == {"error": "Post only order would have immediately matched, bbo was "
                                  "2990.0@3000.0. asset=1"}

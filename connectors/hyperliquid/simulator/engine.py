@@ -135,6 +135,8 @@ class ExchangeEngine:
                 message: str, now: int) -> Status:
         record = self._record(user, market, wire, status, now)
         self.pending_updates[user].append(record.update_wire())
+        if "asset=" in message:  # a fault-injected reason may carry its own suffix
+            return {"error": message}
         return {"error": f"{message} asset={market.asset}"}
 
     def place(self, user: str, wire: OrderWire, now: int,

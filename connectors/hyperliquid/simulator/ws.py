@@ -47,6 +47,7 @@ class Connection:
     ws: web.WebSocketResponse
     queue: asyncio.Queue[tuple[bool, str]]
     subscriptions: set[Key] = field(default_factory=set)
+    closing: bool = False
 
 
 def _now_ms() -> int:
@@ -120,9 +121,12 @@ class WsHub:
             await conn.ws.send_str(text)
 
     def close(self, index: int | None) -> int:
-        """Close all connections (``None``) or the ``index``-th; returns how many."""
-        targets = self.connections if index is None else self.connections[index:index + 1]
-        for conn in list(targets):
+        """Close all live connections (``None``) or the ``index``-th live one (oldest first);
+        returns how many."""
+        live = [c for c in self.connections if not c.closing and not c.ws.closed]
+        targets = live if index is None else live[index:index + 1]
+        for conn in targets:
+            conn.closing = True
             self._spawn(conn.ws.close(message=b"closed by fault injection"))
         return len(targets)
 
