@@ -36,6 +36,10 @@ READ_MODELS = "read_models"
 _CHUNK = 400  # keys per IN (...) list, well under SQLite's parameter limit
 
 
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
 def _chunks(keys: Sequence[str]) -> Iterable[Sequence[str]]:
     for i in range(0, len(keys), _CHUNK):
         yield keys[i : i + _CHUNK]
@@ -101,15 +105,32 @@ class ReadModelProjection:
         async with self.store.engine.connect() as conn:
             return await self._checkpoint(conn)
 
-    async def _checkpoint(self, conn: AsyncConnection) -> int:
-        value = await conn.scalar(
-            sa.select(checkpoints.c.position).where(checkpoints.c.name == self.name)
-        )
+    async def _checkpoint(self, conn: AsyncConnection, lock: bool = False) -> int:
+        query = sa.select(checkpoints.c.position).where(checkpoints.c.name == self.name)
+        if lock:
+            # PostgreSQL: competing runners queue on the row; SQLite's BEGIN IMMEDIATE already
+            # serialises writers (and SQLAlchemy renders no FOR UPDATE there).
+            query = query.with_for_update()
+        value = await conn.scalar(query)
         return int(value or 0)
+
+    async def _ensure_checkpoint_row(self) -> None:
+        try:
+            async with self.store.engine.begin() as conn:
+                if await conn.scalar(
+                    sa.select(checkpoints.c.position).where(checkpoints.c.name == self.name)
+                ) is None:
+                    await conn.execute(
+                        sa.insert(checkpoints),
+                        [{"name": self.name, "position": 0, "updated_at_us": _now_us()}],
+                    )
+        except sa.exc.IntegrityError:
+            pass  # another runner created it first: exactly what we wanted
 
     async def catch_up(self, to_position: int | None = None) -> int:
         """Apply every event after the checkpoint (up to ``to_position``); returns how many."""
         total = 0
+        await self._ensure_checkpoint_row()
         while True:
             start = await self.checkpoint()
             stop = start + self.batch_size
@@ -134,7 +155,11 @@ class ReadModelProjection:
         async with self.store.engine.begin() as conn:
             for table in (orders, fills, positions):
                 await conn.execute(sa.delete(table))
-            await conn.execute(sa.delete(checkpoints).where(checkpoints.c.name == self.name))
+            await conn.execute(
+                sa.update(checkpoints)
+                .where(checkpoints.c.name == self.name)
+                .values(position=0, updated_at_us=_now_us())
+            )
         return await self.catch_up()
 
     async def _write(self, start: int, batch: list[tuple[int, str, Any]]) -> int:
@@ -146,13 +171,13 @@ class ReadModelProjection:
                     decoded.append((position, event))
         last = batch[-1][0]
         async with self.store.engine.begin() as conn:
-            if await self._checkpoint(conn) != start:
+            if await self._checkpoint(conn, lock=True) != start:
                 return 0  # someone else wrote this range: re-read the checkpoint and go on
             await self._fold(conn, decoded)
-            await conn.execute(sa.delete(checkpoints).where(checkpoints.c.name == self.name))
             await conn.execute(
-                sa.insert(checkpoints),
-                [{"name": self.name, "position": last, "updated_at_us": time.time_ns() // 1000}],
+                sa.update(checkpoints)
+                .where(checkpoints.c.name == self.name)
+                .values(position=last, updated_at_us=_now_us())
             )
         return len(batch)
 
