@@ -154,15 +154,16 @@ async def test_timeout_is_unknown(sim: Any, conn: HyperliquidConnector) -> None:
 
 
 async def test_429_is_retried_and_5xx_is_unknown(sim: Any, conn: HyperliquidConnector) -> None:
-    sim.faults.http_error(429, 1)
-    [ok] = await conn.place_orders([await _passive_buy(conn, "429-1")], None)
+    first, second = await _passive_buy(conn, "429-1"), await _passive_buy(conn, "429-2")
+    request = await _passive_buy(conn, "503-1")
+    sim.faults.http_error(429, 1, path="/exchange")
+    [ok] = await conn.place_orders([first], None)
     assert ok.outcome is Outcome.CONFIRMED and conn.rest.stats.retries_429 >= 1
-    sim.faults.http_error(429, 10)
-    [limited] = await conn.place_orders([await _passive_buy(conn, "429-2")], None)
+    sim.faults.http_error(429, 10, path="/exchange")
+    [limited] = await conn.place_orders([second], None)
     assert limited.outcome is Outcome.REJECTED
     sim.faults.reset()
-    request = await _passive_buy(conn, "503-1")
-    sim.faults.http_error(503, 1)
+    sim.faults.http_error(503, 1, path="/exchange")
     [unknown] = await conn.place_orders([request], None)
     assert unknown.outcome is Outcome.UNKNOWN and "503" in (unknown.reason or "")
     assert (await conn.order_status(request.cloid)).status is ExchangeOrderStatus.NOT_FOUND
