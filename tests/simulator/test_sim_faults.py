@@ -88,7 +88,7 @@ async def test_pause_and_drop_pushes(sim: SimulatedExchange, api: Api, alice: Lo
         sim.faults.drop_ws_messages(1.0)
         await api.order(alice, order_wire(ETH, True, "2901", "0.01"))
         with pytest.raises(TimeoutError):
-            await next_on(ws, "orderUpdates", timeout=0.3)
+            await next_on(ws, "orderUpdates", within=0.3)
         await ws.send_json({"method": "ping"})   # control replies are never dropped
         assert await next_on(ws, "pong")
         sim.faults.reset()
@@ -107,7 +107,9 @@ def test_parse_faults() -> None:
 
 async def test_cli_baseline_faults_apply() -> None:
     spec = parse_faults("error_rate=1,error_status=503")
-    async with SimulatedExchange(SimulatorConfig(market_maker=False), spec) as sim, \
-            aiohttp.ClientSession() as session:
-        async with session.post(sim.base_url + "/info", json={"type": "meta"}) as resp:
-            assert resp.status == 503
+    async with (
+        SimulatedExchange(SimulatorConfig(market_maker=False), spec) as sim,
+        aiohttp.ClientSession() as session,
+        session.post(sim.base_url + "/info", json={"type": "meta"}) as resp,
+    ):
+        assert resp.status == 503

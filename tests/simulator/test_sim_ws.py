@@ -15,9 +15,9 @@ ETH = 1
 
 
 async def next_on(ws: aiohttp.ClientWebSocketResponse, channel: str,
-                  timeout: float = 3.0) -> dict[str, Any]:
+                  within: float = 3.0) -> dict[str, Any]:
     """The next message on ``channel`` (others are skipped), bounded in time."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             msg: dict[str, Any] = await ws.receive_json()
             if msg.get("channel") == channel:
@@ -25,10 +25,10 @@ async def next_on(ws: aiohttp.ClientWebSocketResponse, channel: str,
 
 
 async def collect(ws: aiohttp.ClientWebSocketResponse, channels: set[str],
-                  timeout: float = 3.0) -> dict[str, dict[str, Any]]:
+                  within: float = 3.0) -> dict[str, dict[str, Any]]:
     """The first message of each channel in ``channels``, whatever order they arrive in."""
     seen: dict[str, dict[str, Any]] = {}
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while not channels <= seen.keys():
             msg: dict[str, Any] = await ws.receive_json()
             seen.setdefault(msg.get("channel", ""), msg)
