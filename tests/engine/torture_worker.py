@@ -39,7 +39,7 @@ def dump_state(manager: OrderManager, path: Path) -> None:
         for o in manager.orders.values()
     }
     positions = {
-        pair: str(pos.net_size) for pair, pos in manager.positions.by_pair().items()
+        pair: str(pos.net_size) for pair, pos in manager.positions.as_dict().items()
     }
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
     tmp = path.with_suffix(".tmp")

@@ -1,0 +1,49 @@
+"""The crash torture (see ``torture.py``): 25 SIGKILLs in CI; every restart equals the exchange."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+
+
+def _torture() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("torture", Path(__file__).with_name("torture.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["torture"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_compare_catches_every_kind_of_difference() -> None:
+    """The checker itself can fail: a wrong state, amount, trade id or position is reported."""
+    torture = _torture()
+    async with SimulatedExchange(SimulatorConfig(seed=3, market_maker=False)) as sim:
+        empty = {"orders": {}, "positions": {}}
+        assert torture.compare(empty, sim, "0x" + "1" * 40) == []
+        ghost = {"orders": {"0x" + "a" * 32: {"state": "open", "executed": "0", "trade_ids": []}},
+                 "positions": {"ETH": "1"}}
+        problems = torture.compare(ghost, sim, "0x" + "1" * 40)
+        assert any("never saw it" in p for p in problems)
+        assert any("positions" in p for p in problems)
+        never_placed = {"orders": {"0x" + "a" * 32: {"state": "failed", "executed": "0",
+                                                     "trade_ids": []}}, "positions": {}}
+        assert torture.compare(never_placed, sim, "0x" + "1" * 40) == []
+    assert torture._expected_state("badAloPxRejected") == {"failed"}
+    assert torture._expected_state("scheduledCancel") == {"canceled"}
+
+
+async def test_sigkill_torture(tmp_path: Path) -> None:
+    """25 kills at random moments; after each restart every order, fill and position matches."""
+    result = await _torture().run_torture(kills=25, seed=7, workdir=tmp_path)
+    print(json.dumps(result))
+    assert result["kills"] == 25
+    assert result["verifications"] == 26
+    assert result["exchange_orders"] > 100, "the workers must actually trade"
+    assert result["exchange_fills"] > 20, "fills must happen for the check to mean anything"
+    assert result["mismatches"] == 0, result["problems"]

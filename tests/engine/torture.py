@@ -1,0 +1,197 @@
+"""Crash torture: SIGKILL the engine at random moments; every restart must match the exchange.
+
+The simulator runs here (in the parent); the engine runs in ``torture_worker.py`` subprocesses on
+one SQLite journal. Each round: start a worker, let it recover, compare its dumped view with the
+exchange's truth (every order's state, executed amount and trade ids; positions), tell it to trade,
+provoke a situation (fill burst, reconnect, slow replies, dropped replies), SIGKILL it. The final
+round only verifies. Run by the test suite with a short count; by hand: ``python
+tests/engine/torture.py --long`` (500 kills) or ``--kills N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+
+WORKER = Path(__file__).with_name("torture_worker.py")
+MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply")
+
+
+def _expected_state(status: str) -> set[str]:
+    if status == "open":
+        return {"open", "partially_filled"}
+    if status == "filled":
+        return {"filled"}
+    if status.endswith("anceled") or status.endswith("Cancel"):
+        return {"canceled"}
+    if status.endswith("ejected") or status == "rejected":
+        return {"failed"}
+    return {f"<unmapped {status}>"}
+
+
+def compare(dump: dict[str, Any], sim: SimulatedExchange, user: str) -> list[str]:
+    """Every difference between the engine's view and the exchange's truth."""
+    problems: list[str] = []
+    ours: dict[str, Any] = dump["orders"]
+    truth = sim.truth.orders(user)
+    fills_by_cloid: dict[str, set[str]] = {}
+    for fill in sim.truth.fills(user):
+        fills_by_cloid.setdefault(fill["cloid"], set()).add(str(fill["tid"]))
+    for cloid, order in ours.items():
+        real = truth.get(cloid)
+        if real is None:
+            if order["state"] != "failed":
+                problems.append(f"{cloid}: exchange never saw it, engine says {order['state']}")
+            continue
+        if order["state"] not in _expected_state(real["status"]):
+            problems.append(f"{cloid}: engine {order['state']}, exchange {real['status']}")
+        if Decimal(order["executed"]) != real["filled_sz"]:
+            problems.append(
+                f"{cloid}: executed {order['executed']} vs exchange {real['filled_sz']}"
+            )
+        if set(order["trade_ids"]) != fills_by_cloid.get(cloid, set()):
+            problems.append(f"{cloid}: trade ids differ from the exchange's fills")
+    for cloid in truth:
+        if cloid not in ours:
+            problems.append(f"{cloid}: on the exchange but unknown to the engine")
+    positions = {k: Decimal(v) for k, v in dump["positions"].items() if Decimal(v) != 0}
+    real_positions = {
+        k: v["szi"] for k, v in sim.truth.positions(user).items() if v["szi"] != 0
+    }
+    if positions != real_positions:
+        problems.append(f"positions: engine {positions} vs exchange {real_positions}")
+    return problems
+
+
+async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
+    line = await asyncio.wait_for(stream.readline(), limit_s)
+    return line.decode().strip()
+
+
+async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) -> dict[str, Any]:
+    """Run ``kills`` kill/restart rounds plus a final verification; return the counts."""
+    rng = random.Random(seed)
+    work = Path(workdir or tempfile.mkdtemp(prefix="oms-torture-"))
+    db, dump, nonce = work / "journal.db", work / "dump.json", work / "nonce"
+    env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
+    stats: Counter[str] = Counter()
+    problems: list[str] = []
+    recovery_s: list[float] = []
+    async with SimulatedExchange(SimulatorConfig(seed=seed, market_maker=False)) as sim:
+        await sim.step_market()
+        user = ""
+        for round_no in range(kills + 1):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(WORKER), "--db", str(db), "--sim", sim.base_url,
+                "--seed", str(seed * 1000 + round_no), "--dump", str(dump),
+                "--nonce-file", str(nonce),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=(work / f"worker-{round_no % 3}.log").open("wb"), env=env,
+            )
+            assert proc.stdout is not None and proc.stdin is not None
+            started = time.perf_counter()
+            try:
+                line = await _read_line(proc.stdout, 90.0)
+            except TimeoutError:
+                proc.kill()
+                raise AssertionError(f"round {round_no}: worker did not recover in time") from None
+            if line != "RECOVERED":
+                await proc.wait()
+                log = (work / f"worker-{round_no % 3}.log").read_text()[-3000:]
+                raise AssertionError(f"round {round_no}: worker said {line!r}\n{log}")
+            recovery_s.append(time.perf_counter() - started)
+            state = json.loads(dump.read_text())
+            if not user:
+                user = _account_of(env["HL_PRIVATE_KEY"])
+            found = compare(state, sim, user)
+            problems.extend(f"round {round_no}: {p}" for p in found)
+            stats["verifications"] += 1
+            stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
+            if round_no == kills:
+                proc.stdin.write(b"stop\n")
+                await proc.stdin.drain()
+                await asyncio.wait_for(proc.wait(), 30)
+                break
+            proc.stdin.write(b"go\n")
+            await proc.stdin.drain()
+            mode = rng.choice(MODES)
+            stats[f"mode_{mode}"] += 1
+            await _provoke(sim, mode, rng)
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            stats["kills"] += 1
+            sim.faults.reset()
+            # Let the exchange move while the engine is dead: fills it must catch up on.
+            for _ in range(rng.randint(0, 3)):
+                await sim.step_market()
+        stats["exchange_orders"] = len(sim.truth.orders(user))
+        stats["exchange_fills"] = len(sim.truth.fills(user))
+    return {
+        **dict(stats),
+        "mismatches": len(problems),
+        "problems": problems[:20],
+        "recovery_s_max": round(max(recovery_s), 3),
+        "recovery_s_mean": round(sum(recovery_s) / len(recovery_s), 3),
+        "workdir": str(work),
+    }
+
+
+def _account_of(key: str) -> str:
+    return str(Account.from_key(key).address).lower()
+
+
+async def _provoke(sim: SimulatedExchange, mode: str, rng: random.Random) -> None:
+    """Trade for a while, shaping the moment of the kill by ``mode``."""
+    if mode == "journal_send":
+        await asyncio.sleep(rng.uniform(0.05, 0.3))
+        return
+    trade_s = rng.uniform(0.2, 1.0)
+    end = time.monotonic() + trade_s
+    while time.monotonic() < end:
+        await sim.step_market()
+        await asyncio.sleep(0.05)
+    if mode == "fill_burst":
+        for _ in range(5):
+            await sim.step_market()
+        await asyncio.sleep(rng.uniform(0.0, 0.02))
+    elif mode == "reconnect":
+        sim.faults.close_websockets()
+        await asyncio.sleep(rng.uniform(0.0, 0.1))
+    elif mode == "in_flight":
+        sim.faults.delay_responses(0.5)
+        await asyncio.sleep(rng.uniform(0.05, 0.3))
+    elif mode == "drop_reply":
+        sim.faults.drop_replies(2)
+        await asyncio.sleep(rng.uniform(0.1, 0.4))
+
+
+def main() -> None:
+    """CLI: ``--kills N`` or ``--long`` (500); prints the counts as JSON; exit 1 on mismatches."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kills", type=int, default=25)
+    parser.add_argument("--long", action="store_true", help="500 kills")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    kills = 500 if args.long else args.kills
+    result = asyncio.run(run_torture(kills, args.seed))
+    print(json.dumps(result, indent=2))
+    sys.exit(1 if result["mismatches"] else 0)
+
+
+if __name__ == "__main__":
+    main()
