@@ -122,3 +122,17 @@ async def test_malformed_signature_is_unprocessable(api: Api, alice: LocalAccoun
     body["signature"] = {"r": "0x0", "s": "0x0", "v": 27}
     status, reply = await api.post_raw(body)
     assert status == 200 and reply["status"] == "err"
+
+
+async def test_configured_accounts_exist_from_the_start() -> None:
+    import aiohttp
+    from sim_helpers import Api
+
+    from connectors.hyperliquid.simulator import SimulatorConfig
+
+    wallet = Account.create()
+    config = SimulatorConfig(market_maker=False, accounts=(wallet.address,))
+    async with SimulatedExchange(config) as sim, aiohttp.ClientSession() as session:
+        statuses = await Api(session, sim.base_url).order(wallet, order_wire(ETH, True, "2900",
+                                                                              "0.01"))
+        assert "resting" in statuses[0]

@@ -71,8 +71,9 @@ def _envelope(body: Any) -> tuple[Any, int, tuple[int, int, int], str | None, in
     if vault is not None and not (isinstance(vault, str) and ADDRESS_RE.match(vault)):
         raise ActionFormatError("vaultAddress must be a 0x address or null")
     expires = body.get("expiresAfter")
-    if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
-        raise ActionFormatError("expiresAfter must be an integer or null")
+    if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)
+                                or expires < 0):
+        raise ActionFormatError("expiresAfter must be a non-negative integer or null")
     return body.get("action"), nonce, vrs, vault.lower() if vault else None, expires
 
 

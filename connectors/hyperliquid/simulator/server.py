@@ -60,6 +60,8 @@ class SimulatedExchange:
             state = load_state(self._state_path)
             if state is not None:
                 restore(self.engine, self.market_maker, state)
+        for address in self.config.accounts:
+            self.engine.account(address.lower())
         self._runner: web.AppRunner | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._saved_changes = -1
