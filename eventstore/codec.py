@@ -90,11 +90,6 @@ def check_stream_id(stream_id: Any) -> str:
     return stream_id
 
 
-def _frame(h: Any, part: bytes) -> None:
-    h.update(len(part).to_bytes(4, "big"))
-    h.update(part)
-
-
 def chain_hash(
     prev_hash: str,
     position: int,
@@ -111,8 +106,11 @@ def chain_hash(
     header = orjson.dumps(
         [position, stream_id, version, type_, event_version, event_id, recorded_at_us]
     )
-    h = hashlib.sha256(prev_hash.encode("ascii"))
-    _frame(h, header)
-    _frame(h, data)
-    _frame(h, metadata)
-    return h.hexdigest()
+    return hashlib.sha256(
+        b"".join((
+            prev_hash.encode("ascii"),
+            len(header).to_bytes(4, "big"), header,
+            len(data).to_bytes(4, "big"), data,
+            len(metadata).to_bytes(4, "big"), metadata,
+        ))
+    ).hexdigest()

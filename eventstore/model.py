@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 import orjson
@@ -198,8 +198,7 @@ class RowEvent(RecordedEvent):
         self._meta = _UNSET
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """What an append wrote (or, for an idempotent retry, what the original append wrote)."""
 
     stream_id: str

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.codec import GENESIS_HASH
 from eventstore.model import RecordedEvent, RowEvent
@@ -55,6 +55,7 @@ class PostgresBackend:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._writer: AsyncConnection | None = None  # dedicated: no pool round trip per batch
 
     @asynccontextmanager
     async def _apg(self) -> AsyncIterator[Any]:
@@ -64,7 +65,19 @@ class PostgresBackend:
 
     async def write(self, requests: list[AppendRequest], now_us: int) -> int:
         """Plan and commit one batch in one transaction; return the new head position."""
-        async with self._apg() as apg, apg.transaction():
+        if self._writer is None:
+            self._writer = await self._engine.connect()
+        try:
+            apg = (await self._writer.get_raw_connection()).driver_connection
+            return await self._write(apg, requests, now_us)
+        except BaseException:
+            writer, self._writer = self._writer, None  # a lost connection: reconnect next time
+            await writer.invalidate()
+            await writer.close()
+            raise
+
+    async def _write(self, apg: Any, requests: list[AppendRequest], now_us: int) -> int:
+        async with apg.transaction():
             await apg.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK_KEY)
             head = await apg.fetchrow(_HEAD)
             head_t = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
@@ -105,4 +118,7 @@ class PostgresBackend:
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
     async def close(self) -> None:
-        """Nothing of its own to release: the engine is disposed by the store."""
+        """Release the writer connection (the engine is disposed by the store)."""
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None

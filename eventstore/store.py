@@ -200,13 +200,25 @@ class EventStore:
     async def _batches(
         self, start: int, stop: int | None, batch_size: int
     ) -> AsyncIterator[list[RecordedEvent]]:
-        while stop is None or start <= stop:
-            batch = await self._backend.read_range(start, stop, batch_size)
-            if batch:
-                yield batch
-            if len(batch) < batch_size:
-                return
-            start = batch[-1].position + 1
+        # The next batch is fetched while the caller consumes this one: the drivers release
+        # the GIL while stepping through rows, so fetching and folding overlap on two cores.
+        read = self._backend.read_range
+        pending: asyncio.Future[list[RecordedEvent]] | None = asyncio.ensure_future(
+            read(start, stop, batch_size)
+        )
+        try:
+            while pending is not None:
+                batch = await pending
+                pending = None
+                if len(batch) == batch_size:
+                    nxt = batch[-1].position + 1
+                    if stop is None or nxt <= stop:
+                        pending = asyncio.ensure_future(read(nxt, stop, batch_size))
+                if batch:
+                    yield batch
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     def subscribe(
         self, from_position: int = 1, *, batch_size: int = 1000
