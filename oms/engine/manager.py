@@ -25,42 +25,29 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import (
-    CancelResult,
     ExchangeConnector,
-    ExchangeOrderStatus,
-    FillReport,
-    OrderStatusReport,
     PlaceOrderRequest,
-    PlaceResult,
 )
 from eventstore import EventStore, RecordedEvent
 from oms.domain.codec import decode
 from oms.domain.decide import decide
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.events import (
-    CancelRejected,
     CancelRequested,
-    OrderAnomaly,
     OrderCreated,
     OrderEvent,
-    OrderNotFound,
     OrderRejected,
     OrderSubmitted,
 )
-from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
+from oms.domain.ids import ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, evolve
 from oms.engine.config import EngineConfig
 from oms.engine.errors import EngineClosed, OrderNotActive, UnknownOrder
+from oms.engine.intake import ReportIntake
 from oms.engine.journal import Journal
 from oms.engine.listeners import Callback, Listeners
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
-from oms.engine.reports import (
-    cancel_result_events,
-    fill_event,
-    place_result_events,
-    status_report_events,
-)
 from oms.engine.risk import RiskGate, RiskLimits
 from projections import PositionBook, Projector
 
@@ -73,7 +60,7 @@ _TIF_BY_TYPE = {
 }
 
 
-class OrderManager:
+class OrderManager(ReportIntake):
     """Tracks, journals, submits and reconciles orders on one exchange account."""
 
     def __init__(
@@ -481,135 +468,6 @@ class OrderManager:
         if not self._trading:
             raise EngineClosed(self._closed_reason or "closed")
 
-    # ------------------------------------------------------------------ internals: reports
-
-    def _on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
-        cid = self._cid_of(request.cloid)
-        if cid is None:
-            return
-        emitted = self.emit(cid, place_result_events(ClientOrderId(cid), result, time.time_ns()))
-        if result.filled_amount > 0:
-            self.spawn(self.fetch_fills_for(cid))
-        if any(type(e).__name__ == "OrderStatusUnknown" for e in emitted):
-            self.spawn(self.resolve(cid))
-
-    def _on_cancel_result(self, cloid: str, result: CancelResult) -> None:
-        cid = self._cid_of(cloid)
-        if cid is None:
-            return
-        emitted = self.emit(cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns()))
-        if (
-            any(isinstance(e, CancelRejected) for e in emitted)
-            or not emitted
-            or any(type(e).__name__ == "OrderStatusUnknown" for e in emitted)
-        ):
-            self.spawn(self.resolve(cid))
-
-    def on_status_report(self, report: OrderStatusReport) -> None:
-        """Apply an order status seen on the exchange (stream or query)."""
-        self._last_stream_s = time.monotonic()
-        cid = self._cid_of(report.cloid) if report.cloid else None
-        if cid is None and report.exchange_order_id is not None:
-            cid = self._by_oid.get(report.exchange_order_id)
-        if cid is None or cid not in self._orders:
-            return  # the recovery sweep deals with orders we never made
-        order = self._orders[cid]
-        if report.status is ExchangeOrderStatus.NOT_FOUND:
-            self._on_not_found(order)
-            return
-        if (
-            report.status is ExchangeOrderStatus.OPEN
-            and order.state is OrderState.PENDING_CANCEL
-            and (order.expires_after_ms or 0)
-            < time.time_ns() // 1_000_000 - int(self.config.deadline_grace_s * 1000)
-        ):
-            reason = "cancel not applied: the order is still open after the cancel deadline"
-            self.emit(
-                cid,
-                [
-                    CancelRejected(
-                        client_order_id=order.client_order_id, reason=reason, at_ns=time.time_ns()
-                    )
-                ],
-            )
-        self.emit(cid, status_report_events(order, report, time.time_ns()))
-        order = self._orders[cid]
-        if (report.status is ExchangeOrderStatus.FILLED and order.remaining > 0) or (
-            report.amount is not None
-            and report.remaining is not None
-            and report.amount - report.remaining > order.executed_base
-        ):
-            self.spawn(self.fetch_fills_for(cid))
-
-    def _on_not_found(self, order: InFlightOrder) -> None:
-        deadline = (order.expires_after_ms or 0) + int(self.config.deadline_grace_s * 1000)
-        if order.exchange_order_id is None and time.time_ns() // 1_000_000 > deadline:
-            self.emit(
-                order.client_order_id,
-                [
-                    OrderNotFound(
-                        client_order_id=order.client_order_id,
-                        reason="the exchange does not know this cloid and its deadline has passed:"
-                        " never placed",
-                        at_ns=time.time_ns(),
-                    )
-                ],
-            )
-
-    def on_fill(self, fill: FillReport) -> None:
-        """Apply a fill (deduplicated by trade id by the domain)."""
-        self._last_stream_s = time.monotonic()
-        cid = self._cid_of(fill.cloid) if fill.cloid else None
-        if cid is None:
-            cid = self._by_oid.get(fill.exchange_order_id)
-        if cid is None or cid not in self._orders:
-            if cid is not None:
-                self.spawn(self._load_then_fill(cid, fill))
-                return
-            self._unknown_fill(fill)
-            return
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
-
-    def _unknown_fill(self, fill: FillReport) -> None:
-        anomaly = OrderAnomaly(
-            client_order_id=ClientOrderId("0" * 32),
-            kind="unknown_order",
-            detail=f"fill {fill.trade_id} for exchange order {fill.exchange_order_id} that the "
-            "journal does not know (an order placed outside this engine?)",
-            offending_type="FillReport",
-            offending_data={
-                "trade_id": fill.trade_id,
-                "oid": fill.exchange_order_id,
-                "cloid": fill.cloid,
-                "pair": fill.pair,
-                "px": str(fill.price),
-                "sz": str(fill.amount),
-                "side": fill.side,
-            },
-            at_ns=time.time_ns(),
-        )
-        log.warning("journaling an anomaly: %s", anomaly.detail)
-        self._journal.submit("anomalies", [anomaly])
-
-    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
-        order: InFlightOrder | None = None
-        async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
-            order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
-        if order is None:
-            self._unknown_fill(fill)
-            return
-        if cid not in self._orders:
-            self._put(cid, order)
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
-
-    def _cid_of(self, cloid: str | None) -> str | None:
-        if not cloid:
-            return None
-        try:
-            return str(ClientOrderId.from_cloid(cloid))
-        except InvalidClientOrderId:
-            return None
-
     # ------------------------------------------------------------------ internals: resolution
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -634,20 +492,6 @@ class OrderManager:
             await resolve_order(self, cid)
         finally:
             self._resolving.discard(cid)
-
-    async def fetch_fills_for(self, cid: str) -> None:
-        """Fetch the fills of one order from the exchange and apply those not yet journaled."""
-        order = self._orders.get(cid)
-        if order is None:
-            return
-        try:
-            fills = await self.connector.fills_since(order.created_at_ns // 1_000_000 - 1000)
-        except Exception as exc:
-            log.warning("could not fetch fills for %s: %s (the next gap fill retries)", cid, exc)
-            return
-        for fill in fills:
-            if fill.cloid == order.cloid or fill.exchange_order_id == order.exchange_order_id:
-                self.on_fill(fill)
 
     # ------------------------------------------------------------------ internals: durability
 
