@@ -25,10 +25,14 @@ async def verify_chain(
                     else f"unexpected position {ev.position}"
                 )
                 return _bad(checked, expected_pos, why)
-            want = chain_hash(
-                prev, ev.position, ev.stream_id, ev.version, ev.type, ev.event_version,
-                str(ev.event_id), ev.recorded_at_us, ev.raw_data, ev.raw_metadata,
-            )
+            try:
+                want = chain_hash(
+                    prev, ev.position, ev.stream_id, ev.version, ev.type, ev.event_version,
+                    str(ev.event_id), ev.recorded_at_us, ev.raw_data, ev.raw_metadata,
+                )
+            except (TypeError, ValueError) as exc:
+                # A row edited by hand can hold the wrong column types (text for bytes...).
+                return _bad(checked, ev.position, f"row is malformed ({exc})")
             if want != ev.hash:
                 return _bad(checked, ev.position, "stored hash does not match the event's content")
             if anchor is not None and ev.position == anchor[0] and ev.hash != anchor[1]:

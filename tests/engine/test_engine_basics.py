@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from decimal import Decimal
+
+from engine_helpers import mid, wait_for
 
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange
@@ -15,21 +16,6 @@ from oms.engine import EngineConfig, OrderManager, RiskLimits
 FAST = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=0.5)
 
 D = Decimal
-
-
-async def wait_for(predicate: Callable[[], bool], limit_s: float = 10.0) -> None:
-    """Poll ``predicate`` until true (bounded)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit_s
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def mid(connector: HyperliquidConnector, pair: str) -> Decimal:
-    mids = await connector.rest.info({"type": "allMids"})
-    return Decimal(mids[pair])
 
 
 async def test_buy_returns_at_once_then_rests_then_cancels(
