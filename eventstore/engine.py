@@ -64,7 +64,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
-        return create_async_engine(sa_url, pool_size=8, max_overflow=8)
+        # pre_ping: a restarted server must not fail the first read after it
+        return create_async_engine(sa_url, pool_size=8, max_overflow=8, pool_pre_ping=True)
     raise ValueError(
         f"{display_url(sa_url)}: unsupported database; use sqlite+aiosqlite:///file.db "
         "or postgresql+asyncpg://user@host/db"

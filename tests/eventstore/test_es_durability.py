@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from es_helpers import HERE, PYTHON, subprocess_env
 
-from eventstore import EventStore
+from eventstore import EventStore, NewEvent
 
 
 async def _create(url: str) -> None:
@@ -63,3 +64,24 @@ async def test_a_full_disk_fails_the_append_and_leaves_no_partial_batch(tmp_path
         assert len(events) % 3 == 0 and len(events) >= 3
         assert [e.data["k"] for e in events] == [0, 1, 2] * (len(events) // 3)
         assert (await store.verify()).ok
+
+
+async def test_a_lost_postgres_connection_fails_the_append_and_then_recovers(
+    postgres_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    async with await EventStore.open(postgres_url) as store:
+        await store.append("s", [NewEvent("E", {"i": 0})])
+        async with store.engine.connect() as conn:  # kill every other session of this database
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+        with pytest.raises(Exception) as info:
+            await store.append("s", [NewEvent("E", {"i": 1}), NewEvent("E", {"i": 2})])
+        assert not isinstance(info.value, AssertionError)
+        res = await store.append("s", [NewEvent("E", {"i": 3})])  # reconnects
+        events = [e async for e in store.read_all()]
+        assert [e.data["i"] for e in events] == [0, 3]  # the failed batch left nothing
+        assert res.last_position == 2 and (await store.verify()).ok
