@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from oms.domain.codec import encode
 from oms.domain.events import OrderAnomaly, OrderEvent
-from oms.domain.order import InFlightOrder
-from oms.domain.transitions import Effect, classify
+from oms.domain.transitions import Effect, OrderView, classify
 
 
 def _at_ns(event: OrderEvent) -> int:
@@ -22,7 +21,7 @@ def _at_ns(event: OrderEvent) -> int:
     return int(getattr(event, "exchange_time_ms", 0)) * 1_000_000
 
 
-def decide(order: InFlightOrder | None, candidate: OrderEvent) -> tuple[OrderEvent, ...]:
+def decide(order: OrderView | None, candidate: OrderEvent) -> tuple[OrderEvent, ...]:
     """The events to append for ``candidate`` given ``order`` (None when the stream is empty).
 
     ``()`` for a no-op (a duplicate trade id, a repeated ack, a cancel after the order filled...),

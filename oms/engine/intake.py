@@ -32,7 +32,7 @@ from oms.domain.events import (
     OrderStatusUnknown,
 )
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
-from oms.domain.order import InFlightOrder, evolve
+from oms.domain.order import InFlightOrder, OrderRecord, evolve
 from oms.engine.config import EngineConfig
 from oms.engine.reports import (
     cancel_result_events,
@@ -44,6 +44,7 @@ from oms.engine.reports import (
 if TYPE_CHECKING:
     from connectors.base import ExchangeConnector
     from oms.engine.journal import Journal
+    from projections import Projector
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class ReportIntake:
         config: EngineConfig
         store: EventStore
         connector: ExchangeConnector
+
+        @property
+        def projector(self) -> Projector: ...
 
         def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]: ...
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> None: ...
@@ -182,6 +186,11 @@ class ReportIntake:
             return
         if cid not in self._orders:
             self._put(cid, order)
+        # The durable projection may have evicted it too: give it back its record so the fill
+        # lands on the order (and in the positions) instead of being noted as an orphan.
+        tracker = self.projector.tracker
+        if cid not in tracker:
+            tracker.restore(OrderRecord.thaw(order))
         self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
 
     def _cid_of(self, cloid: str | None) -> str | None:

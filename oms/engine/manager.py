@@ -40,7 +40,8 @@ from oms.domain.events import (
     OrderSubmitted,
 )
 from oms.domain.ids import ClientOrderId, order_stream
-from oms.domain.order import InFlightOrder, evolve
+from oms.domain.order import InFlightOrder, OrderRecord, step
+from oms.domain.transitions import OrderView
 from oms.engine.config import EngineConfig
 from oms.engine.errors import EngineClosed, OrderNotActive, UnknownOrder
 from oms.engine.intake import ReportIntake
@@ -304,12 +305,7 @@ class OrderManager(ReportIntake):
 
     def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
         """Pass candidates through ``decide``, apply them live, queue them for the journal."""
-        order = self._orders.get(cid)
-        out: list[OrderEvent] = []
-        for candidate in candidates:
-            for event in decide(order, candidate):
-                order = evolve(order, event)
-                out.append(event)
+        order, out = self._decide_all(cid, candidates)
         if not out or order is None:
             return out
         self._put(cid, order)
@@ -319,6 +315,29 @@ class OrderManager(ReportIntake):
             if not order.is_terminal:
                 self._request_cancel(order)
         return out
+
+    def _decide_all(
+        self, cid: str, candidates: list[OrderEvent]
+    ) -> tuple[InFlightOrder | None, list[OrderEvent]]:
+        """``decide`` each candidate against the state so far; fold what it returns.
+
+        The same ``decide`` + fold as ``evolve``, but on one mutable record, frozen once at the
+        end: an order's first two events cost one snapshot instead of two.
+        """
+        order = self._orders.get(cid)
+        view: OrderView | None = order
+        record: OrderRecord | None = None
+        out: list[OrderEvent] = []
+        for candidate in candidates:
+            for event in decide(view, candidate):
+                if record is None and order is not None:
+                    record = OrderRecord.thaw(order)
+                record = step(record, event)
+                view = record
+                out.append(event)
+        if record is None:
+            return order, out
+        return record.freeze(), out
 
     def _place(
         self,
@@ -391,12 +410,7 @@ class OrderManager(ReportIntake):
 
     def _emit_then(self, cid: str, events: list[OrderEvent], after: Callable[[], None]) -> None:
         """Emit events that need no decision (commands) and run ``after`` once durable."""
-        order = self._orders.get(cid)
-        out: list[OrderEvent] = []
-        for candidate in events:
-            for event in decide(order, candidate):
-                order = evolve(order, event)
-                out.append(event)
+        order, out = self._decide_all(cid, events)
         if order is None or not out:
             return
         self._put(cid, order)

@@ -93,7 +93,9 @@ async def recover(manager: OrderManager) -> RecoveryReport:
     report = RecoveryReport()
     store = manager.store
     with _Step(report, "replay"):
-        loaded = await load_state(store)
+        loaded = await load_state(
+            store, completed_capacity=max(manager.config.completed_in_memory, 1)
+        )
         manager.adopt_projector(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position

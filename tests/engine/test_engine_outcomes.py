@@ -177,3 +177,38 @@ async def test_silent_stream_falls_back_to_polling(
         sim.faults.drop_ws_messages(1.0)  # the WebSocket goes silent
         await counterparty_ioc(sim, "ETH", "sell", D("0.05"), px)
         await wait_for(lambda: state_of(oms, cid) is OrderState.FILLED, limit_s=8)
+
+
+async def test_fill_replayed_for_a_forgotten_order_is_applied_once(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
+) -> None:
+    """Completed orders leave memory; a re-delivered fill reloads the order and changes nothing."""
+    from oms.engine.streams import refresh
+
+    config = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, completed_in_memory=1)
+    async with await OrderManager.open(sqlite_url, make_connector(), config=config) as oms:
+        px = (await mid(oms.connector, "ETH")).quantize(D("0.1"))
+        cid = oms.buy("ETH", D("0.1"), OrderType.LIMIT, price=px)
+        await wait_for(lambda: state_of(oms, cid) is OrderState.OPEN)
+        await counterparty_ioc(sim, "ETH", "sell", D("0.04"), px)
+        await wait_for(lambda: state_of(oms, cid) is OrderState.PARTIALLY_FILLED)
+        oms.cancel(cid)
+        await wait_for(lambda: state_of(oms, cid) is OrderState.CANCELED)
+        for _ in range(2):  # two more completed orders push it out of memory
+            other = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=px * D("0.9"))
+            await wait_for(lambda o=other: state_of(oms, o) is OrderState.OPEN)  # type: ignore[misc]
+            oms.cancel(other)
+            await wait_for(lambda o=other: state_of(oms, o) is OrderState.CANCELED)  # type: ignore[misc]
+        await oms.flush()
+        assert oms.get_order(cid) is None and cid not in oms.projector.tracker
+        head_before, _ = await oms.store.head()
+        await refresh(oms, "test")  # the gap fill re-delivers the old fill
+        await wait_for(lambda: oms.get_order(cid) is not None)
+        await oms.flush()
+        order = oms.get_order(cid)
+        assert order is not None and order.executed_base == D("0.04")
+        assert order.state is OrderState.CANCELED and order.anomalies == 0
+        position = oms.positions.get("ETH")
+        assert position is not None and position.net_size == D("0.04")
+        head_after, _ = await oms.store.head()
+        assert head_after == head_before  # nothing new journaled: the fill was a duplicate

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -55,6 +56,9 @@ class SimulatedExchange:
         self.faults = FaultInjector(faults, self.config.seed)
         self.hub = WsHub(self.engine, self.faults, self._post)
         self.truth = Truth(self.engine)
+        #: Called with the raw body of every /exchange request as it arrives (benchmarks use it
+        #: to time the path from an OMS call to the exchange's door).
+        self.on_action: Callable[[bytes], None] | None = None
         self._state_path = Path(self.config.state_file) if self.config.state_file else None
         if self._state_path is not None:
             state = load_state(self._state_path)
@@ -183,6 +187,8 @@ class SimulatedExchange:
         if status is not None:
             return web.Response(status=status, body=b"null", content_type="application/json")
         raw = await request.read()
+        if kind == "action" and self.on_action is not None:
+            self.on_action(raw)
         self.engine.fire_scheduled_cancels(now_ms())
         reply = await self._post(kind, raw)
         if kind == "action" and self.faults.take_drop_reply():
