@@ -5,7 +5,7 @@ same ``perf_counter``), the Hyperliquid connector, the engine with a SQLite jour
 peer measured in the same run is the bare connector (no journal, no engine): the ratios say what
 tracking-before-submit costs. Prints one JSON object.
 
-    python benchmarks/engine_bench.py            # full: 10k orders, 100k-order recovery, 10-minute soak
+    python benchmarks/engine_bench.py          # full: 10k orders, 100k-order recovery, 10 min soak
     python benchmarks/engine_bench.py --short    # CI smoke run (about a minute)
 """
 
@@ -17,6 +17,7 @@ import gc
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from decimal import Decimal
@@ -230,9 +231,34 @@ async def bench_recovery(sim: SimulatedExchange, work: Path, orders: int,
             "recovery_report": report}
 
 
-async def bench_soak(sim: SimulatedExchange, work: Path, seconds: float) -> dict[str, Any]:
-    """Place and cancel continuously; RSS at start and end must stay flat."""
-    connector = HyperliquidConnector(sim.base_url, private_key=new_key(),
+async def start_simulator_process(seed: int) -> tuple[asyncio.subprocess.Process, str]:
+    """The local exchange in its own process (so its memory is not counted as ours)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "connectors.hyperliquid.simulator", "--port", "0",
+        "--seed", str(seed), "--no-market-maker",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        if not line:
+            raise RuntimeError("simulator process exited before listening")
+        if line.startswith("SIMULATOR LISTENING"):
+            return proc, line.split()[-1]
+
+
+async def bench_soak(work: Path, seconds: float) -> dict[str, Any]:
+    """Place and cancel continuously; RSS of this (engine) process at start and end."""
+    sim_proc, base_url = await start_simulator_process(seed=9)
+    try:
+        return await _soak(base_url, work, seconds)
+    finally:
+        sim_proc.terminate()
+        await sim_proc.wait()
+
+
+async def _soak(base_url: str, work: Path, seconds: float) -> dict[str, Any]:
+    connector = HyperliquidConnector(base_url, private_key=new_key(),
                                      nonce_file=work / "nonce-s")
     url = f"sqlite+aiosqlite:///{work / 'soak.db'}"
     proc = psutil.Process()
@@ -245,8 +271,8 @@ async def bench_soak(sim: SimulatedExchange, work: Path, seconds: float) -> dict
         while time.perf_counter() < end:
             cids = [oms.buy("ETH", D("0.1"), OrderType.LIMIT, price=px) for _ in range(20)]
             placed += len(cids)
-            await wait_until(lambda: all(oms.get_order(c).exchange_order_id  # type: ignore[union-attr]
-                                         for c in cids), 10)
+            await wait_until(lambda batch=cids: all(  # type: ignore[misc]
+                oms.get_order(c).exchange_order_id for c in batch), 10)  # type: ignore[union-attr]
             for c in cids:
                 oms.cancel(c)
             await oms.flush()
@@ -258,7 +284,8 @@ async def bench_soak(sim: SimulatedExchange, work: Path, seconds: float) -> dict
         in_memory = len(oms.orders)
     return {"seconds": seconds, "orders_placed_and_canceled": placed,
             "rss_start_mb": round(rss_start / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
-            "rss_growth_pct": round((rss_end - rss_start) / rss_start * 100, 2) if rss_start else None,
+            "rss_growth_pct": (round((rss_end - rss_start) / rss_start * 100, 2)
+                               if rss_start else None),
             "orders_held_in_memory_at_end": in_memory}
 
 
@@ -278,7 +305,7 @@ async def main(short: bool) -> dict[str, Any]:
             result["recovery"] = await bench_recovery(
                 sim, work, orders=100_000 if not short else 5000,
                 open_on_exchange=1000 if not short else 100)
-            result["soak"] = await bench_soak(sim, work, seconds=600 if not short else 15)
+            result["soak"] = await bench_soak(work, seconds=600 if not short else 15)
     return result
 
 
