@@ -1,0 +1,158 @@
+"""``oms orders``, ``oms history``, ``oms positions``: read the journal, never write it.
+
+Orders and positions are folds of the log (the same fold the engine runs), so they are exact at
+any position or time, with or without the SQL read models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from oms.cli.database import open_existing, resolve_url
+from oms.cli.errors import CliError, UsageError
+from oms.cli.options import JsonOption, UrlOption, out, run
+from oms.domain import ClientOrderId, InFlightOrder, InvalidClientOrderId, order_stream
+from projections import load_state, orders_as_of
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time (``2024-05-01T12:00:00Z``; no zone means UTC)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"bad --as-of {text!r}: use an ISO-8601 time such as 2024-05-01T12:00:00Z"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _num(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def order_row(o: InFlightOrder) -> dict[str, Any]:
+    """One order as printed (table row or JSON object)."""
+    return {
+        "client_order_id": str(o.client_order_id),
+        "created": datetime.fromtimestamp(o.created_at_ns / 1e9, UTC).isoformat(
+            timespec="milliseconds"),
+        "pair": o.pair,
+        "side": o.side.value,
+        "type": o.order_type.value,
+        "amount": _num(o.amount),
+        "price": _num(o.price),
+        "state": o.state.value,
+        "executed": _num(o.executed_base),
+        "average_price": _num(o.average_price),
+        "exchange_order_id": o.exchange_order_id or "",
+        "unknown": o.unknown,
+    }
+
+
+def orders(
+    open_only: Annotated[bool, typer.Option("--open", help="Only non-terminal orders.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As of this time (ISO-8601, UTC).")
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", min=0, help="As of this log position.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Newest N orders (0: all).")] = 100,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List orders (oldest first) as they stand now, at a time, or at a log position."""
+    if as_of is not None and position is not None:
+        raise UsageError("use --as-of or --position, not both")
+    when = parse_time(as_of) if as_of is not None else None
+    everything = run(_orders(url, position, when))
+    chosen = [o for o in everything if not (open_only and o.is_terminal)]
+    chosen.sort(key=lambda o: str(o.client_order_id))  # ids sort by creation time
+    shown_rows = [order_row(o) for o in (chosen[-limit:] if limit else chosen)]
+    if as_json:
+        out.print_json(data=shown_rows)
+        return
+    table = Table(title=f"{len(shown_rows)} of {len(chosen)} orders (--json for every field)",
+                  title_justify="left", box=box.SIMPLE)
+    table.add_column("client_order_id", no_wrap=True)
+    columns = ("pair", "side", "amount", "price", "state", "executed", "average_price")
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("pair", "side", "state") else "right")
+    for row in shown_rows:
+        table.add_row(row["client_order_id"], *(str(row[c]) for c in columns))
+    out.print(table)
+
+
+async def _orders(url: str | None, position: int | None,
+                  when: datetime | None) -> list[InFlightOrder]:
+    async with open_existing(resolve_url(url)) as store:
+        return list((await orders_as_of(store, position, when)).values())
+
+
+def history(
+    client_order_id: Annotated[str, typer.Argument(help="32 hex characters, or the 0x cloid.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every event of one order, in order, with its log position and time."""
+    try:
+        cid = (ClientOrderId.from_cloid(client_order_id) if client_order_id.startswith("0x")
+               else ClientOrderId.parse(client_order_id.lower()))
+    except InvalidClientOrderId as exc:
+        raise UsageError(str(exc)) from None
+    rows = run(_history(url, cid))
+    if not rows:
+        raise CliError(f"no order {cid} in the journal")
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table(title=f"order {cid}", title_justify="left")
+    for name in ("position", "version", "recorded_at", "type", "data"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        details = ", ".join(f"{k}={v}" for k, v in r["data"].items() if k != "client_order_id")
+        table.add_row(str(r["position"]), str(r["version"]), r["recorded_at"], r["type"], details)
+    out.print(table)
+
+
+async def _history(url: str | None, cid: ClientOrderId) -> list[dict[str, Any]]:
+    async with open_existing(resolve_url(url)) as store:
+        return [
+            {"position": ev.position, "version": ev.version,
+             "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
+             "type": ev.type, "data": ev.data}
+            async for ev in store.read_stream(order_stream(cid))
+        ]
+
+
+def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Net position, average entry, realized PnL and fees per pair, from the journaled fills."""
+    rows = run(_positions(url))
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table(title="positions", title_justify="left")
+    for name in ("pair", "net_size", "average_entry", "realized_pnl", "fees", "fills", "volume"):
+        table.add_column(name, justify="left" if name == "pair" else "right")
+    for r in rows:
+        table.add_row(r["pair"], r["net_size"], r["average_entry"], r["realized_pnl"],
+                      ", ".join(f"{v} {k}" for k, v in r["fees"].items()), str(r["fills"]),
+                      r["volume"])
+    out.print(table)
+
+
+async def _positions(url: str | None) -> list[dict[str, Any]]:
+    async with open_existing(resolve_url(url)) as store:
+        state = await load_state(store)
+    return [
+        {"pair": p.pair, "net_size": _num(p.net_size), "average_entry": _num(p.average_entry),
+         "realized_pnl": _num(p.realized_pnl), "fees": {k: _num(v) for k, v in p.fees.items()},
+         "fills": p.fill_count, "volume": _num(p.volume)}
+        for p in sorted(state.positions, key=lambda p: p.pair)
+    ]
