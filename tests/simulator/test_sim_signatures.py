@@ -13,7 +13,7 @@ from sim_helpers import Api, fresh_nonce, order_action, order_wire
 from connectors.hyperliquid.simulator import SimulatedExchange
 from connectors.hyperliquid.simulator.auth import l1_action_hash
 
-VECTORS = Path("/work/shared/reference/hyperliquid_vectors.json")
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "hyperliquid_vectors.json"
 ETH = 1
 
 

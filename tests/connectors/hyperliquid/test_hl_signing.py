@@ -25,7 +25,8 @@ from connectors.hyperliquid.signing import (
     sign_user_signed_action,
 )
 
-VECTORS = json.loads(Path("/work/shared/reference/hyperliquid_vectors.json").read_text())
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "data" / "hyperliquid_vectors.json"
+VECTORS = json.loads(VECTORS_FILE.read_text())
 TEST_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
 TEST_ADDRESS = "0x14791697260E4c9A71f18484C9f997B308e59325"
 SDK_WALLET = Account.from_key(TEST_KEY)

@@ -31,7 +31,8 @@ from connectors.hyperliquid.parsing import map_status, parse_fill, parse_order_s
 from connectors.hyperliquid.rest import ExchangeReply
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
 
-VECTORS = json.loads(Path("/work/shared/reference/hyperliquid_vectors.json").read_text())
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "data" / "hyperliquid_vectors.json"
+VECTORS = json.loads(VECTORS_FILE.read_text())
 
 
 @pytest.mark.parametrize("case", VECTORS["float_to_wire"]["cases"], ids=lambda c: c["input_repr"])
