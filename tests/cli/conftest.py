@@ -10,7 +10,9 @@ from cli_helpers import copy_journal, oms
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def demo_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """The journal file written by ``oms demo --orders 16 --url ...`` and the demo's output."""
     path = tmp_path_factory.mktemp("demo") / "journal.db"
     result = oms("demo", "--seed", "11", "--orders", "16", "--url", f"sqlite:///{path}",

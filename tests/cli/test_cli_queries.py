@@ -71,7 +71,8 @@ def test_positions_are_the_signed_sum_of_journaled_fills(journal: str) -> None:
         seen.add(key)
         order = orders[key[0]]
         sign = 1 if order["side"] == "buy" else -1
-        net[order["pair"]] = net.get(order["pair"], Decimal(0)) + sign * Decimal(e["data"]["amount"])
+        amount = sign * Decimal(e["data"]["amount"])
+        net[order["pair"]] = net.get(order["pair"], Decimal(0)) + amount
     assert seen, "the demo journal should hold fills"
     shown = json.loads(oms("positions", "--url", journal, "--json").stdout)
     assert {p["pair"]: Decimal(p["net_size"]) for p in shown} == net
