@@ -96,21 +96,27 @@ class TradingRule:
         return price.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
 
     def check(self, price: Decimal, amount: Decimal) -> None:
-        """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as they are."""
-        if amount <= 0:
-            raise OrderRuleViolation(f"{self.pair}: amount must be positive, got {amount}")
+        """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as is."""
         if amount != self.quantize_amount(amount):
             raise OrderRuleViolation(
                 f"{self.pair}: amount {amount} has more than {self.amount_decimals} decimals"
             )
         if price != self.quantize_price(price):
             raise OrderRuleViolation(
-                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs} significant"
-                f" figures, at most {self.price_max_decimals} decimals); use quantize_price"
+                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs}"
+                f" significant figures, at most {self.price_max_decimals} decimals);"
+                " use quantize_price"
             )
+        self.check_size(price, amount)
+
+    def check_size(self, price: Decimal, amount: Decimal) -> None:
+        """The checks left once price and amount are quantized: positive, above min notional."""
+        if amount <= 0:
+            raise OrderRuleViolation(f"{self.pair}: amount must be positive, got {amount}")
         if price * amount < self.min_notional:
             raise OrderRuleViolation(
-                f"{self.pair}: order value {price * amount} is below the minimum {self.min_notional}"
+                f"{self.pair}: order value {price * amount} is below the minimum"
+                f" {self.min_notional}"
             )
 
 

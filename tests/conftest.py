@@ -33,7 +33,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 async def _admin(dsn: str, sql: str) -> None:
-    import asyncpg  # noqa: PLC0415 - only needed when PostgreSQL is on
+    import asyncpg
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -48,7 +48,7 @@ def postgres_url() -> Iterator[str]:
     base = postgres_base_url()
     if base is None:
         pytest.skip(POSTGRES_SKIP_REASON)
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.engine import make_url
 
     url = make_url(base)
     name = f"oms_test_{uuid.uuid4().hex[:12]}"

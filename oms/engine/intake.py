@@ -53,7 +53,7 @@ class ReportIntake:
     """Mixin of :class:`oms.engine.manager.OrderManager`: applies exchange reports."""
 
     if TYPE_CHECKING:
-        _orders: dict[str, InFlightOrder]
+        _orders: dict[str, OrderRecord]
         _by_oid: dict[str, str]
         _journal: Journal
         _last_stream_s: float
@@ -67,7 +67,8 @@ class ReportIntake:
         def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]: ...
         def spawn(self, coro: Coroutine[Any, Any, Any]) -> None: ...
         async def resolve(self, cid: str) -> None: ...
-        def _put(self, cid: str, order: InFlightOrder) -> None: ...
+        def _put(self, cid: str, order: OrderRecord) -> None: ...
+        def get_order(self, client_order_id: str) -> InFlightOrder | None: ...
 
     def _on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
         cid = self._cid_of(request.cloid)
@@ -97,9 +98,9 @@ class ReportIntake:
         cid = self._cid_of(report.cloid) if report.cloid else None
         if cid is None and report.exchange_order_id is not None:
             cid = self._by_oid.get(report.exchange_order_id)
-        if cid is None or cid not in self._orders:
+        order = self.get_order(cid) if cid is not None else None
+        if cid is None or order is None:
             return  # the recovery sweep deals with orders we never made
-        order = self._orders[cid]
         if report.status is ExchangeOrderStatus.NOT_FOUND:
             self._on_not_found(order)
             return
@@ -118,8 +119,9 @@ class ReportIntake:
                     )
                 ],
             )
+            order = self.get_order(cid) or order
         self.emit(cid, status_report_events(order, report, time.time_ns()))
-        order = self._orders[cid]
+        order = self.get_order(cid) or order
         if (report.status is ExchangeOrderStatus.FILLED and order.remaining > 0) or (
             report.amount is not None
             and report.remaining is not None
@@ -185,7 +187,7 @@ class ReportIntake:
             self._unknown_fill(fill)
             return
         if cid not in self._orders:
-            self._put(cid, order)
+            self._put(cid, OrderRecord.thaw(order))
         # The durable projection may have evicted it too: give it back its record so the fill
         # lands on the order (and in the positions) instead of being noted as an orphan.
         tracker = self.projector.tracker
@@ -203,7 +205,7 @@ class ReportIntake:
 
     async def fetch_fills_for(self, cid: str) -> None:
         """Fetch the fills of one order from the exchange and apply those not yet journaled."""
-        order = self._orders.get(cid)
+        order = self.get_order(cid)
         if order is None:
             return
         try:

@@ -41,7 +41,6 @@ from oms.domain.events import (
 )
 from oms.domain.ids import ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
-from oms.domain.transitions import OrderView
 from oms.engine.config import EngineConfig
 from oms.engine.errors import EngineClosed, OrderNotActive, UnknownOrder
 from oms.engine.intake import ReportIntake
@@ -78,7 +77,8 @@ class OrderManager(ReportIntake):
         self.config = config or EngineConfig()
         self._gate = RiskGate(risk or RiskLimits())
         self._owns_store = owns_store
-        self._orders: dict[str, InFlightOrder] = {}
+        # Live state: one mutable record per order, owned here; readers get frozen snapshots.
+        self._orders: dict[str, OrderRecord] = {}
         self._by_oid: dict[str, str] = {}
         self._active: set[str] = set()
         self._completed: deque[str] = deque()
@@ -221,7 +221,7 @@ class OrderManager(ReportIntake):
         order = self._orders.get(client_order_id)
         if order is None:
             raise UnknownOrder(client_order_id)
-        if order.is_terminal:
+        if order.state.is_terminal:
             raise OrderNotActive(client_order_id, order.state.value)
         if order.state is OrderState.PENDING_CANCEL:
             return
@@ -234,8 +234,8 @@ class OrderManager(ReportIntake):
     async def cancel_all(self) -> int:
         """Cancel every active order; returns how many cancels were requested."""
         count = 0
-        for cid, order in list(self._orders.items()):
-            if not order.is_terminal and order.state is not OrderState.PENDING_CANCEL:
+        for cid in list(self._active):
+            if self._orders[cid].state is not OrderState.PENDING_CANCEL:
                 self.cancel(cid)
                 count += 1
         await self._journal.flush()
@@ -256,19 +256,25 @@ class OrderManager(ReportIntake):
     # ------------------------------------------------------------------ queries
 
     def get_order(self, client_order_id: str) -> InFlightOrder | None:
-        """The live state of one order (including events still being journaled)."""
-        return self._orders.get(client_order_id)
+        """A snapshot of one order's live state (including events still being journaled)."""
+        record = self._orders.get(client_order_id)
+        return None if record is None else record.freeze()
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:
         """Every non-terminal order by client order id."""
         orders = self._orders
-        return {cid: orders[cid] for cid in self._active}
+        return {cid: orders[cid].freeze() for cid in self._active}
 
     @property
     def orders(self) -> Mapping[str, InFlightOrder]:
-        """Every order the engine holds in memory (active and recently completed)."""
-        return self._orders
+        """Snapshots of every order held in memory (active and recently completed)."""
+        return {cid: record.freeze() for cid, record in self._orders.items()}
+
+    @property
+    def active_count(self) -> int:
+        """How many orders are not terminal (cheap: no snapshots)."""
+        return len(self._active)
 
     @property
     def positions(self) -> PositionBook:
@@ -312,32 +318,25 @@ class OrderManager(ReportIntake):
         self._journal.submit(order_stream(ClientOrderId(cid)), out)
         if order.exchange_order_id is not None and cid in self._cancel_on_ack:
             self._cancel_on_ack.discard(cid)
-            if not order.is_terminal:
+            if not order.state.is_terminal:
                 self._request_cancel(order)
         return out
 
     def _decide_all(
         self, cid: str, candidates: list[OrderEvent]
-    ) -> tuple[InFlightOrder | None, list[OrderEvent]]:
-        """``decide`` each candidate against the state so far; fold what it returns.
+    ) -> tuple[OrderRecord | None, list[OrderEvent]]:
+        """``decide`` each candidate against the state so far and fold what it returns.
 
-        The same ``decide`` + fold as ``evolve``, but on one mutable record, frozen once at the
-        end: an order's first two events cost one snapshot instead of two.
+        The same ``decide`` + ``step`` as ``evolve`` (``step`` is its in-place form), applied to
+        the order's live record: no snapshot is taken on the hot path.
         """
-        order = self._orders.get(cid)
-        view: OrderView | None = order
-        record: OrderRecord | None = None
+        record = self._orders.get(cid)
         out: list[OrderEvent] = []
         for candidate in candidates:
-            for event in decide(view, candidate):
-                if record is None and order is not None:
-                    record = OrderRecord.thaw(order)
+            for event in decide(record, candidate):
                 record = step(record, event)
-                view = record
                 out.append(event)
-        if record is None:
-            return order, out
-        return record.freeze(), out
+        return record, out
 
     def _place(
         self,
@@ -357,7 +356,7 @@ class OrderManager(ReportIntake):
         rule = self.connector.trading_rule(pair)
         amount_q = rule.quantize_amount(amount)
         price_q = rule.quantize_price(price)
-        rule.check(price_q, amount_q)
+        rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
         cid = ClientOrderId.new(now_ns)
@@ -416,7 +415,7 @@ class OrderManager(ReportIntake):
         self._put(cid, order)
         self._journal.submit(order_stream(ClientOrderId(cid)), out, after)
 
-    def _request_cancel(self, order: InFlightOrder) -> None:
+    def _request_cancel(self, order: OrderRecord) -> None:
         now_ns = time.time_ns()
         deadline = now_ns // 1_000_000 + int(self.config.expires_after_s * 1000)
         request = CancelRequested(
@@ -425,7 +424,7 @@ class OrderManager(ReportIntake):
             expires_after_ms=deadline,
             at_ns=now_ns,
         )
-        pair, cloid = order.pair, order.cloid
+        pair, cloid = order.pair, order.client_order_id.cloid
         self._emit_then(
             order.client_order_id, [request], lambda: self._outbox.cancel(pair, cloid, deadline)
         )
@@ -435,7 +434,7 @@ class OrderManager(ReportIntake):
         self._projector = projector
         tracker = projector.tracker
         for order in [*tracker.active(), *tracker.recently_completed()]:
-            self._put(order.client_order_id, order)
+            self._put(order.client_order_id, OrderRecord.thaw(order))
 
     def start_pipeline(self) -> None:
         """Start the journal writer, the outbox sender and the listener dispatcher."""
@@ -453,10 +452,10 @@ class OrderManager(ReportIntake):
         """``time.monotonic()`` of the last stream message applied."""
         return self._last_stream_s
 
-    def _put(self, cid: str, order: InFlightOrder) -> None:
-        """Store the live state of one order and keep the indexes in step."""
+    def _put(self, cid: str, order: OrderRecord) -> None:
+        """Store the live record of one order and keep the indexes in step."""
         self._orders[cid] = order
-        if order.is_terminal:
+        if order.state.is_terminal:
             if cid in self._active:
                 self._active.discard(cid)
                 # Keep recently completed orders (late fills, queries); forget the oldest so
@@ -465,7 +464,7 @@ class OrderManager(ReportIntake):
                 if len(self._completed) > self.config.completed_in_memory:
                     old = self._completed.popleft()
                     stale = self._orders.get(old)
-                    if stale is not None and stale.is_terminal:
+                    if stale is not None and stale.state.is_terminal:
                         del self._orders[old]
                         if stale.exchange_order_id is not None:
                             self._by_oid.pop(stale.exchange_order_id, None)

@@ -100,7 +100,7 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.orders_in_journal = len(manager.orders)
-        report.active_orders_before = len(manager.active_orders)
+        report.active_orders_before = manager.active_count
     with _Step(report, "verify"):
         verified = await store.verify()
         if not verified.ok:
@@ -126,6 +126,6 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         await manager.flush()
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
-        report.active_orders_after = len(manager.active_orders)
+        report.active_orders_after = manager.active_count
     log.info("recovery complete: %s", report.as_dict())
     return report

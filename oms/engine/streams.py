@@ -40,7 +40,7 @@ async def refresh(manager: OrderManager, why: str) -> ReconcileCounts:
     counts = ReconcileCounts()
     try:
         await gap_fill(manager, counts, gap_fill_start(manager))
-        if manager.active_orders:
+        if manager.active_count:
             await reconcile_active(manager, counts)
     except Exception as exc:
         log.warning("gap fill after %s failed (%s); the poller retries", why, exc)
@@ -75,7 +75,7 @@ async def _poll_when_silent(manager: OrderManager) -> None:
     while True:
         await asyncio.sleep(interval)
         silent_for = time.monotonic() - manager.last_stream_activity
-        if manager.active_orders and silent_for >= interval:
+        if manager.active_count and silent_for >= interval:
             await refresh(manager, f"{silent_for:.1f}s of stream silence")
 
 
