@@ -1,0 +1,38 @@
+"""``oms sim`` serves the local exchange on a free port and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+from cli_helpers import ROOT
+
+
+def test_sim_serves_info_and_stops_on_sigint(tmp_path: object) -> None:
+    state = f"{tmp_path}/sim.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oms.cli", "sim", "--port", "0", "--seed", "3",
+         "--state-file", state],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("SIMULATOR LISTENING http://127.0.0.1:"), line
+        url = line.split()[-1]
+        request = urllib.request.Request(f"{url}/info", data=json.dumps({"type": "allMids"})
+                                         .encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            mids = json.loads(reply.read())
+        assert "ETH" in mids
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert os.path.exists(state)  # the exchange saved itself on the way out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
