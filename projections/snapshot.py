@@ -7,6 +7,7 @@ with other versions is ignored (the caller replays from zero) rather than truste
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -28,7 +29,10 @@ from projections.schema import snapshots
 from projections.tracker import OrderTracker
 
 SNAPSHOT_NAME = "tracker"
-SNAPSHOT_FORMAT = "tracker-1;" + ",".join(f"{c.TYPE}:{c.VERSION}" for c in EVENT_CLASSES)
+_EVENT_VERSIONS = ",".join(f"{c.TYPE}:{c.VERSION}" for c in EVENT_CLASSES)
+# A digest of the event versions: the full list (~190 chars) overflows the VARCHAR(128) ``format``
+# column, which PostgreSQL enforces (SQLite does not).
+SNAPSHOT_FORMAT = "tracker-1;" + hashlib.sha256(_EVENT_VERSIONS.encode()).hexdigest()[:32]
 
 
 def dump(projector: Projector) -> bytes:
