@@ -10,6 +10,7 @@ from oms.cli.audit_commands import audit_app
 from oms.cli.db_commands import db_app
 from oms.cli.demo_command import demo
 from oms.cli.query_commands import history, orders, positions
+from oms.cli.recover_command import recover
 from oms.cli.replay_command import replay_command
 from oms.cli.sim_command import sim
 
@@ -38,5 +39,6 @@ app.command()(orders)
 app.command()(history)
 app.command()(positions)
 app.command("replay")(replay_command)
+app.command()(recover)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")

@@ -1,0 +1,68 @@
+"""``oms recover``: keys from HL_PRIVATE_KEY or an encrypted keystore, never echoed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import ROOT, oms, one_error_line
+from eth_account import Account
+
+
+@pytest.fixture(scope="module")
+def exchange() -> Iterator[str]:
+    """A local exchange served by ``oms sim`` on a free port."""
+    proc = subprocess.Popen([sys.executable, "-m", "oms.cli", "sim", "--port", "0",
+                             "--no-market-maker"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    try:
+        yield line[-1]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+
+
+def test_recover_with_a_key_from_the_environment(exchange: str, sqlite_url: str) -> None:
+    key = "0x" + bytes(Account.create().key).hex()
+    result = oms("recover", "--exchange", exchange, "--url", sqlite_url,
+                 env={"HL_PRIVATE_KEY": key})
+    assert result.returncode == 0, result.stderr
+    assert "events_replayed" in result.stdout
+    assert Account.from_key(key).address.lower() in result.stdout
+    assert key[2:] not in result.stdout + result.stderr
+
+
+def test_recover_with_an_encrypted_keystore(exchange: str, sqlite_url: str,
+                                            tmp_path: Path) -> None:
+    account = Account.create()
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt(account.key, "s3cret", iterations=2)))
+    env = {"OMS_KEYSTORE_PASSWORD": "s3cret", "HL_PRIVATE_KEY": ""}
+    ok = oms("recover", "--exchange", exchange, "--keystore", str(keystore), "--url",
+             sqlite_url, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert account.address.lower() in ok.stdout
+    env["OMS_KEYSTORE_PASSWORD"] = "wrong"
+    bad = oms("recover", "--exchange", exchange, "--keystore", str(keystore), "--url",
+              sqlite_url, env=env)
+    assert bad.returncode == 1
+    assert "wrong password" in one_error_line(bad)
+
+
+def test_recover_without_a_key_is_a_usage_error(exchange: str, sqlite_url: str) -> None:
+    env = {"HL_PRIVATE_KEY": ""}
+    result = oms("recover", "--exchange", exchange, "--url", sqlite_url, env=env)
+    assert result.returncode == 2
+    assert "HL_PRIVATE_KEY" in one_error_line(result)
+    junk = oms("recover", "--exchange", exchange, "--url", sqlite_url,
+               env={"HL_PRIVATE_KEY": "0x1234-not-a-key"})
+    assert junk.returncode == 2
+    line = one_error_line(junk)
+    assert "not a valid private key" in line and "1234" not in line
