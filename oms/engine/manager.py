@@ -231,6 +231,40 @@ class OrderManager(ReportIntake):
             return
         self._request_cancel(order)
 
+    def replace(
+        self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
+    ) -> ClientOrderId:
+        """Cancel an active order and place its replacement (new client order id, returned).
+
+        Done as a journaled cancel plus a journaled new order, not the exchange's in-place
+        ``modify``: each leg has its own three-valued outcome and its own recovery, and the
+        replacement is sent at once (so for a moment both may rest; size ``amount`` accordingly).
+        ``amount`` defaults to what the old order had left.
+        """
+        self._ensure_trading()
+        record = self._orders.get(client_order_id)
+        if record is None:
+            raise UnknownOrder(client_order_id)
+        if record.state.is_terminal:
+            raise OrderNotActive(client_order_id, record.state.value)
+        new_amount = amount if amount is not None else record.amount - record.executed_base
+        new_price = price if price is not None else record.price
+        if new_price is None:
+            raise ValueError(f"order {client_order_id} has no price: pass price=")
+        replacement = self._place(
+            record.side,
+            record.pair,
+            new_amount,
+            record.order_type,
+            new_price,
+            record.time_in_force,
+            record.reduce_only,
+            record.position_action,
+            record.leverage,
+        )
+        self.cancel(client_order_id)
+        return replacement
+
     async def cancel_all(self) -> int:
         """Cancel every active order; returns how many cancels were requested."""
         count = 0

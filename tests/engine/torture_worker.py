@@ -77,7 +77,14 @@ async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: in
         else:
             cid = rng.choice(active)
             order = manager.get_order(cid)
-            if order is not None and not order.is_terminal:
+            if order is None or order.is_terminal:
+                pass
+            elif rng.random() < 0.3 and order.price is not None:
+                # Re-price by a few ticks: a journaled cancel plus a journaled new order.
+                nudge = Decimal(str(rng.uniform(-0.002, 0.002)))
+                with contextlib.suppress(ValueError):
+                    manager.replace(cid, price=order.price * (1 + nudge))
+            else:
                 manager.cancel(cid)
         await asyncio.sleep(rng.uniform(0.0, 0.03))
 
