@@ -30,6 +30,7 @@ from eventstore.model import (
     StreamState,
     VerifyReport,
 )
+from eventstore.raw_read import RawRow, read_all_raw
 from eventstore.store import EventStore
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "IntegrityError",
     "NewEvent",
     "NotADatabase",
+    "RawRow",
     "RecordedEvent",
     "SchemaOutOfDate",
     "StoreClosed",
@@ -52,6 +54,7 @@ __all__ = [
     "VerifyReport",
     "WrongExpectedVersion",
     "database_revision",
+    "read_all_raw",
     "revision_history",
     "upgrade_database",
 ]

@@ -7,12 +7,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from eventstore import EventStore
+from eventstore import EventStore, read_all_raw
 from projections.positions import PositionBook
 from projections.projector import Projector
+from projections.row_fold import RowFolder
 from projections.snapshot import load_snapshot
 from projections.tracker import DEFAULT_COMPLETED_CAPACITY, OrderTracker
 
@@ -31,14 +35,34 @@ class LoadedState:
 
 
 async def replay(store: EventStore, projector: Projector, to_position: int | None = None) -> int:
-    """Fold the log after ``projector.last_position`` (up to ``to_position``); returns the count."""
+    """Fold the log after ``projector.last_position`` (up to ``to_position``); returns the count.
+
+    Reads raw rows in big batches and folds them with :class:`RowFolder`, which leaves the
+    projector exactly as ``projector.apply`` of every ``RecordedEvent`` would, only faster.
+    """
     start = projector.last_position + 1
     count = 0
-    apply = projector.apply
-    async for recorded in store.read_all(start, to_position):
-        apply(recorded)
-        count += 1
+    fold = RowFolder(projector).fold
+    with _cyclic_gc_paused():
+        async for rows in read_all_raw(store, start, to_position):
+            fold(rows)
+            count += len(rows)
     return count
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    # A replay allocates millions of short-lived rows and dicts and keeps a few hundred
+    # thousand records, none of them in reference cycles: the cyclic collector would walk
+    # them over and over (about a sixth of a rebuild) and free nothing. Reference counting
+    # still frees every row and dict at once; the collector is back on when the replay ends.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def load_state(

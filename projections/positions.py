@@ -38,27 +38,32 @@ class Position:
 
     def apply(self, sign: int, amount: Decimal, price: Decimal, fee: Decimal, asset: str) -> None:
         """Fold one fill: ``sign`` is +1 for a buy, -1 for a sell."""
+        # Runs once per fill on replays of millions of events: each product is computed once
+        # and compared with a Decimal zero (comparing with an int converts it every time).
         self.fill_count += 1
-        self.volume += amount * price
-        self.fees[asset] = self.fees.get(asset, _ZERO) + fee
+        notional = amount * price
+        self.volume += notional
+        fees = self.fees
+        fees[asset] = fees.get(asset, _ZERO) + fee
         net = self.net_size
-        signed = amount if sign > 0 else -amount
-        if not net or (net > 0) == (sign > 0):
+        buy = sign > 0
+        signed = amount if buy else -amount
+        long = net > _ZERO
+        if not net or long == buy:
             # Opening or adding: the new average is the size-weighted mean of old and new.
-            size = abs(net) + amount
+            held = abs(net)
+            size = held + amount
             if size:
-                self.average_entry = _CTX.divide(
-                    abs(net) * self.average_entry + amount * price, size
-                )
+                self.average_entry = _CTX.divide(held * self.average_entry + notional, size)
             self.net_size = net + signed
             return
         closed = min(abs(net), amount)
-        direction = 1 if net > 0 else -1
+        direction = 1 if long else -1
         self.realized_pnl += closed * (price - self.average_entry) * direction
-        self.net_size = net + signed
-        if not self.net_size:
+        self.net_size = after = net + signed
+        if not after:
             self.average_entry = _ZERO
-        elif (self.net_size > 0) != (net > 0):
+        elif (after > _ZERO) != long:
             self.average_entry = price  # flipped: the remainder opened at this fill's price
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:

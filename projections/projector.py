@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from eventstore.model import RecordedEvent
 from oms.domain.codec import decode
 from oms.domain.events import OrderEvent, OrderFilled
@@ -48,12 +51,23 @@ class Projector:
     def apply(self, recorded: RecordedEvent) -> OrderEvent | None:
         """Fold one recorded event; returns the decoded domain event (None for foreign streams)."""
         stream = recorded.stream_id
-        position = recorded.position
         if not stream.startswith(ORDER_STREAM_PREFIX):
-            self.tracker.last_position = position
+            self.tracker.last_position = recorded.position
             self.foreign_events += 1
             return None
-        event = decode(recorded.type, recorded.data, recorded.event_version)
+        return self.apply_order_row(
+            recorded.position, stream, recorded.type, recorded.data, recorded.event_version
+        )
+
+    def apply_order_row(
+        self, position: int, stream: str, type_: str, data: Mapping[str, Any], version: int
+    ) -> OrderEvent:
+        """Fold the already parsed payload of an ``order-*`` stream's event (decode, check, fold).
+
+        Raises what ``oms.domain.codec.decode`` raises for an unknown type, a newer version or a
+        malformed payload; older versions are upcast.
+        """
+        event = decode(type_, data, version)
         if event.client_order_id != stream[_PREFIX_LEN:]:
             self.tracker.last_position = position
             note = TrackerNote(position, event.client_order_id, event.TYPE, "stream_mismatch")

@@ -147,9 +147,40 @@ class OrderRecord:
     @classmethod
     def created(cls, event: OrderCreated) -> OrderRecord:
         """A new record in PENDING_CREATE from its "created" event."""
+        return cls.new(*[getattr(event, name) for name in _CREATED_FIELDS])
+
+    @classmethod
+    def new(
+        cls,
+        client_order_id: ClientOrderId,
+        pair: str,
+        side: TradeSide,
+        order_type: OrderType,
+        amount: Decimal,
+        price: Decimal | None,
+        time_in_force: TimeInForce,
+        reduce_only: bool,
+        position_action: PositionAction,
+        leverage: int | None,
+        created_at_ns: int,
+        venue: str,
+        account: str,
+    ) -> OrderRecord:
+        """A new record in PENDING_CREATE from the fields of an ``OrderCreated`` (in its order)."""
         rec = cls.__new__(cls)
-        for name in _CREATED_FIELDS:
-            setattr(rec, name, getattr(event, name))
+        rec.client_order_id = client_order_id
+        rec.pair = pair
+        rec.side = side
+        rec.order_type = order_type
+        rec.amount = amount
+        rec.price = price
+        rec.time_in_force = time_in_force
+        rec.reduce_only = reduce_only
+        rec.position_action = position_action
+        rec.leverage = leverage
+        rec.created_at_ns = created_at_ns
+        rec.venue = venue
+        rec.account = account
         rec.state = S.PENDING_CREATE
         rec.exchange_order_id = None
         rec.executed_base = rec.executed_quote = _ZERO
@@ -184,26 +215,24 @@ class OrderRecord:
         type_ = event.TYPE
         if type_ == "OrderFilled":
             assert isinstance(event, OrderFilled)
-            self._fill(event)
+            self.on_fill(
+                event.trade_id,
+                event.price,
+                event.amount,
+                event.fee,
+                event.fee_asset,
+                event.exchange_time_ms,
+                event.exchange_order_id,
+            )
         elif type_ == "OrderSubmitted":
             assert isinstance(event, OrderSubmitted)
-            self.submit_attempts = event.attempt
-            self.expires_after_ms = event.expires_after_ms
+            self.on_submitted(event.attempt, event.expires_after_ms)
         elif type_ == "OrderAccepted":
             assert isinstance(event, OrderAccepted)
-            self.exchange_order_id = event.exchange_order_id
-            self.unknown = False
-            if self.state is S.PENDING_CREATE:
-                self.state = S.OPEN
-            elif self.state is S.PENDING_CANCEL and self.previous_state is S.PENDING_CREATE:
-                self.previous_state = S.OPEN
+            self.on_accepted(event.exchange_order_id)
         elif type_ == "CancelRequested":
             assert isinstance(event, CancelRequested)
-            if self.state is not S.PENDING_CANCEL:
-                self.previous_state = self.state
-                self.state = S.PENDING_CANCEL
-            self.cancel_attempts = event.attempt
-            self.expires_after_ms = event.expires_after_ms
+            self.on_cancel_requested(event.attempt, event.expires_after_ms)
         elif type_ == "CancelRejected":
             assert isinstance(event, CancelRejected)
             self.state = self.previous_state or S.OPEN
@@ -211,10 +240,8 @@ class OrderRecord:
             self.unknown = False
             self.reason = event.reason
         elif type_ == "OrderCanceled" or type_ == "OrderRejected" or type_ == "OrderNotFound":
-            self.state = S.CANCELED if type_ == "OrderCanceled" else S.FAILED
-            self.previous_state = None
-            self.unknown = False
-            self.reason = event.reason  # type: ignore[union-attr]
+            state = S.CANCELED if type_ == "OrderCanceled" else S.FAILED
+            self.on_ended(state, event.reason)  # type: ignore[union-attr]
         elif type_ == "OrderStatusUnknown":
             assert isinstance(event, OrderStatusUnknown)
             self.unknown = True
@@ -222,23 +249,65 @@ class OrderRecord:
         elif type_ == "OrderAnomaly":
             self.anomalies += 1
 
-    def _fill(self, event: OrderFilled) -> None:
-        amount = event.amount
+    # The per-event mutations below are what ``apply`` does for each type. The replay fast path
+    # (``projections.row_fold``) calls them directly with values decoded from the journal, so
+    # there is one definition of what an applied event does to an order.
+
+    def on_submitted(self, attempt: int, expires_after_ms: int) -> None:
+        """Apply an ``OrderSubmitted``: the attempt and its deadline are recorded."""
+        self.submit_attempts = attempt
+        self.expires_after_ms = expires_after_ms
+
+    def on_accepted(self, exchange_order_id: str) -> None:
+        """Apply an ``OrderAccepted``: the exchange id is recorded and the order is live."""
+        self.exchange_order_id = exchange_order_id
+        self.unknown = False
+        if self.state is S.PENDING_CREATE:
+            self.state = S.OPEN
+        elif self.state is S.PENDING_CANCEL and self.previous_state is S.PENDING_CREATE:
+            self.previous_state = S.OPEN
+
+    def on_cancel_requested(self, attempt: int, expires_after_ms: int) -> None:
+        """Apply a ``CancelRequested``: PENDING_CANCEL, remembering where a reject returns to."""
+        if self.state is not S.PENDING_CANCEL:
+            self.previous_state = self.state
+            self.state = S.PENDING_CANCEL
+        self.cancel_attempts = attempt
+        self.expires_after_ms = expires_after_ms
+
+    def on_ended(self, state: OrderState, reason: str) -> None:
+        """Apply an ``OrderCanceled`` (CANCELED) or ``OrderRejected``/``OrderNotFound`` (FAILED)."""
+        self.state = state
+        self.previous_state = None
+        self.unknown = False
+        self.reason = reason
+
+    def on_fill(
+        self,
+        trade_id: str,
+        price: Decimal,
+        amount: Decimal,
+        fee: Decimal,
+        fee_asset: str,
+        exchange_time_ms: int,
+        exchange_order_id: str | None,
+    ) -> None:
+        """Apply an ``OrderFilled``: exact totals, fees per asset, and the resulting state."""
         self.executed_base += amount
-        self.executed_quote += amount * event.price
+        self.executed_quote += amount * price
         trade_ids = self.trade_ids
         if isinstance(trade_ids, frozenset):  # the shared empty value, or a restored snapshot
-            self.trade_ids = {*trade_ids, event.trade_id}
+            self.trade_ids = {*trade_ids, trade_id}
         else:
-            trade_ids.add(event.trade_id)
+            trade_ids.add(trade_id)
         if self.fees is _EMPTY_FEES:
-            self.fees = {event.fee_asset: event.fee}
+            self.fees = {fee_asset: fee}
         else:
-            self.fees[event.fee_asset] = self.fees.get(event.fee_asset, _ZERO) + event.fee
-        if self.last_fill_ms is None or event.exchange_time_ms > self.last_fill_ms:
-            self.last_fill_ms = event.exchange_time_ms
-        if self.exchange_order_id is None and event.exchange_order_id is not None:
-            self.exchange_order_id = event.exchange_order_id
+            self.fees[fee_asset] = self.fees.get(fee_asset, _ZERO) + fee
+        if self.last_fill_ms is None or exchange_time_ms > self.last_fill_ms:
+            self.last_fill_ms = exchange_time_ms
+        if self.exchange_order_id is None and exchange_order_id is not None:
+            self.exchange_order_id = exchange_order_id
         self.unknown = False
         state = self.state
         if self.executed_base == self.amount:
