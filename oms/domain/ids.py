@@ -15,9 +15,16 @@ True
 from __future__ import annotations
 
 import os
+import random
 import time
 
 _HEX = frozenset("0123456789abcdef")
+# Seeded once from the OS (random.Random() uses os.urandom); per-id draws are then plain arithmetic.
+# Calling os.urandom per id would release the GIL on the order path, letting any busy thread
+# (the journal's SQLite writer) take the interpreter for milliseconds in the middle of buy().
+_RNG = random.Random()
+if hasattr(os, "register_at_fork"):  # a forked child must not replay its parent's sequence
+    os.register_at_fork(after_in_child=_RNG.seed)
 _RANDOM_BITS = 80
 _RANDOM_MASK = (1 << _RANDOM_BITS) - 1
 _MAX_MS = (1 << 48) - 1
@@ -45,10 +52,10 @@ class ClientOrderId(str):
             # Same millisecond: count up so ids made by this process stay strictly increasing.
             rand = cls._last_rand + 1
             if rand > _RANDOM_MASK:
-                ms, rand = ms + 1, int.from_bytes(os.urandom(10), "big") >> 1
+                ms, rand = ms + 1, _RNG.getrandbits(_RANDOM_BITS - 1)
         else:
             # Leave headroom (top bit clear) so increments within a millisecond never overflow.
-            rand = int.from_bytes(os.urandom(10), "big") >> 1
+            rand = _RNG.getrandbits(_RANDOM_BITS - 1)
         ClientOrderId._last_ms, ClientOrderId._last_rand = ms, rand
         return str.__new__(cls, f"{(ms << _RANDOM_BITS) | rand:032x}")
 
