@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from eventstore.errors import NotADatabase
-from eventstore.sqlite_backend import BUSY_TIMEOUT_S
+from eventstore.sqlite_backend import BUSY_TIMEOUT_S, PAGE_SIZE_PRAGMA
 
 
 def display_url(url: URL) -> str:
@@ -44,6 +44,7 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cur.execute(PAGE_SIZE_PRAGMA)  # before WAL mode: it fixes the page size of a new file
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = FULL")
     cur.close()

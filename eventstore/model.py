@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import orjson
 
 from eventstore.errors import IntegrityError
+from eventstore.ids import new_event_id
 
 
 class StreamState(enum.Enum):
@@ -36,6 +37,8 @@ class NewEvent:
     """An event to append.
 
     ``version`` is the schema version of the payload (for upcasting), not the stream version.
+    ``event_id`` defaults to a new time-ordered UUID (version 7, see :mod:`eventstore.ids`);
+    pass your own (any UUID) to make a retried append idempotent.
 
     >>> NewEvent(type="OrderCreated", data={"cloid": "0x01"}).version
     1
@@ -44,7 +47,7 @@ class NewEvent:
     type: str
     data: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
-    event_id: UUID = field(default_factory=uuid4)
+    event_id: UUID = field(default_factory=new_event_id)  # time-ordered: see ids.py
     version: int = 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from uuid import uuid4
 
 import pytest
@@ -105,3 +106,10 @@ async def test_read_ranges(store_url: str) -> None:
         assert [e.data["i"] async for e in store.read_all(0, batch_size=7)] == list(range(25))
         assert [e.version async for e in store.read_stream("s1", 5, batch_size=2)] == [5, 6, 7]
         assert [e async for e in store.read_stream("nope")] == []
+
+
+def test_default_event_ids_are_unique_time_ordered_uuid7() -> None:
+    ids = [NewEvent("E", {}).event_id for _ in range(10_000)]
+    assert {i.version for i in ids} == {7} and len(set(ids)) == len(ids)
+    # Ordered (keeps the event_id index append-mostly); ties within one clock tick are fine.
+    assert sum(a.int > b.int for a, b in pairwise(ids)) < 100

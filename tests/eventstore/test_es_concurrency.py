@@ -32,6 +32,25 @@ async def test_concurrent_appends_share_transactions_and_failures_stay_alone(
         assert (await store.verify()).ok
 
 
+async def test_retries_inside_a_batch_of_new_appends_return_the_original(
+    store_url: str,
+) -> None:
+    # The writer plans a batch as if all its ids were new; a retry (even with ANY, which no
+    # version check refuses) must still get its original result and the others must commit.
+    async with await EventStore.open(store_url) as store:
+        old = [NewEvent("E", {"i": i}) for i in range(3)]
+        first = [await store.append(f"r{i}", [ev]) for i, ev in enumerate(old)]
+        calls = [store.append(f"n{i}", [NewEvent("E", {})], NO_STREAM) for i in range(30)]
+        calls.insert(5, store.append("r0", [old[0]]))  # ANY
+        calls.insert(15, store.append("r1", [old[1]], NO_STREAM))
+        calls.insert(25, store.append("r2", [old[2]], expected_version=0))
+        results = await asyncio.gather(*calls)
+        assert [results[5], results[15], results[25]] == first
+        fresh = sorted(r.last_position for i, r in enumerate(results) if i not in (5, 15, 25))
+        assert fresh == list(range(4, 34))
+        assert (await store.verify()).ok
+
+
 async def test_subscribe_catches_up_then_goes_live_and_is_cancellable(store_url: str) -> None:
     # A long poll interval proves in-process writers wake the subscriber directly.
     async with await EventStore.open(store_url, poll_interval=30) as store:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import eventstore.schema
 from eventstore import (
     EventStore,
+    NewEvent,
     SchemaOutOfDate,
     database_revision,
     revision_history,
@@ -57,3 +58,14 @@ async def test_unknown_revision_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = 'zzzz_future'")
     with pytest.raises(Exception, match="unknown to this software"):
         await EventStore.open(url)
+
+
+async def test_page_size_is_set_for_new_files_and_kept_for_old_ones(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as created by an earlier release
+        conn.execute("PRAGMA journal_mode = WAL")
+    for name, size in (("new.db", 2048), ("old.db", 4096)):
+        url = f"sqlite+aiosqlite:///{tmp_path / name}"
+        async with await EventStore.open(url, create=True) as store:
+            await store.append("s", [NewEvent("E", {})])
+        with sqlite3.connect(tmp_path / name) as conn:
+            assert conn.execute("PRAGMA page_size").fetchone()[0] == size
