@@ -72,7 +72,8 @@ async def load_state(
 ) -> LoadedState:
     """The live state as of the log's head: from the latest snapshot if usable, else from zero."""
     began = time.perf_counter()
-    projector = await load_snapshot(store) if use_checkpoint else None
+    with _cyclic_gc_paused():  # restoring a snapshot makes tens of thousands of records too
+        projector = await load_snapshot(store) if use_checkpoint else None
     from_snapshot = projector is not None
     if projector is None:
         projector = Projector(OrderTracker(completed_capacity))

@@ -7,7 +7,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
@@ -45,23 +47,43 @@ def record_to_json(record: OrderRecord) -> list[Any]:
     return out
 
 
+def _enum_reader(cls: type[Enum]) -> Callable[[Any], Any]:
+    members = {m.value: m for m in cls}  # a dict lookup is ~10x cheaper than calling the enum
+
+    def read(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            return cls(value)  # not a value: the enum itself raises its usual ValueError
+
+    return read
+
+
+def _reader(name: str) -> Callable[[Any], Any] | None:
+    """How a JSON value of field ``name`` becomes the record's value (None: as it is)."""
+    if name in _DECIMALS:
+        return Decimal
+    if name in _ENUMS:
+        return _enum_reader(_ENUMS[name])
+    if name == "client_order_id":
+        return ClientOrderId
+    if name == "fees":
+        return lambda value: {k: Decimal(v) for k, v in value.items()}
+    if name == "trade_ids":
+        return lambda value: set(value) if value else frozenset()
+    return None
+
+
+# One reader per field, in RECORD_FIELDS order: a snapshot restores tens of thousands of records
+# at start-up, and a per-field chain of name tests cost more than the conversions themselves.
+_READERS = tuple(zip(RECORD_FIELDS, [_reader(name) for name in RECORD_FIELDS], strict=True))
+
+
 def record_from_json(values: list[Any]) -> OrderRecord:
     """The inverse of :func:`record_to_json`."""
     record = OrderRecord.__new__(OrderRecord)
-    for name, value in zip(RECORD_FIELDS, values, strict=True):
-        if value is None:
-            pass
-        elif name in _DECIMALS:
-            value = Decimal(value)
-        elif name in _ENUMS:
-            value = _ENUMS[name](value)
-        elif name == "client_order_id":
-            value = ClientOrderId(value)
-        elif name == "fees":
-            value = {k: Decimal(v) for k, v in value.items()}
-        elif name == "trade_ids":
-            value = set(value) if value else frozenset()
-        setattr(record, name, value)
+    for (name, read), value in zip(_READERS, values, strict=True):
+        setattr(record, name, value if value is None or read is None else read(value))
     return record
 
 
