@@ -13,6 +13,7 @@ event_version, event_id, recorded_at_us]``. Length prefixes make the framing una
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -20,6 +21,9 @@ from uuid import UUID
 import orjson
 
 GENESIS_HASH = "0" * 64
+_LEN = struct.Struct(">I").pack  # the 4-byte big-endian length prefix
+_sha256 = hashlib.sha256
+_dumps = orjson.dumps
 MAX_STREAM_ID = 256
 MAX_TYPE = 256
 
@@ -47,9 +51,11 @@ def canonical_json(value: Mapping[str, Any], what: str) -> bytes:
     >>> canonical_json({"b": 1, "a": [True, None]}, "data")
     b'{"a":[true,null],"b":1}'
     """
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{what} must be a JSON object (a dict), got {type(value).__name__}")
-    if not isinstance(value, dict):
+    if type(value) is not dict:  # exact dicts skip the (slow) ABC check
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"{what} must be a JSON object (a dict), got {type(value).__name__}"
+            )
         value = dict(value)
     try:
         return orjson.dumps(value, option=_OPTS)
@@ -103,14 +109,14 @@ def chain_hash(
     metadata: bytes,
 ) -> str:
     """The hex hash of one event, chained onto ``prev_hash`` (the previous event's hex hash)."""
-    header = orjson.dumps(
+    header = _dumps(
         [position, stream_id, version, type_, event_version, event_id, recorded_at_us]
     )
-    return hashlib.sha256(
+    return _sha256(
         b"".join((
             prev_hash.encode("ascii"),
-            len(header).to_bytes(4, "big"), header,
-            len(data).to_bytes(4, "big"), data,
-            len(metadata).to_bytes(4, "big"), metadata,
+            _LEN(len(header)), header,
+            _LEN(len(data)), data,
+            _LEN(len(metadata)), metadata,
         ))
     ).hexdigest()

@@ -35,14 +35,9 @@ def _norm_id(value: Any) -> str:
 
 
 def _result(stream_id: str, rows: list[Row]) -> AppendResult:
-    recorded = tuple(RowEvent(row) for row in rows)
-    return AppendResult(
-        stream_id=stream_id,
-        first_position=rows[0][0],
-        last_position=rows[-1][0],
-        next_version=rows[-1][2] + 1,
-        events=recorded,
-    )
+    # Positional: this runs once per append inside the writer's critical section.
+    last = rows[-1]
+    return AppendResult(stream_id, rows[0][0], last[0], last[2] + 1, tuple(map(RowEvent, rows)))
 
 
 def _idempotent(req: AppendRequest, stored: list[Row | None]) -> AppendResult | None:
@@ -101,15 +96,19 @@ def plan_batch(
     """
     position, prev = head
     out: list[Row] = []
+    hash_ = chain_hash
     for req in requests:
+        stream_id = req.stream_id
         try:
             stored = [stored_by_id.get(e.event_id) for e in req.events]
-            again = _idempotent(req, stored)
-            if again is not None:
-                req.outcome = again
-                continue
-            current = stream_versions.get(req.stream_id)
-            _check_expected(req.stream_id, req.expected, current)
+            if any(row is not None for row in stored):  # a retry, or a conflict
+                again = _idempotent(req, stored)
+                if again is not None:
+                    req.outcome = again
+                    continue
+            current = stream_versions.get(stream_id)
+            if req.expected is not StreamState.ANY:
+                _check_expected(stream_id, req.expected, current)
         except (WrongExpectedVersion, IdempotencyConflict) as exc:
             req.outcome = exc
             continue
@@ -118,19 +117,20 @@ def plan_batch(
         for e in req.events:
             position += 1
             version += 1
-            prev = chain_hash(
-                prev, position, req.stream_id, version, e.type, e.event_version,
-                e.event_id, now_us, e.data, e.metadata,
+            eid = e.event_id
+            prev = hash_(
+                prev, position, stream_id, version, e.type, e.event_version,
+                eid, now_us, e.data, e.metadata,
             )
             row: Row = (
-                position, req.stream_id, version, e.type, e.event_version, e.event_id,
+                position, stream_id, version, e.type, e.event_version, eid,
                 e.data, e.metadata, now_us, prev,
             )
             rows.append(row)
-            stored_by_id[e.event_id] = row
-        stream_versions[req.stream_id] = version
-        out.extend(rows)
-        req.outcome = _result(req.stream_id, rows)
+            stored_by_id[eid] = row
+        stream_versions[stream_id] = version
+        out += rows
+        req.outcome = _result(stream_id, rows)
     return out
 
 

@@ -25,6 +25,7 @@ from eventstore.codec import GENESIS_HASH
 from eventstore.model import RecordedEvent, RowEvent
 from eventstore.planner import AppendRequest, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
+from eventstore.writer_thread import WriterThread
 
 T = TypeVar("T")
 
@@ -155,7 +156,7 @@ class SqliteBackend:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="eventstore-writer")
+        self._writer = WriterThread("eventstore-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="eventstore-reader")
         # Checkpoints run here, off the writer thread: a checkpoint copies megabytes into the
         # database file and fsyncs it, which would otherwise stall the appends of that commit.
@@ -180,9 +181,7 @@ class SqliteBackend:
 
     async def write(self, requests: list[AppendRequest], now_us: int) -> int:
         """Commit one batch; see :func:`write_batch`."""
-        head = await self._in(
-            self._writer, lambda: write_batch(self._conn(False), requests, now_us)
-        )
+        head = await self._writer.run(lambda: write_batch(self._conn(False), requests, now_us))
         self._commits += 1
         if self._commits >= _CHECKPOINT_EVERY and not self._checkpointing:
             self._commits = 0
@@ -227,8 +226,8 @@ class SqliteBackend:
     async def close(self) -> None:
         """Stop the threads and close every connection."""
         loop = asyncio.get_running_loop()
-        for pool in (self._writer, self._readers, self._checkpointer):
-            await loop.run_in_executor(None, pool.shutdown)
+        for stop in (self._writer.shutdown, self._readers.shutdown, self._checkpointer.shutdown):
+            await loop.run_in_executor(None, stop)
         with self._lock:
             for conn in self._all:
                 conn.close()

@@ -145,7 +145,10 @@ class EventStore:
         self._check_open()
         check_stream_id(stream_id)
         expected = _check_expected(expected_version)
-        if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+        kind = type(events)
+        if kind is not list and kind is not tuple and (
+            isinstance(events, NewEvent) or not isinstance(events, Sequence)
+        ):
             raise TypeError("events must be a sequence of NewEvent")
         if not events:
             raise ValueError("append needs at least one event")
@@ -154,7 +157,7 @@ class EventStore:
             if not isinstance(ev, NewEvent):
                 raise TypeError(f"events must be NewEvent instances, got {type(ev).__name__}")
             encoded.append(encode_event(ev.type, ev.data, ev.metadata, ev.event_id, ev.version))
-        if len({e.event_id for e in encoded}) != len(encoded):
+        if len(encoded) > 1 and len({e.event_id for e in encoded}) != len(encoded):
             raise ValueError("the same event_id appears twice in one append")
         return await self._writer.submit(AppendRequest(stream_id, expected, tuple(encoded)))
 
