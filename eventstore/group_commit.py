@@ -37,16 +37,21 @@ class GroupCommitter:
         self._queue: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
         self._closed = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="eventstore-writer")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="eventstore-writer")
 
-    async def submit(self, request: AppendRequest) -> AppendResult:
-        """Queue one append and wait until it is committed (or has failed)."""
+    def submit(self, request: AppendRequest) -> asyncio.Future[AppendResult]:
+        """Queue one append; the future resolves when it is committed (or has failed).
+
+        A plain function returning the future, not a coroutine: one coroutine frame less per
+        append on the hot path.
+        """
         if self._closed:
             raise StoreClosed("the event store is closed; open a new one")
-        fut: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[AppendResult] = self._loop.create_future()
         self._queue.append((request, fut))
         self._wakeup.set()
-        return await fut
+        return fut
 
     def _take(self) -> list[_Item]:
         batch = [self._queue.popleft()]
