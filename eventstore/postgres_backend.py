@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.codec import GENESIS_HASH
@@ -34,6 +35,15 @@ from eventstore.schema import COLUMNS
 APPEND_LOCK_KEY = 0x6F6D735F65767473  # "oms_evts": the one advisory lock all appenders share
 
 _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+# The lock is taken by its own statement, after BEGIN and before any read: in READ COMMITTED
+# each statement sees commits made before it started, so reads after the lock see the head
+# left by the previous lock holder.
+_BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
+_HEAD_AND_VERSIONS = (
+    "(SELECT NULL::text, position, hash FROM events ORDER BY position DESC LIMIT 1) "
+    "UNION ALL SELECT stream_id, MAX(version)::bigint, NULL FROM events "
+    "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id"
+)
 _INSERT = (
     f"INSERT INTO events ({COLUMNS}) SELECT * FROM unnest("
     "$1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[], "
@@ -77,26 +87,52 @@ class PostgresBackend:
             raise
 
     async def _write(self, apg: Any, requests: list[AppendRequest], now_us: int) -> int:
-        async with apg.transaction():
-            await apg.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK_KEY)
-            head = await apg.fetchrow(_HEAD)
-            head_t = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
+        # Round trips are the cost here (a batch waits on each one), so: BEGIN and the lock go
+        # in one simple-protocol message, the head and the stream versions come back from one
+        # query, and stored ids are looked up only when the batch may contain a retry (see
+        # sqlite_backend.write_batch, which follows the same plan).
+        for optimistic in (True, False):
+            await apg.execute(_BEGIN_LOCKED)
+            try:
+                head = await self._plan_and_insert(apg, requests, now_us, optimistic)
+                await apg.execute("COMMIT")
+                return head
+            except UniqueViolationError:
+                await apg.execute("ROLLBACK")
+                if not optimistic:
+                    raise
+                for req in requests:
+                    req.outcome = None
+            except BaseException:
+                if not apg.is_closed() and apg.is_in_transaction():
+                    await apg.execute("ROLLBACK")
+                raise
+        raise AssertionError("unreachable")
+
+    async def _plan_and_insert(
+        self, apg: Any, requests: list[AppendRequest], now_us: int, optimistic: bool
+    ) -> int:
+        streams = list({r.stream_id for r in requests})
+        head_t: tuple[int, str] = (0, GENESIS_HASH)
+        versions: dict[str, int] = {}
+        for stream_id, number, hash_ in await apg.fetch(_HEAD_AND_VERSIONS, streams):
+            if stream_id is None:
+                head_t = (int(number), str(hash_))
+            else:
+                versions[stream_id] = int(number)
+        rows: list[Any] = []
+        if optimistic:
+            rows = plan_batch(head_t, requests, {}, dict(versions), now_us)
+            # A refused append may be a retry (same ids): decide again knowing stored rows.
+            optimistic = not any(isinstance(r.outcome, BaseException) for r in requests)
+        if not optimistic:
             ids = [e.event_id for r in requests for e in r.events]
             stored = await apg.fetch(
                 f"SELECT {COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
             )
-            streams = list({r.stream_id for r in requests})
-            versions = {
-                r[0]: r[1]
-                for r in await apg.fetch(
-                    "SELECT stream_id, MAX(version) FROM events "
-                    "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id",
-                    streams,
-                )
-            }
             rows = plan_batch(head_t, requests, normalise_stored(stored), versions, now_us)
-            if rows:
-                await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
+        if rows:
+            await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
         return rows[-1][0] if rows else head_t[0]
 
     async def _rows(self, sql: str, *params: Any) -> list[RecordedEvent]:
