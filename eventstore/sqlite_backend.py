@@ -128,9 +128,11 @@ def write_batch(conn: sqlite3.Connection, requests: list[AppendRequest], now_us:
 
     The first attempt plans as if no event id of the batch were stored yet, which saves a
     lookup of every id in the ``event_id`` index per batch: fresh ids are the normal case,
-    and that unique index still rejects a stored one. Only then (a retried append) is the
-    transaction rolled back and the batch planned again with the stored rows looked up, so
-    retries still get their original result and conflicts still fail alone.
+    and that unique index still rejects a stored one. When an append of the batch is refused
+    (a version check) the batch is planned again with the stored rows looked up, before
+    anything is inserted; when the index rejects an id, the transaction is rolled back and
+    planned the same way. So retries still get their original result and conflicts still
+    fail alone.
     """
     for optimistic in (True, False):
         conn.execute("BEGIN IMMEDIATE")
