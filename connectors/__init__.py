@@ -1,6 +1,7 @@
 """Exchange connectors: one folder per exchange, each implementing :class:`ExchangeConnector`."""
 
 from connectors.base import (
+    BboUpdate,
     BookLevel,
     BookUpdate,
     CancelResult,
@@ -16,11 +17,13 @@ from connectors.base import (
     PositionReport,
     Side,
     TimeInForce,
+    TradeReport,
     TradingRule,
     UnknownPair,
 )
 
 __all__ = [
+    "BboUpdate",
     "BookLevel",
     "BookUpdate",
     "CancelResult",
@@ -36,6 +39,7 @@ __all__ = [
     "PositionReport",
     "Side",
     "TimeInForce",
+    "TradeReport",
     "TradingRule",
     "UnknownPair",
 ]

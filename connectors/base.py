@@ -226,6 +226,35 @@ class BookUpdate:
     asks: tuple[BookLevel, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class BboUpdate:
+    """Best bid and best offer of one pair; a side is None when the book is empty there."""
+
+    pair: str
+    timestamp_ms: int
+    bid: BookLevel | None
+    ask: BookLevel | None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeReport:
+    """One public trade of a pair (anyone's, not only ours).
+
+    ``side`` is the aggressor's (taker's) side. ``hash``, ``buyer`` and ``seller`` (account
+    addresses) are None when the venue does not publish them.
+    """
+
+    pair: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    trade_id: str
+    timestamp_ms: int
+    hash: str | None = None
+    buyer: str | None = None
+    seller: str | None = None
+
+
 ReconnectCallback = Callable[[], Awaitable[None]]
 
 

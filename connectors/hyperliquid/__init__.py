@@ -1,4 +1,5 @@
-"""Hyperliquid connector: signing, wire format, trading rules, REST/WebSocket clients, L2 book.
+"""Hyperliquid connector: signing, wire format, trading rules, REST/WebSocket clients, L2 book,
+typed market-data and user-event streams.
 
 Example::
 
@@ -18,6 +19,7 @@ from connectors.hyperliquid.errors import (
     UnexpectedReply,
     WireFormatError,
 )
+from connectors.hyperliquid.market_streams import MarketStreams
 from connectors.hyperliquid.nonces import NonceManager
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
@@ -29,6 +31,13 @@ from connectors.hyperliquid.signing import (
     sign_l1_action,
     sign_user_signed_action,
 )
+from connectors.hyperliquid.user_events import (
+    FundingPayment,
+    Liquidation,
+    NonUserCancel,
+    UserEvent,
+    UserEventFills,
+)
 from connectors.hyperliquid.wire import (
     cloid_from_client_order_id,
     cloid_from_int,
@@ -38,19 +47,25 @@ from connectors.hyperliquid.ws import HyperliquidWs
 
 __all__ = [
     "ExchangeReply",
+    "FundingPayment",
     "HyperliquidConnector",
     "HyperliquidRest",
     "HyperliquidWs",
     "InvalidCloid",
     "L1Signer",
     "LeverageOutOfRange",
+    "Liquidation",
+    "MarketStreams",
     "MissingPrivateKey",
+    "NonUserCancel",
     "NonceManager",
     "OrderBook",
     "ScheduleCancelTooEarly",
     "Signature",
     "TradingRules",
     "UnexpectedReply",
+    "UserEvent",
+    "UserEventFills",
     "WireFormatError",
     "action_hash",
     "cloid_from_client_order_id",

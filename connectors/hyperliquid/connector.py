@@ -1,8 +1,9 @@
 """``HyperliquidConnector``: the :class:`connectors.base.ExchangeConnector` for Hyperliquid.
 
 It signs and sends actions over REST, queries ``/info``, and turns WebSocket pushes
-(``orderUpdates``, ``userFills``, ``l2Book``) into plain reports on async streams. It knows nothing
-of the event store: the engine turns reports into events.
+(``orderUpdates``, ``userFills``, ``l2Book``; ``trades``, ``bbo``, ``userEvents`` through
+:class:`MarketStreams`) into plain reports on async streams. It knows nothing of the event store:
+the engine turns reports into events.
 
 Example::
 
@@ -28,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from connectors.base import (
+    BboUpdate,
     BookUpdate,
     CancelResult,
     FillReport,
@@ -36,6 +38,7 @@ from connectors.base import (
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    TradeReport,
     TradingRule,
 )
 from connectors.hyperliquid import constants, outcomes, parsing, wire
@@ -46,11 +49,13 @@ from connectors.hyperliquid.errors import (
     ScheduleCancelTooEarly,
     UnexpectedReply,
 )
+from connectors.hyperliquid.market_streams import MarketStreams
 from connectors.hyperliquid.nonces import NonceManager
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
 from connectors.hyperliquid.signing import L1Signer
 from connectors.hyperliquid.streams import Broadcast, Subscription
+from connectors.hyperliquid.user_events import UserEvent
 from connectors.hyperliquid.ws import HyperliquidWs
 
 log = logging.getLogger(__name__)
@@ -107,6 +112,7 @@ class HyperliquidConnector:
         self._ws.on("orderUpdates", self._on_order_updates)
         self._ws.on("userFills", self._on_user_fills)
         self._ws.on("l2Book", self._on_l2_book)
+        self._market = MarketStreams(self._ws, self.account, self._malformed)
         self._ws.add_disconnect_hook(self._on_disconnect)
 
     def __repr__(self) -> str:
@@ -145,6 +151,7 @@ class HyperliquidConnector:
         await self._rest.close()
         for broadcast in (self._order_updates, self._fills, self._book_updates):
             broadcast.close()
+        self._market.close()
 
     async def __aenter__(self) -> HyperliquidConnector:
         await self.start()
@@ -349,6 +356,24 @@ class HyperliquidConnector:
     def book(self, pair: str) -> OrderBook:
         """The live book of a pair passed to :meth:`subscribe_book`."""
         return self._books[pair]
+
+    def subscribe_trades(self, pair: str) -> Subscription[TradeReport]:
+        """Public trades of ``pair`` from now on (``trades``; one WS subscription per pair)."""
+        self.trading_rule(pair)
+        return self._market.trades(pair)
+
+    def subscribe_bbo(self, pair: str) -> Subscription[BboUpdate]:
+        """Best bid/offer changes of ``pair`` (``bbo``; one WS subscription per pair)."""
+        self.trading_rule(pair)
+        return self._market.bbo(pair)
+
+    def user_events(self) -> Subscription[UserEvent]:
+        """The account's ``userEvents``: fills, funding, liquidations, non-user cancels.
+
+        Its fills (:class:`UserEventFills`) are informational: :meth:`fills` is fed by
+        ``userFills`` only, our single source of truth for fills.
+        """
+        return self._market.user_events()
 
     def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
         """Await ``callback()`` after every WebSocket reconnect (gap fill by REST)."""

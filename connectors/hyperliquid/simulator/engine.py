@@ -27,6 +27,8 @@ from .records import OrderRecord, fmt
 from .rules import order_rule_error
 
 OPEN = "open"
+# Cancels the exchange makes on its own, also pushed as ``nonUserCancel`` on ``userEvents``.
+NON_USER_CANCELS = frozenset({"selfTradeCanceled", "reduceOnlyCanceled"})
 MISSING_ORDER = "Order was never placed, already canceled, or filled."
 Status = dict[str, Any] | str
 
@@ -68,6 +70,7 @@ class ExchangeEngine:
         self.pending_updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.pending_fills: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.pending_trades: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.pending_non_user_cancels: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.dirty_books: set[str] = set()
         self.last_bbo: dict[str, tuple[Any, Any]] = {}
         self.mids_dirty = False
@@ -300,6 +303,9 @@ class ExchangeEngine:
         self._release(record, record.sz, record.sz)
         self.dirty_books.add(record.coin)
         self._set_status(record, status, now)
+        if status in NON_USER_CANCELS and record.user not in HOUSE_ADDRESSES:
+            self.pending_non_user_cancels[record.user].append(
+                {"coin": record.coin, "oid": record.oid})
 
     # ----- cancels --------------------------------------------------------------------------
 

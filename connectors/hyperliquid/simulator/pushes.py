@@ -47,6 +47,8 @@ def build_pushes(engine: ExchangeEngine, now: int) -> list[Push]:
         out.append((("userFills", user),
                     {"channel": "userFills", "data": {"user": user, "fills": fills}}))
         out.append((("user", user), {"channel": "user", "data": {"fills": fills}}))
+    for user, cancels in engine.pending_non_user_cancels.items():
+        out.append((("user", user), {"channel": "user", "data": {"nonUserCancel": cancels}}))
     for coin, trades in engine.pending_trades.items():
         out.append((("trades", coin), {"channel": "trades", "data": trades}))
     for coin in sorted(engine.dirty_books):
@@ -61,6 +63,7 @@ def build_pushes(engine: ExchangeEngine, now: int) -> list[Push]:
     engine.pending_updates.clear()
     engine.pending_fills.clear()
     engine.pending_trades.clear()
+    engine.pending_non_user_cancels.clear()
     engine.dirty_books.clear()
     engine.mids_dirty = False
     return out

@@ -94,11 +94,15 @@ class SimulatedExchange:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port`` (port 0 picks a free one) and start the tick loop."""
+        self.hub.shutting_down = False
         app = web.Application(client_max_size=self.config.max_body_bytes)
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self.hub.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A client still connected at stop() (an engine the caller never closed) must not hold the
+        # shutdown for aiohttp's default 60 s per connection.
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

@@ -64,6 +64,7 @@ class WsHub:
         self.connections: list[Connection] = []
         self.subscribers: dict[Key, set[Connection]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.shutting_down = False
         faults.attach_ws_closer(self.close)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -131,7 +132,8 @@ class WsHub:
         return len(targets)
 
     async def close_all(self) -> None:
-        """Close every connection (server shutdown)."""
+        """Close every connection and refuse new ones (server shutdown)."""
+        self.shutting_down = True
         for conn in list(self.connections):
             await conn.ws.close(message=b"server shutdown")
 
@@ -216,9 +218,14 @@ class WsHub:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """GET /ws: serve one WebSocket connection until it closes or idles out."""
         config = self.engine.config
+        if self.shutting_down:
+            return web.Response(status=503, text="Server shutting down")
         if len(self.connections) >= config.max_ws_connections:
             return web.Response(status=429, text="Too many websocket connections")
-        ws = web.WebSocketResponse(max_msg_size=config.max_body_bytes)
+        # No permessage-deflate: on loopback it only costs CPU, and aiohttp's compressed sends run
+        # in a shielded task whose error, when a client vanishes mid-send (a SIGKILLed engine), is
+        # logged as "Task exception was never retrieved".
+        ws = web.WebSocketResponse(max_msg_size=config.max_body_bytes, compress=False)
         await ws.prepare(request)
         conn = Connection(ws, asyncio.Queue(maxsize=config.ws_queue_limit))
         self.connections.append(conn)

@@ -22,21 +22,8 @@ from connectors.base import (
 from connectors.hyperliquid import HyperliquidConnector, cloid_from_client_order_id
 from connectors.hyperliquid.streams import Subscription
 
-simulator = pytest.importorskip("connectors.hyperliquid.simulator")
-if not hasattr(simulator, "SimulatedExchange"):
-    pytest.skip("the exchange simulator has not landed yet", allow_module_level=True)
-SimulatedExchange = simulator.SimulatedExchange
-SimulatorConfig = simulator.SimulatorConfig
-
 TEST_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
 T = TypeVar("T")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Any]:
-    config = SimulatorConfig(seed=7, market_maker=True, tick_interval_s=0.2)
-    async with SimulatedExchange(config) as exchange:
-        yield exchange
 
 
 @pytest.fixture
