@@ -9,13 +9,16 @@ from eventstore.model import RecordedEvent, VerifyReport
 
 
 async def verify_chain(
-    batches: AsyncIterator[list[RecordedEvent]], anchor: tuple[int, str] | None = None
+    batches: AsyncIterator[list[RecordedEvent]],
+    anchor: tuple[int, str] | None = None,
+    first_position: int = 1,
+    previous_hash: str = GENESIS_HASH,
 ) -> VerifyReport:
     """Recompute every hash; report the first position whose row was edited, deleted,
     inserted or moved. With ``anchor`` (a ``(position, hash)`` saved from :meth:`head`
     elsewhere) a truncated log or a rewritten chain is caught too.
     """
-    expected_pos, prev, checked = 1, GENESIS_HASH, 0
+    expected_pos, prev, checked = first_position, previous_hash, 0
     async for batch in batches:
         for ev in batch:
             if ev.position != expected_pos:
@@ -40,11 +43,11 @@ async def verify_chain(
             prev = ev.hash
             checked += 1
             expected_pos += 1
-    if anchor is not None and checked < anchor[0]:
-        return _bad(checked, checked + 1, f"log ends before the anchored position {anchor[0]}")
+    if anchor is not None and expected_pos - 1 < anchor[0]:
+        return _bad(checked, expected_pos, f"log ends before the anchored position {anchor[0]}")
     return VerifyReport(
         ok=True, checked=checked, first_bad_position=None, reason=None,
-        head_position=checked, head_hash=prev if checked else None,
+        head_position=expected_pos - 1, head_hash=prev if expected_pos > 1 else None,
     )
 
 

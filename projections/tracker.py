@@ -16,6 +16,7 @@ import sys
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from oms.domain.enums import OrderState
 from oms.domain.events import OrderCreated, OrderEvent
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.domain.transitions import Effect, classify
@@ -126,6 +127,11 @@ class OrderTracker:
         """The order with this client id, if active or recently completed."""
         record = self._active.get(client_order_id) or self._completed.get(client_order_id)
         return None if record is None else record.freeze()
+
+    def state_of(self, client_order_id: str) -> OrderState | None:
+        """The order's state, without taking a snapshot (cheap enough for every event)."""
+        record = self._active.get(client_order_id) or self._completed.get(client_order_id)
+        return None if record is None else record.state
 
     def by_exchange_id(self, exchange_order_id: str) -> InFlightOrder | None:
         """The order the exchange knows as ``exchange_order_id``, if tracked."""

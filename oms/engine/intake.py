@@ -179,10 +179,15 @@ class ReportIntake:
         log.warning("journaling an anomaly: %s", anomaly.detail)
         self._journal.submit("anomalies", [anomaly])
 
-    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
+    async def _fold_stream(self, cid: str) -> InFlightOrder | None:
+        """The order folded from its journal stream alone (None: the journal never saw it)."""
         order: InFlightOrder | None = None
         async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
             order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
+        return order
+
+    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
+        order = await self._fold_stream(cid)
         if order is None:
             self._unknown_fill(fill)
             return

@@ -30,7 +30,6 @@ from connectors.base import (
 from eventstore import EventStore, RecordedEvent
 from oms.domain.codec import decode
 from oms.domain.decide import decide
-from oms.domain.enums import OrderState
 from oms.domain.events import (
     OrderEvent,
 )
@@ -45,7 +44,7 @@ from oms.engine.listeners import Callback, Listeners
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
-from projections import PositionBook, Projector
+from projections import PositionBook, Projector, save_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +136,22 @@ class OrderManager(OrderCommands, ReportIntake):
         except Exception as exc:
             log.error("journal could not flush on close: %s", exc)
         await self._listeners.close()
+        await self._snapshot_on_close()
         await self.connector.close()
         if self._owns_store:
             await self.store.close()
+
+    async def _snapshot_on_close(self) -> None:
+        """Write a snapshot when anything was journaled, so the next start replays nothing."""
+        if not self._events_since_snapshot or self._journal.failed is not None:
+            return
+        if self.config.snapshot_every <= 0:
+            return
+        try:
+            await save_snapshot(self.store, self._projector)
+            self._events_since_snapshot = 0
+        except Exception as exc:  # a snapshot only saves time at the next start
+            log.warning("could not write a snapshot on close (%s); the next start replays", exc)
 
     @property
     def is_trading(self) -> bool:
@@ -149,9 +161,19 @@ class OrderManager(OrderCommands, ReportIntake):
     # ------------------------------------------------------------------ queries
 
     def get_order(self, client_order_id: str) -> InFlightOrder | None:
-        """A snapshot of one order's live state (including events still being journaled)."""
+        """A snapshot of one order's live state (including events still being journaled), if it
+        is held in memory (active or recently completed); see :meth:`load_order` for older ones."""
         record = self._orders.get(client_order_id)
         return None if record is None else record.freeze()
+
+    async def load_order(self, client_order_id: str) -> InFlightOrder | None:
+        """One order's state from memory or, once it has left memory (completed orders beyond
+        ``completed_in_memory``), folded from its journal stream; None if it was never journaled.
+        """
+        order = self.get_order(client_order_id)
+        if order is not None:
+            return order
+        return await self._fold_stream(client_order_id)
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:
@@ -322,10 +344,7 @@ class OrderManager(OrderCommands, ReportIntake):
         tracker = self._projector.tracker
         publish = self._listeners.active
         for recorded, event in pairs:
-            before: OrderState | None = None
-            if publish:
-                previous = tracker.get(event.client_order_id)
-                before = previous.state if previous is not None else None
+            before = tracker.state_of(event.client_order_id) if publish else None
             _, record = self._projector.apply_event(event, recorded.position)
             if publish and record is not None:
                 self._listeners.publish(event, record.freeze(), before)

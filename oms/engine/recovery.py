@@ -22,7 +22,7 @@ from oms.engine.reconcile import (
     sweep_unknown,
 )
 from oms.engine.streams import start_background
-from projections import load_state
+from projections import load_state, save_snapshot
 
 if TYPE_CHECKING:
     from oms.engine.manager import OrderManager
@@ -36,6 +36,8 @@ class RecoveryReport:
 
     events_replayed: int = 0
     journal_position: int = 0
+    from_snapshot: bool = False
+    snapshot_written: bool = False
     orders_in_journal: int = 0
     active_orders_before: int = 0
     active_orders_after: int = 0
@@ -55,6 +57,8 @@ class RecoveryReport:
         return {
             "events_replayed": self.events_replayed,
             "journal_position": self.journal_position,
+            "from_snapshot": self.from_snapshot,
+            "snapshot_written": self.snapshot_written,
             "orders_in_journal": self.orders_in_journal,
             "active_orders_before": self.active_orders_before,
             "active_orders_after": self.active_orders_after,
@@ -99,10 +103,16 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         manager.adopt_projector(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
+        report.from_snapshot = loaded.from_snapshot
+        # The whole chain by default; only what came after the snapshot when so configured
+        # (seeded by the stored hash before it).
+        verify_from = 1
+        if loaded.from_snapshot and manager.config.verify_on_start == "since_snapshot":
+            verify_from = max(1, loaded.last_position - loaded.events_replayed)
         report.orders_in_journal = len(manager.orders)
         report.active_orders_before = manager.active_count
     with _Step(report, "verify"):
-        verified = await store.verify()
+        verified = await store.verify(from_position=verify_from)
         if not verified.ok:
             raise RecoveryFailed(
                 "verify",
@@ -127,5 +137,10 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
         report.active_orders_after = manager.active_count
+    every = manager.config.snapshot_every
+    if every and report.events_replayed >= every:
+        with _Step(report, "snapshot"):
+            await save_snapshot(store, manager.projector)
+            report.snapshot_written = True
     log.info("recovery complete: %s", report.as_dict())
     return report

@@ -13,7 +13,17 @@ def _db(url: str) -> Path:
     return Path(make_url(url).database or "")
 
 
+def test_check_compares_the_snapshot_the_engine_wrote_on_close(journal: str) -> None:
+    result = oms("replay", "--check", "--url", journal)
+    assert result.returncode == 0, result.stderr
+    assert "equals the stored projections: snapshot @" in result.stdout
+
+
 def test_check_without_projections_has_nothing_to_compare(journal: str) -> None:
+    conn = sqlite3.connect(_db(journal))
+    conn.execute("DELETE FROM proj_snapshots")
+    conn.commit()
+    conn.close()
     result = oms("replay", "--check", "--url", journal)
     assert result.returncode == 1
     assert "nothing to check" in one_error_line(result)

@@ -108,3 +108,27 @@ async def test_replace_cancels_the_old_order_and_places_a_new_one(
         assert truth[new.cloid]["limit_px"] == px - D("1")
         with pytest.raises(OrderNotActive):
             oms.replace(old, price=px)
+
+
+async def test_load_order_reads_back_orders_that_left_memory(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
+) -> None:
+    config = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=0.5,
+                          completed_in_memory=1)
+    async with await OrderManager.open(sqlite_url, make_connector(), config=config) as oms:
+        px = (await mid(oms.connector, "ETH")) * D("0.9")
+        cids = [oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=px) for _ in range(3)]
+        await wait_for(lambda: all(oms.get_order(c) is not None
+                                   and oms.get_order(c).state is OrderState.OPEN  # type: ignore[union-attr]
+                                   for c in cids))
+        for cid in cids:
+            oms.cancel(cid)
+        await wait_for(lambda: oms.get_order(cids[-1]) is not None
+                       and oms.get_order(cids[-1]).state is OrderState.CANCELED)  # type: ignore[union-attr]
+        await wait_for(lambda: oms.get_order(cids[0]) is None)  # only one completed order kept
+        first = await oms.load_order(cids[0])
+        assert first is not None and first.state is OrderState.CANCELED
+        assert first.amount == D("0.05") and first.exchange_order_id is not None
+        last = await oms.load_order(cids[-1])
+        assert last == oms.get_order(cids[-1])  # held in memory: the same snapshot
+        assert await oms.load_order("0" * 32) is None  # never journaled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
@@ -96,6 +97,40 @@ async def test_tampered_journal_keeps_the_engine_closed(
     assert "position 1" in str(failure.value)
 
 
+async def test_since_snapshot_verification_checks_what_came_after_the_snapshot(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=0.5,
+                          verify_on_start="since_snapshot")
+    async with await OrderManager.open(sqlite_url, make_connector(), config=config) as oms:
+        px = (await mid(oms.connector, "ETH")) * D("0.9")
+        first = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=px)
+        await wait_for(lambda: state_of(oms, first) is OrderState.OPEN)
+        await oms.flush()
+    # The close wrote a snapshot; the second run journals more events after it and, like a
+    # crashed process, leaves them without a newer snapshot.
+    no_close_snapshot = dataclasses.replace(config, snapshot_every=0)
+    async with await OrderManager.open(sqlite_url, make_connector(),
+                                       config=no_close_snapshot) as again:
+        assert again.recovery_report is not None and again.recovery_report.from_snapshot
+        px = (await mid(again.connector, "ETH")) * D("0.9")
+        second = again.buy("ETH", D("0.07"), OrderType.LIMIT, price=px)
+        await wait_for(lambda: state_of(again, second) is OrderState.OPEN)
+        await again.flush()
+    with sqlite3.connect(tmp_path / "oms.db") as raw:
+        (last,) = raw.execute("SELECT max(position) FROM events").fetchone()
+        (snap,) = raw.execute("SELECT max(position) FROM proj_snapshots").fetchone()
+        (edited,) = raw.execute("SELECT min(position) FROM events WHERE position > ? "
+                                "AND type = 'OrderCreated'", (snap,)).fetchone()
+        assert snap < edited <= last
+        raw.execute("UPDATE events SET data = replace(data, '0.07', '9.00') WHERE position = ?",
+                    (edited,))
+    with pytest.raises(RecoveryFailed) as failure:
+        await OrderManager.open(sqlite_url, make_connector(), config=config)
+    assert failure.value.step == "verify"
+    assert f"position {edited}" in str(failure.value)
+
+
 async def test_restart_catches_up_on_fills_made_while_down(
     sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
 ) -> None:
@@ -114,7 +149,9 @@ async def test_restart_catches_up_on_fills_made_while_down(
         report = again.recovery_report
         assert report is not None and report.counts.fills_fetched >= 1
         assert report.corrections >= 1
-        assert report.events_replayed >= 3
+        # The first engine wrote a snapshot on close: start-up loads it instead of re-folding.
+        assert report.from_snapshot and report.journal_position >= 3
+        assert report.orders_in_journal == 1
 
 
 @pytest.mark.parametrize("policy", ["adopt", "cancel"])

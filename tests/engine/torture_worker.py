@@ -17,33 +17,54 @@ import random
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from connectors.hyperliquid import HyperliquidConnector
 from oms.domain.enums import OrderType
+from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
+from projections import load_state
 
 PAIRS = {"ETH": Decimal("0.01"), "SOL": Decimal("0.1")}
 
 
-def dump_state(manager: OrderManager, path: Path) -> None:
-    """Write the engine's view of every order and position, atomically."""
-    orders = {
-        o.cloid: {
-            "state": o.state.value,
-            "executed": str(o.executed_base),
-            "amount": str(o.amount),
-            "trade_ids": sorted(o.trade_ids),
-            "exchange_order_id": o.exchange_order_id,
-            "pair": o.pair,
-        }
-        for o in manager.orders.values()
+def _order_view(o: InFlightOrder) -> dict[str, Any]:
+    return {
+        "state": o.state.value,
+        "executed": str(o.executed_base),
+        "amount": str(o.amount),
+        "trade_ids": sorted(o.trade_ids),
+        "exchange_order_id": o.exchange_order_id,
+        "pair": o.pair,
     }
+
+
+async def dump_state(manager: OrderManager, path: Path) -> None:
+    """Write the engine's view of every order and position, atomically.
+
+    Orders held in memory come from the engine; completed orders it no longer holds
+    (``completed_in_memory``) come from one fold of the journal, and a sample of them is checked
+    against ``OrderManager.load_order``, the engine's own way of reading them back.
+    """
+    in_memory = manager.orders
+    orders = {o.cloid: _order_view(o) for o in in_memory.values()}
+    everything = await load_state(manager.store, use_checkpoint=False,
+                                  completed_capacity=sys.maxsize)
+    tracker = everything.tracker
+    evicted = [o for o in [*tracker.active(), *tracker.recently_completed()]
+               if str(o.client_order_id) not in in_memory]
+    for order in evicted:
+        orders[order.cloid] = _order_view(order)
+    for order in evicted[:20]:
+        loaded = await manager.load_order(str(order.client_order_id))
+        assert loaded is not None and _order_view(loaded) == _order_view(order), order.cloid
     positions = {
         pair: str(pos.net_size) for pair, pos in manager.positions.as_dict().items()
     }
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report}))
+    tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report,
+                               "evicted_from_memory": len(evicted)}))
     tmp.replace(path)
 
 
@@ -102,9 +123,11 @@ async def main() -> None:
         args.sim, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
         request_timeout_s=2.0,
     )
-    config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0)
+    # A small memory bound so that orders leave memory (and are read back) within a short run.
+    config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
+                          completed_in_memory=300)
     manager = await OrderManager.open(f"sqlite+aiosqlite:///{args.db}", connector, config=config)
-    dump_state(manager, args.dump)
+    await dump_state(manager, args.dump)
     print("RECOVERED", flush=True)
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline)

@@ -75,3 +75,23 @@ async def test_truncation_is_caught_with_an_anchor(store_url: str) -> None:
         assert (report.ok, report.first_bad_position) == (False, 9)
     finally:
         await store.close()
+
+
+async def test_verify_from_a_position_checks_only_the_tail(store_url: str) -> None:
+    """Start-up verifies what it replays after a snapshot: from position N, seeded by N-1's hash."""
+    store = await _store_with_10(store_url)
+    try:
+        tail = await store.verify(from_position=6)
+        assert tail.ok and tail.checked == 5 and tail.head_position == 10
+        await sql(store, "UPDATE events SET type = 'X' WHERE position = 3")
+        assert (await store.verify(from_position=6)).ok  # before the tail: not read, not checked
+        assert (await store.verify()).first_bad_position == 3  # the full check still sees it
+        await sql(store, "UPDATE events SET type = 'X' WHERE position = 8")
+        assert (await store.verify(from_position=6)).first_bad_position == 8
+        await sql(store, "DELETE FROM events WHERE position = 5")
+        missing = await store.verify(from_position=6)
+        assert not missing.ok and missing.first_bad_position == 5
+        with pytest.raises(ValueError):
+            await store.verify(from_position=0)
+    finally:
+        await store.close()
