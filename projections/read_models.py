@@ -147,8 +147,9 @@ class ReadModelProjection:
         """Keep catching up until ``stop`` is set."""
         while not stop.is_set():
             if not await self.catch_up():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll_interval)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout never eats a cancel
+                    async with asyncio.timeout(poll_interval):
+                        await stop.wait()
 
     async def rebuild(self) -> int:
         """Drop the read models' rows and checkpoint, then fold the whole log again."""

@@ -92,8 +92,9 @@ class Outbox:
         end = loop.time() + timeout_s
         while self.pending and loop.time() < end:
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max(end - loop.time(), 0.001))
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout never eats a cancel
+                async with asyncio.timeout_at(end):
+                    await self._changed.wait()
 
     async def close(self) -> None:
         """Stop sending; requests already on the wire are awaited briefly, then cancelled."""

@@ -76,6 +76,31 @@ async def test_subscribe_catches_up_then_goes_live_and_is_cancellable(store_url:
         assert task.cancelled()
 
 
+async def test_a_cancel_that_races_a_commit_always_stops_the_subscriber(store_url: str) -> None:
+    # Regression: the poll wait used asyncio.wait_for, which on Python 3.11 swallows a cancel
+    # that arrives in the same loop turn as the commit wake-up; the subscriber then never ended
+    # (this hung a CI run). Cancel right as each append wakes a caught-up subscriber.
+    async with await EventStore.open(store_url, poll_interval=30) as store:
+        for round_ in range(40):
+            caught_up = asyncio.Event()
+            head, _ = await store.head()
+
+            async def consume(last: int = head, flag: asyncio.Event = caught_up) -> None:
+                async for ev in store.subscribe(1):
+                    if ev.position >= last:
+                        flag.set()
+
+            task = asyncio.create_task(consume())
+            if head:
+                await asyncio.wait_for(caught_up.wait(), 5)
+            await asyncio.sleep(0)  # let it park in its poll wait
+            await store.append("race", [NewEvent("E", {"round": round_})])
+            task.cancel()  # same turn as the commit wake-up
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, f"round {round_}: a cancelled subscriber kept running"
+            assert task.cancelled()
+
+
 async def test_processes_writing_at_once_keep_one_gap_free_order(store_url: str) -> None:
     procs, appenders, count = 4, 8, 6
     total = procs * appenders * count
