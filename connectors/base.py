@@ -298,6 +298,16 @@ class ExchangeConnector(Protocol):
         """Cancel one order by its exchange order id."""
         ...
 
+    async def modify(
+        self, order_id: str, request: PlaceOrderRequest, expires_after_ms: int | None
+    ) -> PlaceResult:
+        """Atomically cancel order ``order_id`` (exchange id) and place ``request`` instead.
+
+        The result is the replacement's, as for a placement; the old order's fate is learned from
+        its status when the result is not confirmed.
+        """
+        ...
+
     async def order_status(self, cloid: str) -> OrderStatusReport:
         """Ask the exchange for an order by client id; ``NOT_FOUND`` if it does not know it.
 

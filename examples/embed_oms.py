@@ -41,9 +41,12 @@ async def main() -> None:
             print("returned at once, state:", oms.get_order(resting).state.value)
             await oms.flush()                     # journaled, then sent
             await until(lambda: oms.get_order(resting).exchange_order_id is not None)
-            oms.cancel(resting)
-            await until(lambda: all(oms.get_order(c).is_terminal for c in (taker, resting)))
-            for cid in (taker, resting):
+            repriced = oms.replace(resting, price=Decimal("2890"))  # one atomic exchange modify
+            await until(lambda: oms.get_order(repriced).exchange_order_id is not None)
+            oms.cancel(repriced)
+            done = (taker, resting, repriced)
+            await until(lambda: all(oms.get_order(c).is_terminal for c in done))
+            for cid in done:
                 order = oms.get_order(cid)
                 print(cid, order.state.value, "executed", order.executed_base)
             print("ETH position:", oms.positions.get("ETH").net_size)

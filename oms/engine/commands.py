@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from oms.engine.outbox import Outbox
     from oms.engine.risk import RiskGate
 
+_Send = Callable[[PlaceOrderRequest, int], None]
+"""Hands a journaled placement (request, deadline in ms) to the exchange."""
+
 _TIF_BY_TYPE = {
     OrderType.LIMIT: TimeInForce.GTC,
     OrderType.LIMIT_MAKER: TimeInForce.ALO,
@@ -136,12 +139,17 @@ class OrderCommands:
     def replace(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
     ) -> ClientOrderId:
-        """Cancel an active order and place its replacement (new client order id, returned).
+        """Replace an active order by a new one (new client order id, returned) at once.
 
-        Done as a journaled cancel plus a journaled new order, not the exchange's in-place
-        ``modify``: each leg has its own three-valued outcome and its own recovery, and the
-        replacement is sent at once (so for a moment both may rest; size ``amount`` accordingly).
-        ``amount`` defaults to what the old order had left.
+        ``amount`` defaults to what the old order has left, ``price`` to its price. When the old
+        order is acknowledged, this is the exchange's atomic ``modify``: the replacement is
+        journaled (created, submitted), then the old order's cancel request, and only then is one
+        modify action sent, so the two never rest together. The replacement's outcome is handled
+        like any placement; the old order is canceled when the modify is confirmed and is
+        resolved by its status otherwise (the exchange may have canceled it and refused the new
+        one). An old order not yet acknowledged (or already being canceled) is replaced in two
+        legs instead: a journaled cancel, sent once it is acknowledged, and a new order sent
+        at once (for a moment both may rest).
         """
         self._ensure_trading()
         record = self._orders.get(client_order_id)
@@ -153,6 +161,15 @@ class OrderCommands:
         new_price = price if price is not None else record.price
         if new_price is None:
             raise ValueError(f"order {client_order_id} has no price: pass price=")
+        old_oid = record.exchange_order_id
+        atomic = old_oid is not None and record.state is not OrderState.PENDING_CANCEL
+        send: _Send | None = None
+        if atomic:
+            assert old_oid is not None
+
+            def send(request: PlaceOrderRequest, deadline_ms: int) -> None:
+                self._send_modify(client_order_id, old_oid, request, deadline_ms)
+
         replacement = self._place(
             record.side,
             record.pair,
@@ -163,9 +180,37 @@ class OrderCommands:
             record.reduce_only,
             record.position_action,
             record.leverage,
+            send,
         )
-        self.cancel(client_order_id)
+        if not atomic:
+            self.cancel(client_order_id)
         return replacement
+
+    def _send_modify(
+        self, old_cid: str, old_oid: str, request: PlaceOrderRequest, deadline_ms: int
+    ) -> None:
+        """Once the replacement is durable: journal the old order's cancel request, then send.
+
+        If the old order ended (or a cancel was requested) meanwhile, no cancel request is
+        journaled for it and the modify goes anyway: the exchange decides, and refuses to modify
+        an order that is no longer open.
+        """
+        old = self._orders.get(old_cid)
+        old_cloid = ClientOrderId(old_cid).cloid
+        if old is None or old.state.is_terminal or old.state is OrderState.PENDING_CANCEL:
+            self._outbox.modify(old_cloid, old_oid, request, deadline_ms)
+            return
+        requested = CancelRequested(
+            client_order_id=old.client_order_id,
+            attempt=old.cancel_attempts + 1,
+            expires_after_ms=deadline_ms,
+            at_ns=time.time_ns(),
+        )
+        self._emit_then(
+            old_cid,
+            [requested],
+            lambda: self._outbox.modify(old_cloid, old_oid, request, deadline_ms),
+        )
 
     async def cancel_all(self) -> int:
         """Cancel every active order; returns how many cancels were requested."""
@@ -200,7 +245,12 @@ class OrderCommands:
         reduce_only: bool,
         action: PositionAction,
         leverage: int | None,
+        send: _Send | None = None,
     ) -> ClientOrderId:
+        """Validate, quantize, risk-check and journal a new order; ``send`` it once durable.
+
+        ``send`` defaults to the outbox's placement queue (``replace`` passes a modify instead).
+        """
         self._ensure_trading()
         if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
             raise TypeError("amount and price must be decimal.Decimal (never float)")
@@ -255,7 +305,8 @@ class OrderCommands:
             tif=tif.value,
             reduce_only=reduce_only,
         )
-        self._emit_then(cid, [created, submitted], lambda: self._outbox.place(request, deadline))
+        sender = send or self._outbox.place
+        self._emit_then(cid, [created, submitted], lambda: sender(request, deadline))
         return cid
 
     def _request_cancel(self, order: OrderRecord) -> None:

@@ -1,4 +1,4 @@
-"""The outbox: journaled submissions and cancels go to the exchange, batched.
+"""The outbox: journaled submissions, cancels and modifies go to the exchange, batched.
 
 Items enter the outbox only after their journal entry is durable (see ``journal.py``). A sender task
 drains whatever is waiting, up to ``max_batch`` orders per action (one signature, one request), and
@@ -42,8 +42,22 @@ class _Cancel:
     deadline_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Modify:
+    old_cloid: str
+    old_exchange_order_id: str
+    request: PlaceOrderRequest
+    deadline_ms: int
+
+
 class Outbox:
-    """Sends placements and cancels; reports every outcome through the callbacks."""
+    """Sends placements, cancels and modifies; reports every outcome through the callbacks.
+
+    A modify (the exchange's atomic cancel-and-replace) reports twice: the replacement's outcome
+    through ``on_placed`` and the old order's through ``on_canceled`` — confirmed when the
+    replacement was confirmed, unknown otherwise (the exchange may have canceled the old order
+    and then refused the new one, so only its status by cloid can tell).
+    """
 
     def __init__(
         self,
@@ -59,7 +73,7 @@ class Outbox:
         self._max_batch = max_batch
         self._slots = asyncio.Semaphore(max_in_flight)
         self._places: list[_Place] = []
-        self._cancels: list[_Cancel] = []
+        self._cancels: list[_Cancel | _Modify] = []
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -79,6 +93,14 @@ class Outbox:
     def cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
         """Queue a journaled cancel."""
         self._cancels.append(_Cancel(pair, cloid, deadline_ms))
+        self._wake.set()
+
+    def modify(
+        self, old_cloid: str, old_exchange_order_id: str, request: PlaceOrderRequest,
+        deadline_ms: int,
+    ) -> None:
+        """Queue a journaled replace of ``old_cloid`` by ``request`` (one exchange modify)."""
+        self._cancels.append(_Modify(old_cloid, old_exchange_order_id, request, deadline_ms))
         self._wake.set()
 
     @property
@@ -117,7 +139,10 @@ class Outbox:
                 if self._cancels:
                     # Cancels first: they reduce risk, and the exchange favours them too.
                     item = self._cancels.pop(0)
-                    self._spawn(self._send_cancel(item))
+                    if isinstance(item, _Modify):
+                        self._spawn(self._send_modify(item))
+                    else:
+                        self._spawn(self._send_cancel(item))
                 else:
                     batch = self._places[: self._max_batch]
                     del self._places[: self._max_batch]
@@ -158,3 +183,21 @@ class Outbox:
             log.warning("cancel raised %s: outcome unknown, resolving by cloid", exc)
             result = CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")
         self._on_canceled(item.cloid, result)
+
+    async def _send_modify(self, item: _Modify) -> None:
+        self.sent_actions += 1
+        try:
+            result = await self._connector.modify(
+                item.old_exchange_order_id, item.request, item.deadline_ms
+            )
+        except Exception as exc:
+            log.warning("modify raised %s: outcomes unknown, resolving by cloid", exc)
+            reason = f"connector error: {exc}"
+            result = PlaceResult(Outcome.UNKNOWN, item.request.cloid, reason=reason)
+        self._on_placed(item.request, result)
+        if result.outcome is Outcome.CONFIRMED:
+            old = CancelResult(Outcome.CONFIRMED, reason=f"replaced by {item.request.cloid}")
+        else:
+            why = result.reason or result.outcome.value
+            old = CancelResult(Outcome.UNKNOWN, reason=f"modify not confirmed ({why})")
+        self._on_canceled(item.old_cloid, old)

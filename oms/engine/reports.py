@@ -60,7 +60,8 @@ def place_result_events(cid: ClientOrderId, result: PlaceResult, now_ns: int) ->
 def cancel_result_events(cid: ClientOrderId, result: CancelResult, now_ns: int) -> list[OrderEvent]:
     """Candidate events for the reply to a cancel (unknown → status unknown, to be resolved)."""
     if result.outcome is Outcome.CONFIRMED:
-        return [OrderCanceled(client_order_id=cid, reason="canceled on request", at_ns=now_ns)]
+        reason = result.reason or "canceled on request"  # e.g. "replaced by <cloid>" (modify)
+        return [OrderCanceled(client_order_id=cid, reason=reason, at_ns=now_ns)]
     if result.outcome is Outcome.REJECTED:
         return [
             CancelRejected(

@@ -1,4 +1,7 @@
-"""The crash torture (see ``torture.py``): 25 SIGKILLs in CI; every restart equals the exchange."""
+"""The crash torture (see ``torture.py``): 25 SIGKILLs in CI; every restart equals the exchange.
+
+The workers place, cancel and replace (one exchange modify each) at random.
+"""
 
 from __future__ import annotations
 
@@ -46,4 +49,6 @@ async def test_sigkill_torture(tmp_path: Path) -> None:
     assert result["verifications"] == 26
     assert result["exchange_orders"] > 100, "the workers must actually trade"
     assert result["exchange_fills"] > 20, "fills must happen for the check to mean anything"
+    assert result["actions_batchModify"] > 5, "replaces (exchange modifies) must be tortured too"
+    assert result["actions_cancelByCloid"] > 20
     assert result["mismatches"] == 0, result["problems"]

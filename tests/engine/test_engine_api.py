@@ -92,24 +92,6 @@ async def test_dead_man_switch_is_kept_ahead(
         assert 5_000 <= ahead_ms <= 10_000
 
 
-async def test_replace_cancels_the_old_order_and_places_a_new_one(
-    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
-) -> None:
-    async with await OrderManager.open(sqlite_url, make_connector(), config=FAST) as oms:
-        px = ((await mid(oms.connector, "ETH")) * D("0.9")).quantize(D("0.1"))
-        old = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=px)
-        await wait_for(lambda: oms.get_order(old).state is OrderState.OPEN)  # type: ignore[union-attr]
-        new = oms.replace(old, price=px - D("1"))
-        assert new != old
-        await wait_for(lambda: oms.get_order(old).state is OrderState.CANCELED)  # type: ignore[union-attr]
-        await wait_for(lambda: oms.get_order(new).state is OrderState.OPEN)  # type: ignore[union-attr]
-        truth = sim.truth.orders(oms.connector.account)
-        assert truth[old.cloid]["status"] == "canceled"
-        assert truth[new.cloid]["limit_px"] == px - D("1")
-        with pytest.raises(OrderNotActive):
-            oms.replace(old, price=px)
-
-
 async def test_load_order_reads_back_orders_that_left_memory(
     sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
 ) -> None:

@@ -94,6 +94,8 @@ async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) ->
     recovery_s: list[float] = []
     async with SimulatedExchange(SimulatorConfig(seed=seed, market_maker=False)) as sim:
         await sim.step_market()
+        actions: Counter[str] = Counter()
+        sim.on_action = lambda raw: actions.update([json.loads(raw)["action"]["type"]])
         user = ""
         for round_no in range(kills + 1):
             proc = await asyncio.create_subprocess_exec(
@@ -141,6 +143,8 @@ async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) ->
                 await sim.step_market()
         stats["exchange_orders"] = len(sim.truth.orders(user))
         stats["exchange_fills"] = len(sim.truth.fills(user))
+        for kind in ("order", "cancelByCloid", "batchModify"):
+            stats[f"actions_{kind}"] = actions[kind]
     return {
         **dict(stats),
         "mismatches": len(problems),

@@ -101,7 +101,7 @@ async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: in
             if order is None or order.is_terminal:
                 pass
             elif rng.random() < 0.3 and order.price is not None:
-                # Re-price by a few ticks: a journaled cancel plus a journaled new order.
+                # Re-price by a few ticks: one exchange modify (cancel + new, atomically).
                 nudge = Decimal(str(rng.uniform(-0.002, 0.002)))
                 with contextlib.suppress(ValueError):
                     manager.replace(cid, price=order.price * (1 + nudge))
