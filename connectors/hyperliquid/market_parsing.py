@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from connectors.base import BboUpdate, BookLevel, TradeReport
 from connectors.hyperliquid.errors import UnexpectedReply
-from connectors.hyperliquid.parsing import _dec, parse_fill, parse_side
+from connectors.hyperliquid.parsing import parse_decimal, parse_fill, parse_side
 from connectors.hyperliquid.user_events import (
     FundingPayment,
     Liquidation,
@@ -60,8 +60,8 @@ def parse_trade(raw: Mapping[str, Any]) -> TradeReport:
         return TradeReport(
             pair=str(raw["coin"]),
             side=parse_side(raw["side"]),
-            price=_dec(raw["px"]),
-            amount=_dec(raw["sz"]),
+            price=parse_decimal(raw["px"]),
+            amount=parse_decimal(raw["sz"]),
             trade_id=str(int(raw["tid"])),
             timestamp_ms=int(raw["time"]),
             hash=str(raw["hash"]) if raw.get("hash") else None,
@@ -80,7 +80,11 @@ def parse_trades(data: Any) -> tuple[list[TradeReport], list[UnexpectedReply]]:
 def _bbo_level(raw: Any) -> BookLevel | None:
     if raw is None:
         return None
-    return BookLevel(price=_dec(raw["px"]), amount=_dec(raw["sz"]), orders=int(raw.get("n", 0)))
+    return BookLevel(
+        price=parse_decimal(raw["px"]),
+        amount=parse_decimal(raw["sz"]),
+        orders=int(raw.get("n", 0)),
+    )
 
 
 def parse_bbo(data: Mapping[str, Any]) -> BboUpdate:
@@ -103,9 +107,9 @@ def parse_funding(raw: Mapping[str, Any]) -> FundingPayment:
         return FundingPayment(
             pair=str(raw["coin"]),
             timestamp_ms=int(raw["time"]),
-            usdc=_dec(raw["usdc"]),
-            size=_dec(raw["szi"]),
-            funding_rate=_dec(raw["fundingRate"]),
+            usdc=parse_decimal(raw["usdc"]),
+            size=parse_decimal(raw["szi"]),
+            funding_rate=parse_decimal(raw["fundingRate"]),
         )
     except _SHAPE_ERRORS as exc:
         raise UnexpectedReply(f"funding has an unexpected shape: {exc!r}", repr(raw)) from exc
@@ -118,8 +122,8 @@ def parse_liquidation(raw: Mapping[str, Any]) -> Liquidation:
             liquidation_id=str(int(raw["lid"])),
             liquidator=str(raw["liquidator"]).lower(),
             liquidated_user=str(raw["liquidated_user"]).lower(),
-            liquidated_notional=_dec(raw["liquidated_ntl_pos"]),
-            liquidated_account_value=_dec(raw["liquidated_account_value"]),
+            liquidated_notional=parse_decimal(raw["liquidated_ntl_pos"]),
+            liquidated_account_value=parse_decimal(raw["liquidated_account_value"]),
         )
     except _SHAPE_ERRORS as exc:
         raise UnexpectedReply(f"liquidation has an unexpected shape: {exc!r}", repr(raw)) from exc

@@ -61,11 +61,20 @@ def parse_side(raw: str) -> Side:
     raise UnexpectedReply(f"unknown side {raw!r}", raw)
 
 
-def _dec(value: Any) -> Decimal:
+def parse_decimal(value: Any) -> Decimal:
+    """An exchange number (string or int) as a finite ``Decimal``; raises :class:`UnexpectedReply`.
+
+    The exchange sends amounts as strings; a bare JSON float goes through its shortest ``repr``,
+    which is the decimal text that was sent. ``NaN`` and infinities are refused like any
+    non-number.
+    """
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise UnexpectedReply(f"not a number: {value!r}", repr(value)) from None
+    if not number.is_finite():
+        raise UnexpectedReply(f"not a finite number: {value!r}", repr(value))
+    return number
 
 
 def _cloid(value: Any) -> str | None:
@@ -77,16 +86,16 @@ def parse_order_entry(entry: Mapping[str, Any]) -> OrderStatusReport:
     try:
         order = entry["order"]
         raw_status = str(entry["status"])
-        size_left = _dec(order["sz"])
+        size_left = parse_decimal(order["sz"])
         return OrderStatusReport(
             pair=str(order["coin"]),
             status=map_status(raw_status),
             cloid=_cloid(order.get("cloid")),
             exchange_order_id=str(int(order["oid"])),
             side=parse_side(order["side"]),
-            amount=_dec(order.get("origSz", order["sz"])),
+            amount=parse_decimal(order.get("origSz", order["sz"])),
             remaining=size_left,
-            price=_dec(order["limitPx"]),
+            price=parse_decimal(order["limitPx"]),
             timestamp_ms=int(entry.get("statusTimestamp") or order.get("timestamp") or 0),
             raw_status=raw_status,
             raw=dict(entry),
@@ -122,9 +131,9 @@ def parse_open_order(order: Mapping[str, Any]) -> OrderStatusReport:
             cloid=_cloid(order.get("cloid")),
             exchange_order_id=str(int(order["oid"])),
             side=parse_side(order["side"]),
-            amount=_dec(order.get("origSz", order["sz"])),
-            remaining=_dec(order["sz"]),
-            price=_dec(order["limitPx"]),
+            amount=parse_decimal(order.get("origSz", order["sz"])),
+            remaining=parse_decimal(order["sz"]),
+            price=parse_decimal(order["limitPx"]),
             timestamp_ms=int(order.get("timestamp") or 0),
             raw_status="open",
             raw=dict(order),
@@ -140,9 +149,9 @@ def parse_fill(fill: Mapping[str, Any]) -> FillReport:
             trade_id=str(fill["tid"]),
             pair=str(fill["coin"]),
             side=parse_side(fill["side"]),
-            price=_dec(fill["px"]),
-            amount=_dec(fill["sz"]),
-            fee=_dec(fill.get("fee", "0")),
+            price=parse_decimal(fill["px"]),
+            amount=parse_decimal(fill["sz"]),
+            fee=parse_decimal(fill.get("fee", "0")),
             fee_asset=str(fill.get("feeToken", "USDC")),
             is_maker=not bool(fill.get("crossed", False)),
             timestamp_ms=int(fill["time"]),
@@ -160,7 +169,7 @@ def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
         reports = []
         for entry in state.get("assetPositions", []):
             position = entry["position"]
-            size = _dec(position["szi"])
+            size = parse_decimal(position["szi"])
             if size == 0:
                 continue
             leverage = position.get("leverage") or {}
@@ -169,8 +178,8 @@ def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
                 PositionReport(
                     pair=str(position["coin"]),
                     size=size,
-                    entry_price=_dec(entry_px) if entry_px is not None else None,
-                    unrealized_pnl=_dec(position.get("unrealizedPnl", "0")),
+                    entry_price=parse_decimal(entry_px) if entry_px is not None else None,
+                    unrealized_pnl=parse_decimal(position.get("unrealizedPnl", "0")),
                     leverage=int(leverage["value"]) if "value" in leverage else None,
                 )
             )
@@ -183,7 +192,11 @@ def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
 
 def _levels(raw: Any) -> tuple[BookLevel, ...]:
     return tuple(
-        BookLevel(price=_dec(lv["px"]), amount=_dec(lv["sz"]), orders=int(lv.get("n", 0)))
+        BookLevel(
+            price=parse_decimal(lv["px"]),
+            amount=parse_decimal(lv["sz"]),
+            orders=int(lv.get("n", 0)),
+        )
         for lv in raw
     )
 
