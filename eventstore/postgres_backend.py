@@ -13,14 +13,21 @@ and made visible strictly in order, and the hash chain (which needs the previous
 computed from the true predecessor. The cost is one serialised writer at a time, which group
 commit amortises: each transaction carries a whole batch of appends.
 
-Wake-ups: subscribers in this process are woken by the writer after each commit; subscribers
-in other processes poll (a cheap primary-key range query). No NOTIFY is issued inside the
-write transaction, so commits are never serialised on the notification queue.
+Wake-ups: subscribers in this process are woken by the writer after each commit. Every batch
+that inserted rows also sends ``NOTIFY oms_events`` in the same message as its ``COMMIT`` (no
+extra round trip; PostgreSQL delivers it only if the commit succeeds, and it serialises commits
+on the notification queue, which the advisory lock has already serialised anyway). A store
+with subscribers holds one ``LISTEN oms_events`` connection, so subscribers in other processes
+and on other hosts wake within milliseconds. Notifications are only a wake-up: subscribers still
+poll every ``poll_interval`` (a cheap primary-key range query), so a lost listener connection
+costs latency, never an event, and it is re-established on the subscribers' next turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,6 +40,10 @@ from eventstore.planner import AppendRequest, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
 
 APPEND_LOCK_KEY = 0x6F6D735F65767473  # "oms_evts": the one advisory lock all appenders share
+NOTIFY_CHANNEL = "oms_events"
+LISTENER_APPLICATION_NAME = "oms-eventstore-listener"
+
+log = logging.getLogger(__name__)
 
 _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
 # The lock is taken by its own statement, after BEGIN and before any read: in READ COMMITTED
@@ -58,6 +69,7 @@ _STREAM = (
     "ORDER BY version LIMIT $3"
 )
 _NO_END = 2**62
+_NOTIFY_COMMIT = f"NOTIFY {NOTIFY_CHANNEL}; COMMIT"  # one message: delivered iff committed
 
 
 class PostgresBackend:
@@ -66,6 +78,9 @@ class PostgresBackend:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._writer: AsyncConnection | None = None  # dedicated: no pool round trip per batch
+        self._listener: AsyncConnection | None = None  # dedicated LISTEN connection
+        self._listener_apg: Any = None
+        self._listener_lock = asyncio.Lock()  # several subscribers: one listener
 
     @asynccontextmanager
     async def _apg(self) -> AsyncIterator[Any]:
@@ -94,8 +109,8 @@ class PostgresBackend:
         for optimistic in (True, False):
             await apg.execute(_BEGIN_LOCKED)
             try:
-                head = await self._plan_and_insert(apg, requests, now_us, optimistic)
-                await apg.execute("COMMIT")
+                head, inserted = await self._plan_and_insert(apg, requests, now_us, optimistic)
+                await apg.execute(_NOTIFY_COMMIT if inserted else "COMMIT")
                 return head
             except UniqueViolationError:
                 await apg.execute("ROLLBACK")
@@ -111,7 +126,7 @@ class PostgresBackend:
 
     async def _plan_and_insert(
         self, apg: Any, requests: list[AppendRequest], now_us: int, optimistic: bool
-    ) -> int:
+    ) -> tuple[int, bool]:
         streams = list({r.stream_id for r in requests})
         head_t: tuple[int, str] = (0, GENESIS_HASH)
         versions: dict[str, int] = {}
@@ -133,7 +148,7 @@ class PostgresBackend:
             rows = plan_batch(head_t, requests, normalise_stored(stored), versions, now_us)
         if rows:
             await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
-        return rows[-1][0] if rows else head_t[0]
+        return (rows[-1][0], True) if rows else (head_t[0], False)
 
     async def _rows(self, sql: str, *params: Any) -> list[RecordedEvent]:
         async with self._apg() as apg:
@@ -153,8 +168,54 @@ class PostgresBackend:
             row = await apg.fetchrow(_HEAD)
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
+    async def watch(self, on_commit: Callable[[], None]) -> bool:
+        """Make sure one connection LISTENs for commits of any process; ``on_commit`` wakes.
+
+        Cheap when already listening. A listener connection the server closed is replaced (its
+        loss also calls ``on_commit``, so parked subscribers come round and re-listen). Returns
+        whether a listener is up; failures are logged and leave the subscribers polling.
+        """
+        apg = self._listener_apg
+        if apg is not None and not apg.is_closed():
+            return True
+        async with self._listener_lock:
+            return await self._listen(on_commit)
+
+    async def _listen(self, on_commit: Callable[[], None]) -> bool:
+        apg = self._listener_apg
+        if apg is not None and not apg.is_closed():
+            return True  # another subscriber got there first
+        await self._drop_listener()
+        try:
+            conn = await self._engine.connect()
+        except Exception as exc:
+            log.warning("LISTEN %s unavailable (%s): subscribers poll", NOTIFY_CHANNEL, exc)
+            return False
+        try:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            await raw.execute(f"SET application_name = '{LISTENER_APPLICATION_NAME}'")
+            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: on_commit())
+            raw.add_termination_listener(lambda _conn: on_commit())
+        except Exception as exc:
+            log.warning("LISTEN %s failed (%s): subscribers poll", NOTIFY_CHANNEL, exc)
+            await conn.invalidate()
+            await conn.close()
+            return False
+        self._listener, self._listener_apg = conn, raw
+        return True
+
+    async def _drop_listener(self) -> None:
+        conn, self._listener, self._listener_apg = self._listener, None, None
+        if conn is not None:
+            try:
+                await conn.invalidate()  # never hand a LISTENing connection back to the pool
+                await conn.close()
+            except Exception as exc:  # it is already dead; nothing of ours is lost with it
+                log.debug("closing the old listener connection: %s", exc)
+
     async def close(self) -> None:
-        """Release the writer connection (the engine is disposed by the store)."""
+        """Release the writer and listener connections (the engine is disposed by the store)."""
+        await self._drop_listener()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None

@@ -225,6 +225,10 @@ class SqliteBackend:
 
         return await self._in(self._readers, run)
 
+    async def watch(self, on_commit: Callable[[], None]) -> bool:
+        """SQLite has no cross-process notification: other processes' commits are polled for."""
+        return False
+
     async def close(self) -> None:
         """Stop the threads and close every connection."""
         loop = asyncio.get_running_loop()

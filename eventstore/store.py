@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -46,6 +46,7 @@ class _Backend(Protocol):
     ) -> list[RecordedEvent]: ...
     async def read_stream(self, stream_id: str, start: int, limit: int) -> list[RecordedEvent]: ...
     async def head(self) -> tuple[int, str]: ...
+    async def watch(self, on_commit: Callable[[], None]) -> bool: ...
     async def close(self) -> None: ...
 
 
@@ -91,7 +92,9 @@ class EventStore:
         """Open (and, if new, create at the schema head) the store at ``url``.
 
         ``sqlite+aiosqlite:///path/oms.db`` or ``postgresql+asyncpg://user@host/db``.
-        ``poll_interval`` is how often subscribers look for events written by other processes.
+        ``poll_interval`` is how often subscribers look for events written by other processes
+        (on PostgreSQL they are also woken at once by ``LISTEN``/``NOTIFY``; polling is the
+        safety net).
         Raises ``SchemaOutOfDate``, ``ForeignDatabase`` or ``NotADatabase`` with what to do.
         """
         sa_url = make_url(url)
@@ -122,6 +125,10 @@ class EventStore:
     def _committed(self, _head: int) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+    def _wake(self) -> None:
+        """Wake subscribers: another process committed (NOTIFY) or the listener was lost."""
+        self._committed(0)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -238,6 +245,7 @@ class EventStore:
 
     async def _subscribe(self, start: int, batch_size: int) -> AsyncIterator[RecordedEvent]:
         while not self._closed:
+            await self._backend.watch(self._wake)  # PostgreSQL: LISTEN (re)established first
             changed = self._changed  # taken before reading: a commit after the read wakes us
             batch = await self._backend.read_range(start, None, batch_size)
             for ev in batch:
