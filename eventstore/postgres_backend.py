@@ -81,6 +81,7 @@ class PostgresBackend:
         self._listener: AsyncConnection | None = None  # dedicated LISTEN connection
         self._listener_apg: Any = None
         self._listener_lock = asyncio.Lock()  # several subscribers: one listener
+        self._closed = False
 
     @asynccontextmanager
     async def _apg(self) -> AsyncIterator[Any]:
@@ -186,6 +187,8 @@ class PostgresBackend:
         if apg is not None and not apg.is_closed():
             return True  # another subscriber got there first
         await self._drop_listener()
+        if self._closed:
+            return False
         try:
             conn = await self._engine.connect()
         except Exception as exc:
@@ -215,7 +218,9 @@ class PostgresBackend:
 
     async def close(self) -> None:
         """Release the writer and listener connections (the engine is disposed by the store)."""
-        await self._drop_listener()
+        self._closed = True
+        async with self._listener_lock:  # a subscriber's LISTEN in progress finishes first
+            await self._drop_listener()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
