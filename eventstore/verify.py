@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
 
 from eventstore.codec import GENESIS_HASH, chain_hash
 from eventstore.model import RecordedEvent, VerifyReport
@@ -19,28 +21,41 @@ async def verify_chain(
     elsewhere) a truncated log or a rewritten chain is caught too.
     """
     expected_pos, prev, checked = first_position, previous_hash, 0
+    anchor_pos, anchor_hash = anchor if anchor is not None else (0, "")
+    for_hash = chain_hash
     async for batch in batches:
         for ev in batch:
-            if ev.position != expected_pos:
+            # The raw columns (schema.COLUMNS order), exactly as stored: no per-field decoding.
+            (position, stream_id, version, type_, event_version, event_id, data, meta,
+             recorded_at_us, stored) = ev._row
+            if position != expected_pos:
                 why = (
-                    f"position {expected_pos} is missing (next row is {ev.position})"
-                    if ev.position > expected_pos
-                    else f"unexpected position {ev.position}"
+                    f"position {expected_pos} is missing (next row is {position})"
+                    if position > expected_pos
+                    else f"unexpected position {position}"
                 )
                 return _bad(checked, expected_pos, why)
             try:
-                want = chain_hash(
-                    prev, ev.position, ev.stream_id, ev.version, ev.type, ev.event_version,
-                    str(ev.event_id), ev.recorded_at_us, ev.raw_data, ev.raw_metadata,
+                want = for_hash(
+                    prev, position, stream_id, version, type_, event_version,
+                    _id_text(event_id), recorded_at_us,
+                    data if type(data) is bytes else bytes(data),  # hand-edited text: malformed
+                    meta if type(meta) is bytes else bytes(meta),
                 )
+                if want != stored and type(event_id) is str:
+                    # The fast spelling of the id assumed our own storage format; decide an
+                    # unusual one exactly as the UUID parser reads it (or call it malformed).
+                    want = for_hash(
+                        prev, position, stream_id, version, type_, event_version,
+                        str(UUID(event_id)), recorded_at_us, bytes(data), bytes(meta),
+                    )
             except (TypeError, ValueError) as exc:
-                # A row edited by hand can hold the wrong column types (text for bytes...).
-                return _bad(checked, ev.position, f"row is malformed ({exc})")
-            if want != ev.hash:
-                return _bad(checked, ev.position, "stored hash does not match the event's content")
-            if anchor is not None and ev.position == anchor[0] and ev.hash != anchor[1]:
-                return _bad(checked, ev.position, "hash differs from the anchored head hash")
-            prev = ev.hash
+                return _bad(checked, position, f"row is malformed ({exc})")
+            if want != stored:
+                return _bad(checked, position, "stored hash does not match the event's content")
+            if position == anchor_pos and stored != anchor_hash:
+                return _bad(checked, position, "hash differs from the anchored head hash")
+            prev = stored
             checked += 1
             expected_pos += 1
     if anchor is not None and expected_pos - 1 < anchor[0]:
@@ -49,6 +64,18 @@ async def verify_chain(
         ok=True, checked=checked, first_bad_position=None, reason=None,
         head_position=expected_pos - 1, head_hash=prev if expected_pos > 1 else None,
     )
+
+
+def _id_text(event_id: Any) -> str:
+    """The canonical text of a stored event id, as it was hashed (``str(uuid)``).
+
+    SQLite stores the 32 hex digits our writer produced: hyphenating them is what ``str(UUID(..))``
+    returns for that spelling, at a tenth of the cost. PostgreSQL returns ``UUID`` objects.
+    """
+    if type(event_id) is str and len(event_id) == 32:
+        h = event_id
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(event_id if isinstance(event_id, UUID) else UUID(event_id))
 
 
 def _bad(checked: int, position: int, reason: str) -> VerifyReport:

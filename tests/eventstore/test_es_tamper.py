@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from es_helpers import fill, sql
+from sqlalchemy import text
 
 from eventstore import EventStore, IntegrityError
 
@@ -37,8 +40,6 @@ async def test_each_edit_is_reported(store_url: str, kind: str) -> None:
     store = await _store_with_10(store_url)
     try:
         if "eid" in params:  # a valid new uuid in the dialect's storage format
-            import uuid
-
             u = uuid.uuid4()
             params = {"eid": u.hex if store.dialect == "sqlite" else u}
         await sql(store, statement, **params)
@@ -95,3 +96,32 @@ async def test_verify_from_a_position_checks_only_the_tail(store_url: str) -> No
             await store.verify(from_position=0)
     finally:
         await store.close()
+
+
+async def test_event_id_spellings_on_sqlite(sqlite_url: str) -> None:
+    """SQLite keeps ids as 32 hex digits. Verification hashes the id, not its spelling: another
+    spelling of the same id is the same event; a different id or a non-id is reported."""
+    store = await _store_with_10(sqlite_url)
+    try:
+        await sql(store, "UPDATE events SET event_id = upper(event_id) WHERE position = 2")
+        await sql(store, "UPDATE events SET event_id = :e WHERE position = 3",
+                  e="{" + str(uuid.UUID(await _id_at(store, 3))) + "}")
+        assert (await store.verify()).ok
+        await sql(store, "UPDATE events SET event_id = :e WHERE position = 5", e=uuid.uuid4().hex)
+        changed = await store.verify()
+        assert (changed.ok, changed.first_bad_position) == (False, 5)
+        assert "does not match" in (changed.reason or "")
+        await sql(store, "UPDATE events SET event_id = 'not-an-id' WHERE position = 4")
+        garbage = await store.verify()
+        assert (garbage.ok, garbage.first_bad_position) == (False, 4)
+        assert "malformed" in (garbage.reason or "")
+    finally:
+        await store.close()
+
+
+async def _id_at(store: EventStore, position: int) -> str:
+    async with store.engine.connect() as conn:
+        value = (await conn.execute(
+            text("SELECT event_id FROM events WHERE position = :p"), {"p": position}
+        )).scalar_one()
+    return str(value)
