@@ -13,12 +13,13 @@ and made visible strictly in order, and the hash chain (which needs the previous
 computed from the true predecessor. The cost is one serialised writer at a time, which group
 commit amortises: each transaction carries a whole batch of appends.
 
-Wake-ups: subscribers in this process are woken by the writer after each commit. Every batch
-that inserted rows also sends ``NOTIFY oms_events`` in the same message as its ``COMMIT`` (no
-extra round trip; PostgreSQL delivers it only if the commit succeeds, and it serialises commits
-on the notification queue, which the advisory lock has already serialised anyway). A store
-with subscribers holds one ``LISTEN oms_events`` connection, so subscribers in other processes
-and on other hosts wake within milliseconds. Notifications are only a wake-up: subscribers still
+Wake-ups: subscribers in this process are woken by the writer after each commit. After a
+batch that inserted rows has committed, the writer sends ``NOTIFY oms_events`` as a statement of
+its own — never inside the write transaction: there it would take PostgreSQL's notification-queue
+lock inside our commit, and a full queue (a listener somewhere that stopped reading) would make
+every append fail. Outside, a failed NOTIFY is logged and costs only latency. A store with
+subscribers holds one ``LISTEN oms_events`` connection, so subscribers in other processes and on
+other hosts wake within milliseconds. Notifications are only a wake-up: subscribers still
 poll every ``poll_interval`` (a cheap primary-key range query), so a lost listener connection
 costs latency, never an event, and it is re-established on the subscribers' next turn.
 """
@@ -26,6 +27,7 @@ costs latency, never an event, and it is re-established on the subscribers' next
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -69,7 +71,7 @@ _STREAM = (
     "ORDER BY version LIMIT $3"
 )
 _NO_END = 2**62
-_NOTIFY_COMMIT = f"NOTIFY {NOTIFY_CHANNEL}; COMMIT"  # one message: delivered iff committed
+_NOTIFY = f"NOTIFY {NOTIFY_CHANNEL}"
 
 
 class PostgresBackend:
@@ -94,13 +96,19 @@ class PostgresBackend:
         if self._writer is None:
             self._writer = await self._engine.connect()
         try:
-            apg = (await self._writer.get_raw_connection()).driver_connection
-            return await self._write(apg, requests, now_us)
+            apg: Any = (await self._writer.get_raw_connection()).driver_connection
+            head = await self._write(apg, requests, now_us)
         except BaseException:
             writer, self._writer = self._writer, None  # a lost connection: reconnect next time
             await writer.invalidate()
             await writer.close()
             raise
+        if apg.is_closed():  # lost after the commit (during NOTIFY): reconnect next batch
+            writer, self._writer = self._writer, None
+            with contextlib.suppress(Exception):
+                await writer.invalidate()
+                await writer.close()
+        return head
 
     async def _write(self, apg: Any, requests: list[AppendRequest], now_us: int) -> int:
         # Round trips are the cost here (a batch waits on each one), so: BEGIN and the lock go
@@ -111,7 +119,9 @@ class PostgresBackend:
             await apg.execute(_BEGIN_LOCKED)
             try:
                 head, inserted = await self._plan_and_insert(apg, requests, now_us, optimistic)
-                await apg.execute(_NOTIFY_COMMIT if inserted else "COMMIT")
+                await apg.execute("COMMIT")
+                if inserted:
+                    await self._notify(apg)
                 return head
             except UniqueViolationError:
                 await apg.execute("ROLLBACK")
@@ -124,6 +134,14 @@ class PostgresBackend:
                     await apg.execute("ROLLBACK")
                 raise
         raise AssertionError("unreachable")
+
+    async def _notify(self, apg: Any) -> None:
+        """Wake other processes' subscribers; the batch is committed whatever happens here."""
+        try:
+            await apg.execute(_NOTIFY)
+        except Exception as exc:  # never fail a committed batch (a lost connection: see write)
+            log.warning("NOTIFY %s failed (%s): other processes' subscribers fall back to"
+                        " polling", NOTIFY_CHANNEL, exc)
 
     async def _plan_and_insert(
         self, apg: Any, requests: list[AppendRequest], now_us: int, optimistic: bool
