@@ -10,6 +10,8 @@ Prints one JSON object with every figure and the ratios measured in this run:
   each notification to a domain event).
 - ``postgres_append_8``: 8 concurrent appenders on PostgreSQL (needs a server URL in
   ``--postgres-url``, ``OMS_BENCH_POSTGRES_URL`` or ``OMS_TEST_POSTGRES_URL``; skipped otherwise).
+- ``postgres_cross_process_wake``: from an append in one store to a subscriber of another store
+  on the same database (as another process would be), with LISTEN/NOTIFY vs polling alone.
 
 Every figure is measured ``--repeat`` times (3 by default, 1 with ``--short``), each time on
 fresh files with both sides back to back; the JSON reports the medians, the median of the
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sqlite3
 import statistics
 import sys
@@ -202,6 +205,60 @@ def postgres_once(base: str, total: int) -> tuple[float, float]:
     return ours, es
 
 
+async def wake_latency_ms(url: str, count: int, listen: bool) -> tuple[float, float]:
+    """p50 and p99 (ms) from an append's start in one store to the event reaching a subscriber
+    of another store on the same database (two stores share nothing but the server, as two
+    processes would); subscribers poll every 0.1 s, with or without LISTEN."""
+    seen: dict[int, int] = {}
+    arrived = asyncio.Event()
+    rng = random.Random(1)
+    async with (
+        await EventStore.open(url) as writer,
+        await EventStore.open(url, poll_interval=0.1, listen=listen) as reader,
+    ):
+        async def tail() -> None:
+            async for ev in reader.subscribe():
+                seen[ev.position] = time.perf_counter_ns()
+                arrived.set()
+
+        task = asyncio.create_task(tail())
+        await asyncio.sleep(0.3)
+        lat: list[float] = []
+        for i in range(count):
+            t0 = time.perf_counter_ns()
+            pos = (await writer.append("w", [NewEvent("E", {"i": i})])).last_position
+            async with asyncio.timeout(10):
+                while pos not in seen:
+                    arrived.clear()
+                    await arrived.wait()
+            lat.append((seen[pos] - t0) / 1e6)
+            await asyncio.sleep(rng.uniform(0.001, 0.1))  # arrivals spread over a poll period
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    lat.sort()
+    return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def postgres_wake(base: str, count: int) -> dict[str, Any]:
+    """Cross-process wake-up latency on PostgreSQL: LISTEN/NOTIFY against polling alone."""
+    from sqlalchemy.engine import make_url
+
+    name = f"oms_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        listen = asyncio.run(wake_latency_ms(url, count, True))
+        poll = asyncio.run(wake_latency_ms(url, count, False))
+    finally:
+        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return {
+        "events": count,
+        "listen_notify_ms": {"p50": round(listen[0], 2), "p99": round(listen[1], 2)},
+        "polling_only_ms": {"p50": round(poll[0], 2), "p99": round(poll[1], 2)},
+        "ratio_p50": round(poll[0] / listen[0], 1),
+    }
+
+
 def summarise(
     samples: list[tuple[float, float]], names: tuple[str, str], digits: int, target: str
 ) -> dict[str, Any]:
@@ -296,6 +353,7 @@ def main() -> None:
             "appends": n_pg,
             **summarise(samples, ("ours_per_s", "eventsourcing_per_s"), 0, ">= 3"),
         }
+        out["postgres_cross_process_wake"] = postgres_wake(pg, 50 if args.short else 300)
     else:
         out["postgres_append_8"] = {"skipped": "no PostgreSQL URL (--postgres-url)"}
     print(json.dumps(out))

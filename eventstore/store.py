@@ -71,7 +71,12 @@ class EventStore:
     """A durable, gap-free, idempotent, tamper-evident event log. Open with :meth:`open`."""
 
     def __init__(
-        self, url: URL, engine: AsyncEngine, backend: _Backend, poll_interval: float
+        self,
+        url: URL,
+        engine: AsyncEngine,
+        backend: _Backend,
+        poll_interval: float,
+        listen: bool = True,
     ) -> None:
         self.url = display_url(url)
         self.dialect = url.get_backend_name()
@@ -80,6 +85,7 @@ class EventStore:
         checkpoints written in one transaction; on SQLite each ``engine.begin()`` is
         ``BEGIN IMMEDIATE``)."""
         self.poll_interval = poll_interval
+        self.listen = listen
         self._backend = backend
         self._changed = asyncio.Event()
         self._writer = GroupCommitter(backend.write, self._committed)
@@ -87,14 +93,20 @@ class EventStore:
 
     @classmethod
     async def open(
-        cls, url: str | URL, *, create: bool = True, poll_interval: float = 0.1
+        cls,
+        url: str | URL,
+        *,
+        create: bool = True,
+        poll_interval: float = 0.1,
+        listen: bool = True,
     ) -> EventStore:
         """Open (and, if new, create at the schema head) the store at ``url``.
 
         ``sqlite+aiosqlite:///path/oms.db`` or ``postgresql+asyncpg://user@host/db``.
         ``poll_interval`` is how often subscribers look for events written by other processes
         (on PostgreSQL they are also woken at once by ``LISTEN``/``NOTIFY``; polling is the
-        safety net).
+        safety net). ``listen=False`` keeps them on polling alone, e.g. behind a PgBouncer in
+        transaction mode, which cannot carry ``LISTEN``.
         Raises ``SchemaOutOfDate``, ``ForeignDatabase`` or ``NotADatabase`` with what to do.
         """
         sa_url = make_url(url)
@@ -109,7 +121,7 @@ class EventStore:
         except BaseException:
             await engine.dispose()
             raise
-        return cls(sa_url, engine, backend, poll_interval)
+        return cls(sa_url, engine, backend, poll_interval, listen)
 
     async def __aenter__(self) -> EventStore:
         return self
@@ -245,7 +257,8 @@ class EventStore:
 
     async def _subscribe(self, start: int, batch_size: int) -> AsyncIterator[RecordedEvent]:
         while not self._closed:
-            await self._backend.watch(self._wake)  # PostgreSQL: LISTEN (re)established first
+            if self.listen:
+                await self._backend.watch(self._wake)  # PostgreSQL: LISTEN (re)established first
             changed = self._changed  # taken before reading: a commit after the read wakes us
             batch = await self._backend.read_range(start, None, batch_size)
             for ev in batch:

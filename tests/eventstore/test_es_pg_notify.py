@@ -76,3 +76,25 @@ async def test_a_killed_listener_connection_is_replaced_and_nothing_is_missed(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         assert [e.position for e in seen] == [1, 2, 3]
+
+
+async def test_listen_false_keeps_subscribers_on_polling(postgres_url: str) -> None:
+    """For PgBouncer in transaction mode (no LISTEN): no listener connection, polling delivers."""
+    async with (
+        await EventStore.open(postgres_url) as writer,
+        await EventStore.open(postgres_url, poll_interval=0.05, listen=False) as reader,
+    ):
+        seen: list[RecordedEvent] = []
+        done = asyncio.Event()
+        task = asyncio.create_task(_tail(reader, seen, 2, done))
+        await writer.append("s", [NewEvent("E", {"i": 0}), NewEvent("E", {"i": 1})])
+        await asyncio.wait_for(done.wait(), 5)
+        async with writer.engine.connect() as conn:
+            listeners = (await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = :name"
+            ), {"name": LISTENER_APPLICATION_NAME})).scalar_one()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert listeners == 0
+        assert [e.position for e in seen] == [1, 2]
