@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from eth_account.signers.local import LocalAccount
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sim_helpers import Api, cloid, order_wire
 
 from connectors.hyperliquid.simulator import SimulatedExchange
@@ -38,6 +40,43 @@ def test_book_self_trade_cancels_maker_and_stops_at_limit() -> None:
     assert [o.oid for o in result.self_trade_cancelled] == [1]
     assert result.matches == [] and result.remaining == D("1")
     assert book.levels(True) == [(D("2999"), D("1"), 1)]
+
+
+_OPS = st.lists(st.tuples(
+    st.sampled_from(["add", "cancel", "match"]), st.booleans(),
+    st.integers(2995, 3005), st.integers(1, 30), st.sampled_from(["a", "b", "c"]),
+), max_size=120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_OPS)
+def test_level_totals_survive_any_sequence(ops: list[tuple]) -> None:
+    """The book keeps running level totals (a snapshot never re-sums a level): after any mix of
+    adds, cancels and matches they equal the sums (and counts) of what rests."""
+    book, live, next_oid = OrderBook("ETH"), set(), 1
+    for kind, is_buy, px, qty, user in ops:
+        size = D(qty) / 10
+        if kind == "add" and not book.crosses(is_buy, D(px)):
+            book.add(_rest(next_oid, user, is_buy, str(px), str(size)))
+            live.add(next_oid)
+            next_oid += 1
+        elif kind == "cancel" and live:
+            oid = min(live) if is_buy else max(live)
+            book.remove(oid)
+            live.discard(oid)
+        elif kind == "match":
+            book.match(is_buy, D(px), size, user)
+            live = {oid for oid in live if book.get(oid) is not None}
+        for side in (True, False):
+            resting = [o for o in book.orders() if o.is_buy == side]
+            want = {}
+            for o in resting:
+                assert o.sz > 0
+                total, count = want.get(o.px, (D(0), 0))
+                want[o.px] = (total + o.sz, count + 1)
+            got = {px: (total, n) for px, total, n in book.levels(side, depth=100)}
+            assert got == want
+    assert len(book) == len(live)
 
 
 async def test_partial_fill_then_rest(sim: SimulatedExchange, api: Api, alice: LocalAccount,

@@ -1,7 +1,9 @@
 """A limit order book with price-time priority. Pure: no I/O, no clock, no accounts.
 
-Price levels live in a dict ``price -> deque`` (time priority inside a level) plus a sorted list
-of prices per side (``bisect``), so adding, cancelling and matching stay cheap at 10k+ orders.
+Price levels live in a dict ``price -> {oid: order}`` (insertion order is time priority, and a
+cancel is O(1) however deep the level) with a running total size per level, plus a sorted list
+of prices per side (``bisect``), so adding, cancelling, matching and snapshotting the top levels
+stay cheap at 10k+ orders.
 
 Example::
 
@@ -15,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import bisect
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,32 +57,46 @@ class MatchResult:
 
 
 class _Side:
-    """One side of a book: levels keyed by price, prices kept sorted ascending."""
+    """One side of a book: levels keyed by price, prices kept sorted ascending.
 
-    __slots__ = ("levels", "prices")
+    ``totals[px]`` is the summed remaining size of the level; every change of a resting order's
+    size goes through this class (``add``, ``remove``, ``fill``), which keeps it exact.
+    """
+
+    __slots__ = ("levels", "prices", "totals")
 
     def __init__(self) -> None:
-        self.levels: dict[Decimal, deque[RestingOrder]] = {}
+        self.levels: dict[Decimal, dict[int, RestingOrder]] = {}
+        self.totals: dict[Decimal, Decimal] = {}
         self.prices: list[Decimal] = []
 
     def add(self, order: RestingOrder) -> None:
         level = self.levels.get(order.px)
         if level is None:
-            level = deque()
+            level = {}
             self.levels[order.px] = level
+            self.totals[order.px] = ZERO
             bisect.insort(self.prices, order.px)
-        level.append(order)
+        level[order.oid] = order
+        self.totals[order.px] += order.sz
 
     def drop_level(self, px: Decimal) -> None:
         del self.levels[px]
+        del self.totals[px]
         index = bisect.bisect_left(self.prices, px)
         del self.prices[index]
 
     def remove(self, order: RestingOrder) -> None:
         level = self.levels[order.px]
-        level.remove(order)
-        if not level:
+        del level[order.oid]
+        if level:
+            self.totals[order.px] -= order.sz
+        else:
             self.drop_level(order.px)
+
+    def fill(self, order: RestingOrder, qty: Decimal) -> None:
+        order.sz -= qty
+        self.totals[order.px] -= qty
 
 
 class OrderBook:
@@ -147,21 +162,21 @@ class OrderBook:
                 break
             level = side.levels[px]
             while level and result.remaining > ZERO:
-                maker = level[0]
+                maker = next(iter(level.values()))  # the oldest order of the level
                 if maker.user == taker:
-                    level.popleft()
+                    side.remove(maker)
                     del self._by_oid[maker.oid]
                     result.self_trade_cancelled.append(maker)
                     continue
                 qty = min(maker.sz, result.remaining)
-                maker.sz -= qty
+                side.fill(maker, qty)
                 result.remaining -= qty
                 done = maker.sz == ZERO
                 if done:
-                    level.popleft()
+                    side.remove(maker)
                     del self._by_oid[maker.oid]
                 result.matches.append(Match(maker, px, qty, done))
-            if not level:
+            if px in side.levels and not side.levels[px]:
                 side.drop_level(px)
         return result
 
@@ -171,8 +186,7 @@ class OrderBook:
         prices = side.prices[: -depth - 1 : -1] if is_buy else side.prices[:depth]
         out = []
         for px in prices:
-            level = side.levels[px]
-            out.append((px, sum((o.sz for o in level), ZERO), len(level)))
+            out.append((px, side.totals[px], len(side.levels[px])))
         return out
 
     def orders(self) -> Iterator[RestingOrder]:
