@@ -84,6 +84,7 @@ class PostgresBackend:
         self._listener_apg: Any = None
         self._listener_lock = asyncio.Lock()  # several subscribers: one listener
         self._closed = False
+        self._notify_failing = False  # log a failing NOTIFY once per streak, not per batch
 
     @asynccontextmanager
     async def _apg(self) -> AsyncIterator[Any]:
@@ -140,8 +141,14 @@ class PostgresBackend:
         try:
             await apg.execute(_NOTIFY)
         except Exception as exc:  # never fail a committed batch (a lost connection: see write)
-            log.warning("NOTIFY %s failed (%s): other processes' subscribers fall back to"
-                        " polling", NOTIFY_CHANNEL, exc)
+            level = logging.DEBUG if self._notify_failing else logging.WARNING
+            self._notify_failing = True
+            log.log(level, "NOTIFY %s failed (%s): other processes' subscribers fall back to"
+                    " polling until it works again", NOTIFY_CHANNEL, exc)
+        else:
+            if self._notify_failing:
+                self._notify_failing = False
+                log.info("NOTIFY %s works again", NOTIFY_CHANNEL)
 
     async def _plan_and_insert(
         self, apg: Any, requests: list[AppendRequest], now_us: int, optimistic: bool

@@ -125,13 +125,16 @@ class OrderTracker:
 
     def get(self, client_order_id: str) -> InFlightOrder | None:
         """The order with this client id, if active or recently completed."""
-        record = self._active.get(client_order_id) or self._completed.get(client_order_id)
+        record = self._record(client_order_id)
         return None if record is None else record.freeze()
 
     def state_of(self, client_order_id: str) -> OrderState | None:
         """The order's state, without taking a snapshot (cheap enough for every event)."""
-        record = self._active.get(client_order_id) or self._completed.get(client_order_id)
+        record = self._record(client_order_id)
         return None if record is None else record.state
+
+    def _record(self, client_order_id: str) -> OrderRecord | None:
+        return self._active.get(client_order_id) or self._completed.get(client_order_id)
 
     def by_exchange_id(self, exchange_order_id: str) -> InFlightOrder | None:
         """The order the exchange knows as ``exchange_order_id``, if tracked."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+from typing import Any
+
 from connectors.base import ExchangeUnavailable, OrderRuleViolation
 
 
@@ -33,6 +36,34 @@ class UnexpectedReply(ExchangeUnavailable):
     def __init__(self, message: str, raw: str = "") -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class unexpected_shape:
+    """Turn a missing key, a wrong type or a bad number met while parsing ``raw`` into
+    :class:`UnexpectedReply` naming ``what`` and keeping ``raw`` (a nested ``UnexpectedReply``,
+    from a bad field, is re-raised with the whole element)::
+
+        with unexpected_shape("fill", raw):
+            return FillReport(trade_id=str(raw["tid"]), ...)
+    """
+
+    __slots__ = ("raw", "what")
+    _ERRORS = (KeyError, TypeError, ValueError, AttributeError, UnexpectedReply)
+
+    def __init__(self, what: str, raw: Any) -> None:
+        self.what, self.raw = what, raw
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, self._ERRORS):
+            raise UnexpectedReply(
+                f"{self.what} has an unexpected shape: {exc!r}", repr(self.raw)
+            ) from exc
 
 
 class ScheduleCancelTooEarly(ValueError):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from connectors.base import BboUpdate, BookLevel, TradeReport
-from connectors.hyperliquid.errors import UnexpectedReply
+from connectors.hyperliquid.errors import UnexpectedReply, unexpected_shape
 from connectors.hyperliquid.parsing import parse_decimal, parse_fill, parse_side
 from connectors.hyperliquid.user_events import (
     FundingPayment,
@@ -30,8 +30,6 @@ from connectors.hyperliquid.user_events import (
 )
 
 T = TypeVar("T")
-# A bad field (number, side) raises UnexpectedReply itself: re-raised with the whole element.
-_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, UnexpectedReply)
 
 
 def _address(value: Any) -> str | None:
@@ -55,7 +53,7 @@ def _each(
 
 def parse_trade(raw: Mapping[str, Any]) -> TradeReport:
     """One ``WsTrade`` ``{coin, side, px, sz, hash, time, tid, users: [buyer, seller]}``."""
-    try:
+    with unexpected_shape("trade", raw):
         buyer, seller = raw.get("users") or (None, None)
         return TradeReport(
             pair=str(raw["coin"]),
@@ -68,8 +66,6 @@ def parse_trade(raw: Mapping[str, Any]) -> TradeReport:
             buyer=_address(buyer),
             seller=_address(seller),
         )
-    except _SHAPE_ERRORS as exc:
-        raise UnexpectedReply(f"trade has an unexpected shape: {exc!r}", repr(raw)) from exc
 
 
 def parse_trades(data: Any) -> tuple[list[TradeReport], list[UnexpectedReply]]:
@@ -89,7 +85,7 @@ def _bbo_level(raw: Any) -> BookLevel | None:
 
 def parse_bbo(data: Mapping[str, Any]) -> BboUpdate:
     """A ``bbo`` push ``{coin, time, bbo: [bid level or null, ask level or null]}``."""
-    try:
+    with unexpected_shape("bbo", data):
         bid, ask = data["bbo"]
         return BboUpdate(
             pair=str(data["coin"]),
@@ -97,13 +93,11 @@ def parse_bbo(data: Mapping[str, Any]) -> BboUpdate:
             bid=_bbo_level(bid),
             ask=_bbo_level(ask),
         )
-    except _SHAPE_ERRORS as exc:
-        raise UnexpectedReply(f"bbo has an unexpected shape: {exc!r}", repr(data)) from exc
 
 
 def parse_funding(raw: Mapping[str, Any]) -> FundingPayment:
     """The ``funding`` object of a ``userEvents`` push ``{time, coin, usdc, szi, fundingRate}``."""
-    try:
+    with unexpected_shape("funding", raw):
         return FundingPayment(
             pair=str(raw["coin"]),
             timestamp_ms=int(raw["time"]),
@@ -111,13 +105,11 @@ def parse_funding(raw: Mapping[str, Any]) -> FundingPayment:
             size=parse_decimal(raw["szi"]),
             funding_rate=parse_decimal(raw["fundingRate"]),
         )
-    except _SHAPE_ERRORS as exc:
-        raise UnexpectedReply(f"funding has an unexpected shape: {exc!r}", repr(raw)) from exc
 
 
 def parse_liquidation(raw: Mapping[str, Any]) -> Liquidation:
     """The ``liquidation`` object of a ``userEvents`` push (``lid``, ``liquidator``, ...)."""
-    try:
+    with unexpected_shape("liquidation", raw):
         return Liquidation(
             liquidation_id=str(int(raw["lid"])),
             liquidator=str(raw["liquidator"]).lower(),
@@ -125,18 +117,12 @@ def parse_liquidation(raw: Mapping[str, Any]) -> Liquidation:
             liquidated_notional=parse_decimal(raw["liquidated_ntl_pos"]),
             liquidated_account_value=parse_decimal(raw["liquidated_account_value"]),
         )
-    except _SHAPE_ERRORS as exc:
-        raise UnexpectedReply(f"liquidation has an unexpected shape: {exc!r}", repr(raw)) from exc
 
 
 def parse_non_user_cancel(raw: Mapping[str, Any]) -> NonUserCancel:
     """One ``{coin, oid}`` entry of a ``nonUserCancel`` list."""
-    try:
+    with unexpected_shape("nonUserCancel entry", raw):
         return NonUserCancel(pair=str(raw["coin"]), exchange_order_id=str(int(raw["oid"])))
-    except _SHAPE_ERRORS as exc:
-        raise UnexpectedReply(
-            f"nonUserCancel entry has an unexpected shape: {exc!r}", repr(raw)
-        ) from exc
 
 
 def parse_user_event(data: Any) -> tuple[list[UserEvent], list[UnexpectedReply]]:

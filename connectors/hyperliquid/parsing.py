@@ -27,7 +27,7 @@ from connectors.base import (
     PositionReport,
     Side,
 )
-from connectors.hyperliquid.errors import UnexpectedReply
+from connectors.hyperliquid.errors import UnexpectedReply, unexpected_shape
 
 _EXACT_STATUS = {
     "open": ExchangeOrderStatus.OPEN,
@@ -83,7 +83,7 @@ def _cloid(value: Any) -> str | None:
 
 def parse_order_entry(entry: Mapping[str, Any]) -> OrderStatusReport:
     """``{"order": {...}, "status": s, "statusTimestamp": t}`` (orderStatus / orderUpdates)."""
-    try:
+    with unexpected_shape("order entry", entry):
         order = entry["order"]
         raw_status = str(entry["status"])
         size_left = parse_decimal(order["sz"])
@@ -100,8 +100,6 @@ def parse_order_entry(entry: Mapping[str, Any]) -> OrderStatusReport:
             raw_status=raw_status,
             raw=dict(entry),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(f"order entry has an unexpected shape: {exc!r}", repr(entry)) from exc
 
 
 def parse_order_status_reply(reply: Any, cloid: str | None) -> OrderStatusReport:
@@ -124,7 +122,7 @@ def parse_order_status_reply(reply: Any, cloid: str | None) -> OrderStatusReport
 
 def parse_open_order(order: Mapping[str, Any]) -> OrderStatusReport:
     """One element of an ``openOrders`` / ``frontendOpenOrders`` reply."""
-    try:
+    with unexpected_shape("open order", order):
         return OrderStatusReport(
             pair=str(order["coin"]),
             status=ExchangeOrderStatus.OPEN,
@@ -138,13 +136,11 @@ def parse_open_order(order: Mapping[str, Any]) -> OrderStatusReport:
             raw_status="open",
             raw=dict(order),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(f"open order has an unexpected shape: {exc!r}", repr(order)) from exc
 
 
 def parse_fill(fill: Mapping[str, Any]) -> FillReport:
     """One fill (``userFills`` / ``userFillsByTime`` / WS ``WsFill``); trade id = ``tid`` string."""
-    try:
+    with unexpected_shape("fill", fill):
         return FillReport(
             trade_id=str(fill["tid"]),
             pair=str(fill["coin"]),
@@ -159,13 +155,11 @@ def parse_fill(fill: Mapping[str, Any]) -> FillReport:
             cloid=_cloid(fill.get("cloid")),
             raw=dict(fill),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(f"fill has an unexpected shape: {exc!r}", repr(fill)) from exc
 
 
 def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
     """Non-zero positions of a ``clearinghouseState`` reply (``szi`` signed: + long, − short)."""
-    try:
+    with unexpected_shape("clearinghouseState", state):
         reports = []
         for entry in state.get("assetPositions", []):
             position = entry["position"]
@@ -184,10 +178,6 @@ def parse_positions(state: Mapping[str, Any]) -> list[PositionReport]:
                 )
             )
         return reports
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(
-            f"clearinghouseState has an unexpected shape: {exc!r}", repr(state)
-        ) from exc
 
 
 def _levels(raw: Any) -> tuple[BookLevel, ...]:
@@ -203,7 +193,7 @@ def _levels(raw: Any) -> tuple[BookLevel, ...]:
 
 def parse_l2_book(data: Mapping[str, Any]) -> BookUpdate:
     """An ``l2Book`` snapshot (/info reply or WS push): ``levels = [bids desc, asks asc]``."""
-    try:
+    with unexpected_shape("l2Book", data):
         bids, asks = data["levels"]
         return BookUpdate(
             pair=str(data["coin"]),
@@ -211,5 +201,3 @@ def parse_l2_book(data: Mapping[str, Any]) -> BookUpdate:
             bids=_levels(bids),
             asks=_levels(asks),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(f"l2Book has an unexpected shape: {exc!r}", repr(data)) from exc

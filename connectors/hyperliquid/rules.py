@@ -19,12 +19,12 @@ from typing import Any
 
 from connectors.base import TradingRule, UnknownPair
 from connectors.hyperliquid import constants
-from connectors.hyperliquid.errors import UnexpectedReply
+from connectors.hyperliquid.errors import unexpected_shape
 
 
 def parse_perp_meta(meta: Mapping[str, Any]) -> list[TradingRule]:
     """Rules of every perp in a ``{"type": "meta"}`` reply (including delisted ones)."""
-    try:
+    with unexpected_shape("meta reply", meta):
         universe = meta["universe"]
         rules = []
         for asset_id, coin in enumerate(universe):
@@ -41,14 +41,12 @@ def parse_perp_meta(meta: Mapping[str, Any]) -> list[TradingRule]:
                     is_spot=False,
                 )
             )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(f"meta reply has an unexpected shape: {exc!r}", repr(meta)) from exc
     return rules
 
 
 def parse_spot_meta(spot_meta: Mapping[str, Any]) -> list[tuple[TradingRule, str]]:
     """Rules of every spot pair in a ``spotMeta`` reply, each with its BASE/QUOTE alias."""
-    try:
+    with unexpected_shape("spotMeta reply", spot_meta):
         tokens = {int(t["index"]): t for t in spot_meta["tokens"]}
         result = []
         for pair in spot_meta["universe"]:
@@ -66,10 +64,6 @@ def parse_spot_meta(spot_meta: Mapping[str, Any]) -> list[tuple[TradingRule, str
                 is_spot=True,
             )
             result.append((rule, f"{base['name']}/{quote['name']}"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnexpectedReply(
-            f"spotMeta reply has an unexpected shape: {exc!r}", repr(spot_meta)
-        ) from exc
     return result
 
 
