@@ -136,6 +136,18 @@ class OrderTracker:
     def _record(self, client_order_id: str) -> OrderRecord | None:
         return self._active.get(client_order_id) or self._completed.get(client_order_id)
 
+    def record(self, client_order_id: str) -> OrderRecord | None:
+        """The live record itself (the engine's fold owns it: read it, never mutate it)."""
+        return self._active.get(client_order_id) or self._completed.get(client_order_id)
+
+    def cid_by_exchange_id(self, exchange_order_id: str) -> str | None:
+        """The client order id the exchange knows as ``exchange_order_id``, if tracked."""
+        return self._by_exchange_id.get(exchange_order_id)
+
+    def active_records(self) -> list[OrderRecord]:
+        """Every non-terminal record, oldest first (no snapshots; do not mutate)."""
+        return list(self._active.values())
+
     def by_exchange_id(self, exchange_order_id: str) -> InFlightOrder | None:
         """The order the exchange knows as ``exchange_order_id``, if tracked."""
         cid = self._by_exchange_id.get(exchange_order_id)

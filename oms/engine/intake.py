@@ -1,142 +1,159 @@
-"""Report intake: what the engine does with each thing the exchange tells it.
+"""The report handler: what the engine does with each thing the exchange tells it.
 
 Placement and cancel replies, pushed order updates, status answers and fills all become candidate
-events (``reports.py``) passed through the manager's ``emit`` (``decide`` + ``evolve``),
-so the same truth applied twice changes nothing. Kept apart from ``manager.py`` so the command side
-and the report side can each be read on their own.
+events (``reports.py``) passed through ``LiveOrders.emit`` (``decide`` + fold), so the same truth
+applied twice changes nothing. Unknown outcomes are resolved here too: the exchange is asked by
+cloid, waiting out the action's deadline (+ grace) where the answer would otherwise prove nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
     CancelResult,
+    ExchangeConnector,
     ExchangeOrderStatus,
+    ExchangeUnavailable,
     FillReport,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
 )
-from eventstore import EventStore
-from oms.domain.codec import decode
 from oms.domain.enums import OrderState
 from oms.domain.events import (
     CancelRejected,
     OrderAnomaly,
-    OrderEvent,
     OrderNotFound,
     OrderStatusUnknown,
 )
-from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
-from oms.domain.order import InFlightOrder, OrderRecord, evolve
+from oms.domain.ids import ClientOrderId, InvalidClientOrderId
+from oms.domain.order import OrderRecord
 from oms.engine.config import EngineConfig
+from oms.engine.live_orders import LiveOrders
 from oms.engine.reports import (
     cancel_result_events,
     fill_event,
     place_result_events,
     status_report_events,
 )
-
-if TYPE_CHECKING:
-    from connectors.base import ExchangeConnector
-    from oms.engine.journal import Journal
-    from projections import Projector
+from oms.engine.tasks import EngineTasks
 
 log = logging.getLogger(__name__)
 
 
-class ReportIntake:
-    """Mixin of :class:`oms.engine.manager.OrderManager`: applies exchange reports."""
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
-    if TYPE_CHECKING:
-        _orders: dict[str, OrderRecord]
-        _by_oid: dict[str, str]
-        _journal: Journal
-        _last_stream_s: float
-        config: EngineConfig
-        store: EventStore
-        connector: ExchangeConnector
 
-        @property
-        def projector(self) -> Projector: ...
+def cid_of(cloid: str | None) -> str | None:
+    """Our client order id for a cloid, or None (absent, or not one of ours)."""
+    if not cloid:
+        return None
+    try:
+        return str(ClientOrderId.from_cloid(cloid))
+    except InvalidClientOrderId:
+        return None
 
-        def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]: ...
-        def spawn(self, coro: Coroutine[Any, Any, Any]) -> None: ...
-        async def resolve(self, cid: str) -> None: ...
-        def _put(self, cid: str, order: OrderRecord) -> None: ...
-        def get_order(self, client_order_id: str) -> InFlightOrder | None: ...
 
-    def _on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
-        cid = self._cid_of(request.cloid)
+class ReportHandler:
+    """Applies exchange reports to the live orders; resolves unknown outcomes by cloid."""
+
+    def __init__(
+        self,
+        live: LiveOrders,
+        connector: ExchangeConnector,
+        config: EngineConfig,
+        tasks: EngineTasks,
+    ) -> None:
+        self._live = live
+        self._connector = connector
+        self._config = config
+        self._tasks = tasks
+        self._resolving: set[str] = set()
+        self._last_stream_s = time.monotonic()
+
+    @property
+    def last_stream_activity(self) -> float:
+        """``time.monotonic()`` of the last stream message applied."""
+        return self._last_stream_s
+
+    # ------------------------------------------------------------------ replies
+
+    def on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
+        """Apply the reply to a placement (outbox callback)."""
+        cid = cid_of(request.cloid)
         if cid is None:
             return
-        emitted = self.emit(cid, place_result_events(ClientOrderId(cid), result, time.time_ns()))
+        emitted = self._live.emit(
+            cid, place_result_events(ClientOrderId(cid), result, time.time_ns())
+        )
         if result.filled_amount > 0:
-            self.spawn(self.fetch_fills_for(cid))
+            self._tasks.spawn(self.fetch_fills_for(cid))
         if any(isinstance(e, OrderStatusUnknown) for e in emitted):
-            self.spawn(self.resolve(cid))
+            self._tasks.spawn(self.resolve(cid))
 
-    def _on_cancel_result(self, cloid: str, result: CancelResult) -> None:
-        cid = self._cid_of(cloid)
+    def on_cancel_result(self, cloid: str, result: CancelResult) -> None:
+        """Apply the reply to a cancel (outbox callback)."""
+        cid = cid_of(cloid)
         if cid is None:
             return
-        emitted = self.emit(cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns()))
-        if (
-            any(isinstance(e, CancelRejected) for e in emitted)
-            or not emitted
-            or any(type(e).__name__ == "OrderStatusUnknown" for e in emitted)
-        ):
-            self.spawn(self.resolve(cid))
+        emitted = self._live.emit(
+            cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns())
+        )
+        if not emitted or any(isinstance(e, CancelRejected | OrderStatusUnknown) for e in emitted):
+            self._tasks.spawn(self.resolve(cid))
+
+    # ------------------------------------------------------------------ status
 
     def on_status_report(self, report: OrderStatusReport) -> None:
         """Apply an order status seen on the exchange (stream or query)."""
         self._last_stream_s = time.monotonic()
-        cid = self._cid_of(report.cloid) if report.cloid else None
+        live = self._live
+        cid = cid_of(report.cloid) if report.cloid else None
         if cid is None and report.exchange_order_id is not None:
-            cid = self._by_oid.get(report.exchange_order_id)
-        order = self.get_order(cid) if cid is not None else None
-        if cid is None or order is None:
+            cid = live.cid_of_exchange_id(report.exchange_order_id)
+        record = live.get(cid) if cid is not None else None
+        if cid is None or record is None:
             return  # the recovery sweep deals with orders we never made
         if report.status is ExchangeOrderStatus.NOT_FOUND:
-            self._on_not_found(order)
+            self._on_not_found(record)
             return
+        grace_ms = int(self._config.deadline_grace_s * 1000)
         if (
             report.status is ExchangeOrderStatus.OPEN
-            and order.state is OrderState.PENDING_CANCEL
-            and (order.expires_after_ms or 0)
-            < time.time_ns() // 1_000_000 - int(self.config.deadline_grace_s * 1000)
+            and record.state is OrderState.PENDING_CANCEL
+            and (record.expires_after_ms or 0) < _now_ms() - grace_ms
         ):
             reason = "cancel not applied: the order is still open after the cancel deadline"
-            self.emit(
+            live.emit(
                 cid,
                 [
                     CancelRejected(
-                        client_order_id=order.client_order_id, reason=reason, at_ns=time.time_ns()
+                        client_order_id=record.client_order_id, reason=reason, at_ns=time.time_ns()
                     )
                 ],
             )
-            order = self.get_order(cid) or order
-        self.emit(cid, status_report_events(order, report, time.time_ns()))
-        order = self.get_order(cid) or order
-        if (report.status is ExchangeOrderStatus.FILLED and order.remaining > 0) or (
+        order = record.freeze()
+        live.emit(cid, status_report_events(order, report, time.time_ns()))
+        filled = report.status is ExchangeOrderStatus.FILLED
+        if (filled and record.amount > record.executed_base) or (
             report.amount is not None
             and report.remaining is not None
-            and report.amount - report.remaining > order.executed_base
+            and report.amount - report.remaining > record.executed_base
         ):
-            self.spawn(self.fetch_fills_for(cid))
+            self._tasks.spawn(self.fetch_fills_for(cid))
 
-    def _on_not_found(self, order: InFlightOrder) -> None:
-        deadline = (order.expires_after_ms or 0) + int(self.config.deadline_grace_s * 1000)
-        if order.exchange_order_id is None and time.time_ns() // 1_000_000 > deadline:
-            self.emit(
-                order.client_order_id,
+    def _on_not_found(self, record: OrderRecord) -> None:
+        deadline = (record.expires_after_ms or 0) + int(self._config.deadline_grace_s * 1000)
+        if record.exchange_order_id is None and _now_ms() > deadline:
+            self._live.emit(
+                record.client_order_id,
                 [
                     OrderNotFound(
-                        client_order_id=order.client_order_id,
+                        client_order_id=record.client_order_id,
                         reason="the exchange does not know this cloid and its deadline has passed:"
                         " never placed",
                         at_ns=time.time_ns(),
@@ -144,19 +161,80 @@ class ReportIntake:
                 ],
             )
 
+    async def resolve(self, cid: str, max_attempts: int = 20) -> None:
+        """Ask the exchange about one order by cloid until its outcome is certain (bounded).
+
+        "Not found" (or "still open" while a cancel is pending) before the action's deadline
+        proves nothing — the action may still be in flight — so we wait for the deadline
+        (+ grace) and ask again; after it, "not found" means never placed and "still open"
+        means the cancel failed.
+        """
+        if cid in self._resolving:
+            return
+        self._resolving.add(cid)
+        try:
+            await self._resolve(cid, max_attempts)
+        finally:
+            self._resolving.discard(cid)
+
+    async def _resolve(self, cid: str, max_attempts: int) -> None:
+        grace_ms = int(self._config.deadline_grace_s * 1000)
+        delay = 0.2
+        for _ in range(max_attempts):
+            record = self._live.get(cid)
+            if record is None or record.state.is_terminal:
+                return
+            try:
+                report = await self._connector.order_status(record.client_order_id.cloid)
+            except ExchangeUnavailable as exc:
+                log.info("status of %s unavailable (%s); retrying", cid, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            record = self._live.get(cid)
+            if record is None or record.state.is_terminal:
+                return
+            uncertain = report.status is ExchangeOrderStatus.NOT_FOUND or (
+                report.status is ExchangeOrderStatus.OPEN
+                and record.state is OrderState.PENDING_CANCEL
+            )
+            wait_ms = (record.expires_after_ms or 0) + grace_ms - _now_ms()
+            if uncertain and wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000 + 0.01)
+                continue
+            self.on_status_report(report)
+            return
+        log.warning(
+            "order %s still unresolved after %d attempts; the next gap fill retries",
+            cid,
+            max_attempts,
+        )
+
+    # ------------------------------------------------------------------ fills
+
     def on_fill(self, fill: FillReport) -> None:
         """Apply a fill (deduplicated by trade id by the domain)."""
         self._last_stream_s = time.monotonic()
-        cid = self._cid_of(fill.cloid) if fill.cloid else None
+        live = self._live
+        cid = cid_of(fill.cloid) if fill.cloid else None
         if cid is None:
-            cid = self._by_oid.get(fill.exchange_order_id)
-        if cid is None or cid not in self._orders:
-            if cid is not None:
-                self.spawn(self._load_then_fill(cid, fill))
-                return
+            cid = live.cid_of_exchange_id(fill.exchange_order_id)
+        if cid is None:
+            self._unknown_fill(fill)
+        elif cid not in live:
+            self._tasks.spawn(self._read_back_then_fill(cid, fill))
+        else:
+            live.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+
+    async def _read_back_then_fill(self, cid: str, fill: FillReport) -> None:
+        order = await self._live.read_back(cid)
+        if order is None:
             self._unknown_fill(fill)
             return
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+        # An order that left memory gets its record back, so the fill lands on the order (and
+        # in the positions) instead of being noted as an orphan.
+        self._live.restore(order)
+        self._live.emit(cid, [fill_event(ClientOrderId(cid), fill)])
 
     def _unknown_fill(self, fill: FillReport) -> None:
         anomaly = OrderAnomaly(
@@ -177,47 +255,19 @@ class ReportIntake:
             at_ns=time.time_ns(),
         )
         log.warning("journaling an anomaly: %s", anomaly.detail)
-        self._journal.submit("anomalies", [anomaly])
-
-    async def _fold_stream(self, cid: str) -> InFlightOrder | None:
-        """The order folded from its journal stream alone (None: the journal never saw it)."""
-        order: InFlightOrder | None = None
-        async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
-            order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
-        return order
-
-    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
-        order = await self._fold_stream(cid)
-        if order is None:
-            self._unknown_fill(fill)
-            return
-        if cid not in self._orders:
-            self._put(cid, OrderRecord.thaw(order))
-        # The durable projection may have evicted it too: give it back its record so the fill
-        # lands on the order (and in the positions) instead of being noted as an orphan.
-        tracker = self.projector.tracker
-        if cid not in tracker:
-            tracker.restore(OrderRecord.thaw(order))
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
-
-    def _cid_of(self, cloid: str | None) -> str | None:
-        if not cloid:
-            return None
-        try:
-            return str(ClientOrderId.from_cloid(cloid))
-        except InvalidClientOrderId:
-            return None
+        self._live.note("anomalies", [anomaly])
 
     async def fetch_fills_for(self, cid: str) -> None:
         """Fetch the fills of one order from the exchange and apply those not yet journaled."""
-        order = self.get_order(cid)
-        if order is None:
+        record = self._live.get(cid)
+        if record is None:
             return
+        cloid, oid = record.client_order_id.cloid, record.exchange_order_id
         try:
-            fills = await self.connector.fills_since(order.created_at_ns // 1_000_000 - 1000)
+            fills = await self._connector.fills_since(record.created_at_ns // 1_000_000 - 1000)
         except Exception as exc:
             log.warning("could not fetch fills for %s: %s (the next gap fill retries)", cid, exc)
             return
         for fill in fills:
-            if fill.cloid == order.cloid or fill.exchange_order_id == order.exchange_order_id:
+            if fill.cloid == cloid or fill.exchange_order_id == oid:
                 self.on_fill(fill)

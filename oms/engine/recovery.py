@@ -10,22 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from connectors.base import ExchangeConnector
+from eventstore import EventStore
+from oms.engine.config import EngineConfig
 from oms.engine.errors import RecoveryFailed
-from oms.engine.reconcile import (
-    ReconcileCounts,
-    gap_fill,
-    gap_fill_start,
-    reconcile_active,
-    sweep_unknown,
-)
-from oms.engine.streams import start_background
-from projections import load_state, save_snapshot
-
-if TYPE_CHECKING:
-    from oms.engine.manager import OrderManager
+from oms.engine.live_orders import LiveOrders
+from oms.engine.reconcile import ReconcileCounts, Reconciler
+from projections import load_state
 
 log = logging.getLogger(__name__)
 
@@ -92,25 +86,38 @@ class _Step:
         raise RecoveryFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
 
 
-async def recover(manager: OrderManager) -> RecoveryReport:
-    """Run every start-up step on ``manager``; return the report or raise RecoveryFailed."""
+@dataclass(frozen=True, slots=True)
+class RecoveryParts:
+    """What start-up works on: the engine's collaborators, and how to start its pipeline."""
+
+    store: EventStore
+    connector: ExchangeConnector
+    config: EngineConfig
+    live: LiveOrders
+    reconciler: Reconciler
+    start_pipeline: Callable[[], None]
+    """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
+    flush: Callable[[], Awaitable[None]]
+    """Waits until everything emitted is durable and every queued request sent."""
+
+
+async def recover(parts: RecoveryParts) -> RecoveryReport:
+    """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
-    store = manager.store
+    store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
     with _Step(report, "replay"):
-        loaded = await load_state(
-            store, completed_capacity=max(manager.config.completed_in_memory, 1)
-        )
-        manager.adopt_projector(loaded.projector)
+        loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
+        live.adopt(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.from_snapshot = loaded.from_snapshot
         # The whole chain by default; only what came after the snapshot when so configured
         # (seeded by the stored hash before it).
         verify_from = 1
-        if loaded.from_snapshot and manager.config.verify_on_start == "since_snapshot":
+        if loaded.from_snapshot and config.verify_on_start == "since_snapshot":
             verify_from = max(1, loaded.last_position - loaded.events_replayed)
-        report.orders_in_journal = len(manager.orders)
-        report.active_orders_before = manager.active_count
+        report.orders_in_journal = len(live.records())
+        report.active_orders_before = live.active_count
     with _Step(report, "verify"):
         verified = await store.verify(from_position=verify_from)
         if not verified.ok:
@@ -122,25 +129,24 @@ async def recover(manager: OrderManager) -> RecoveryReport:
             )
         report.chain_verified = verified.checked
     with _Step(report, "connect"):
-        await manager.connector.start()
-        manager.start_pipeline()
-        start_background(manager)
+        await parts.connector.start()
+        parts.start_pipeline()
     head_before, _ = await store.head()
     with _Step(report, "reconcile"):
-        open_reports = await reconcile_active(manager, report.counts)
+        open_reports = await reconciler.reconcile_active(report.counts)
     with _Step(report, "fills"):
-        await gap_fill(manager, report.counts, gap_fill_start(manager))
+        await reconciler.gap_fill(report.counts)
     with _Step(report, "sweep"):
-        sweep_unknown(manager, open_reports, report.counts)
+        reconciler.sweep_unknown(open_reports, report.counts)
     with _Step(report, "journal"):
-        await manager.flush()
+        await parts.flush()
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
-        report.active_orders_after = manager.active_count
-    every = manager.config.snapshot_every
+        report.active_orders_after = live.active_count
+    every = config.snapshot_every
     if every and report.events_replayed >= every:
         with _Step(report, "snapshot"):
-            await save_snapshot(store, manager.projector)
-            report.snapshot_written = True
+            await live.flush()
+            report.snapshot_written = await live.save_snapshot(only_if_changed=False)
     log.info("recovery complete: %s", report.as_dict())
     return report
