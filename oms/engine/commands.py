@@ -15,14 +15,11 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from connectors.base import ExchangeConnector, PlaceOrderRequest
+from oms.domain.decider import Then, decide_command
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
-from oms.domain.events import (
-    CancelRequested,
-    OrderCreated,
-    OrderRejected,
-    OrderSubmitted,
-)
+from oms.domain.events import CancelRequested, OrderCreated
 from oms.domain.ids import ClientOrderId
+from oms.domain.messages import CancelOrder, PlaceOrder
 from oms.domain.order import OrderRecord
 from oms.engine.config import EngineConfig
 from oms.engine.errors import OrderNotActive, UnknownOrder
@@ -59,8 +56,6 @@ class CommandHandler:
         self._connector = connector
         self._config = config
         self._status = status
-        self._cancel_on_ack: set[str] = set()
-        live.watch(self._on_emitted)
 
     def buy(
         self,
@@ -119,20 +114,32 @@ class CommandHandler:
         )
 
     def cancel(self, client_order_id: str) -> None:
-        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal."""
+        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal.
+
+        An order the exchange has not acknowledged yet is journaled as PENDING_CANCEL at once;
+        the decider sends the cancel when the acknowledgement arrives (cancel-on-ack).
+        """
         self._status.ensure()
-        order = self._live.get(client_order_id)
-        if order is None:
+        record = self._live.get(client_order_id)
+        if record is None:
             raise UnknownOrder(client_order_id)
-        if order.state.is_terminal:
-            raise OrderNotActive(client_order_id, order.state.value)
-        if order.state is OrderState.PENDING_CANCEL:
-            return
-        if order.exchange_order_id is None:
-            # Not acknowledged yet: cancelling now could race the placement; cancel on the ack.
-            self._cancel_on_ack.add(client_order_id)
-            return
-        self._request_cancel(order)
+        if record.state.is_terminal:
+            raise OrderNotActive(client_order_id, record.state.value)
+        self._decide_cancel(record)
+
+    def _decide_cancel(self, record: OrderRecord) -> None:
+        decision = decide_command(
+            record, CancelOrder(record.client_order_id), self._config.timing()
+        )
+        send = None
+        deadline = decision.cancel_deadline_ms
+        if Then.SEND_CANCEL in decision.then and deadline is not None:
+            pair, cloid, outbox = record.pair, record.client_order_id.cloid, self._outbox
+
+            def send() -> None:
+                outbox.cancel(pair, cloid, deadline)
+
+        self._live.append(record.client_order_id, decision.events, send)
 
     def replace(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
@@ -274,7 +281,7 @@ class CommandHandler:
             venue=self._connector.venue,
             account=self._connector.account,
         )
-        reason = self._gate.check(
+        refusal = self._gate.check(
             pair=pair,
             side=side.value,
             amount=amount_q,
@@ -284,50 +291,27 @@ class CommandHandler:
             now_ns=now_ns,
             reduce_only=reduce_only,
         )
-        if reason is not None:
-            rejected = OrderRejected(
-                client_order_id=cid, reason=reason, source="risk", at_ns=now_ns
+        timing = self._config.timing(now_ns)
+        decision = decide_command(None, PlaceOrder(created, refusal), timing)
+        hand_over = None
+        if Then.SEND_PLACE in decision.then:
+            request = PlaceOrderRequest(
+                cloid=cid.cloid,
+                pair=pair,
+                side=side.value,
+                amount=amount_q,
+                price=price_q,
+                tif=tif.value,
+                reduce_only=reduce_only,
             )
-            self._live.emit(cid, [created, rejected])
-            return cid
-        deadline = now_ns // 1_000_000 + int(self._config.expires_after_s * 1000)
-        submitted = OrderSubmitted(
-            client_order_id=cid, attempt=1, expires_after_ms=deadline, sent_at_ns=now_ns
-        )
-        request = PlaceOrderRequest(
-            cloid=cid.cloid,
-            pair=pair,
-            side=side.value,
-            amount=amount_q,
-            price=price_q,
-            tif=tif.value,
-            reduce_only=reduce_only,
-        )
-        sender = send or self._outbox.place
-        self._live.emit(cid, [created, submitted], lambda: sender(request, deadline))
+            deadline = timing.deadline_from_now
+            sender = send or self._outbox.place
+
+            def hand_over() -> None:
+                sender(request, deadline)
+
+        self._live.append(cid, decision.events, hand_over)
         return cid
-
-    def _request_cancel(self, order: OrderRecord) -> None:
-        now_ns = time.time_ns()
-        deadline = now_ns // 1_000_000 + int(self._config.expires_after_s * 1000)
-        request = CancelRequested(
-            client_order_id=order.client_order_id,
-            attempt=1,
-            expires_after_ms=deadline,
-            at_ns=now_ns,
-        )
-        pair, cloid = order.pair, order.client_order_id.cloid
-        self._live.emit(
-            order.client_order_id, [request], lambda: self._outbox.cancel(pair, cloid, deadline)
-        )
-
-    def _on_emitted(self, record: OrderRecord) -> None:
-        """Cancel-on-ack: once an order we were asked to cancel is acknowledged, cancel it."""
-        cid = record.client_order_id
-        if record.exchange_order_id is not None and cid in self._cancel_on_ack:
-            self._cancel_on_ack.discard(cid)
-            if not record.state.is_terminal:
-                self._request_cancel(record)
 
     def _net_position(self, pair: str) -> Decimal:
         position = self._live.positions.get(pair)

@@ -11,41 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from connectors.base import (
     CancelResult,
     ExchangeConnector,
-    ExchangeOrderStatus,
     ExchangeUnavailable,
     FillReport,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
 )
-from oms.domain.enums import OrderState
-from oms.domain.events import (
-    CancelRejected,
-    OrderAnomaly,
-    OrderNotFound,
-    OrderStatusUnknown,
-)
+from oms.domain.decider import NOTHING, Decision, Then, decide_observation, wait_before_trusting
+from oms.domain.events import OrderAnomaly
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId
-from oms.domain.order import OrderRecord
+from oms.domain.messages import Observation
 from oms.engine.config import EngineConfig
 from oms.engine.live_orders import LiveOrders
-from oms.engine.reports import (
-    cancel_result_events,
-    fill_event,
-    place_result_events,
-    status_report_events,
-)
+from oms.engine.reports import cancel_replied, fill_seen, place_replied, status_seen
 from oms.engine.tasks import EngineTasks
 
 log = logging.getLogger(__name__)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def cid_of(cloid: str | None) -> str | None:
@@ -58,8 +44,16 @@ def cid_of(cloid: str | None) -> str | None:
         return None
 
 
+CancelSender = Callable[[str, str, int], None]
+"""Hands a journaled cancel (pair, cloid, deadline in ms) to the exchange (the outbox)."""
+
+
 class ReportHandler:
-    """Applies exchange reports to the live orders; resolves unknown outcomes by cloid."""
+    """Applies exchange reports to the live orders; resolves unknown outcomes by cloid.
+
+    Each report becomes an observation; the pure decider says which events to journal and what
+    follows (resolve, fetch fills, send the cancel asked for before the ack).
+    """
 
     def __init__(
         self,
@@ -67,11 +61,13 @@ class ReportHandler:
         connector: ExchangeConnector,
         config: EngineConfig,
         tasks: EngineTasks,
+        send_cancel: CancelSender,
     ) -> None:
         self._live = live
         self._connector = connector
         self._config = config
         self._tasks = tasks
+        self._send_cancel = send_cancel
         self._resolving: set[str] = set()
         self._last_stream_s = time.monotonic()
 
@@ -80,94 +76,59 @@ class ReportHandler:
         """``time.monotonic()`` of the last stream message applied."""
         return self._last_stream_s
 
+    def observe(self, cid: str, observation: Observation) -> Decision:
+        """Decide ``observation`` for order ``cid``, journal the events, run the follow-ups."""
+        record = self._live.get(cid)
+        if record is None:
+            return NOTHING
+        decision = decide_observation(record, observation, self._config.timing())
+        after = None
+        deadline = decision.cancel_deadline_ms
+        if Then.SEND_CANCEL in decision.then and deadline is not None:
+            pair, cloid, send = record.pair, record.client_order_id.cloid, self._send_cancel
+
+            def after() -> None:
+                send(pair, cloid, deadline)
+
+        if decision.events:
+            self._live.append(cid, decision.events, after)
+        if Then.FETCH_FILLS in decision.then:
+            self._tasks.spawn(self.fetch_fills_for(cid))
+        if Then.RESOLVE in decision.then:
+            self._tasks.spawn(self.resolve(cid))
+        return decision
+
     # ------------------------------------------------------------------ replies
 
     def on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
         """Apply the reply to a placement (outbox callback)."""
         cid = cid_of(request.cloid)
-        if cid is None:
-            return
-        emitted = self._live.emit(
-            cid, place_result_events(ClientOrderId(cid), result, time.time_ns())
-        )
-        if result.filled_amount > 0:
-            self._tasks.spawn(self.fetch_fills_for(cid))
-        if any(isinstance(e, OrderStatusUnknown) for e in emitted):
-            self._tasks.spawn(self.resolve(cid))
+        if cid is not None:
+            self.observe(cid, place_replied(result))
 
     def on_cancel_result(self, cloid: str, result: CancelResult) -> None:
         """Apply the reply to a cancel (outbox callback)."""
         cid = cid_of(cloid)
-        if cid is None:
-            return
-        emitted = self._live.emit(
-            cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns())
-        )
-        if not emitted or any(isinstance(e, CancelRejected | OrderStatusUnknown) for e in emitted):
-            self._tasks.spawn(self.resolve(cid))
+        if cid is not None:
+            self.observe(cid, cancel_replied(result))
 
     # ------------------------------------------------------------------ status
 
     def on_status_report(self, report: OrderStatusReport) -> None:
         """Apply an order status seen on the exchange (stream or query)."""
         self._last_stream_s = time.monotonic()
-        live = self._live
         cid = cid_of(report.cloid) if report.cloid else None
         if cid is None and report.exchange_order_id is not None:
-            cid = live.cid_of_exchange_id(report.exchange_order_id)
-        record = live.get(cid) if cid is not None else None
-        if cid is None or record is None:
-            return  # the recovery sweep deals with orders we never made
-        if report.status is ExchangeOrderStatus.NOT_FOUND:
-            self._on_not_found(record)
-            return
-        grace_ms = int(self._config.deadline_grace_s * 1000)
-        if (
-            report.status is ExchangeOrderStatus.OPEN
-            and record.state is OrderState.PENDING_CANCEL
-            and (record.expires_after_ms or 0) < _now_ms() - grace_ms
-        ):
-            reason = "cancel not applied: the order is still open after the cancel deadline"
-            live.emit(
-                cid,
-                [
-                    CancelRejected(
-                        client_order_id=record.client_order_id, reason=reason, at_ns=time.time_ns()
-                    )
-                ],
-            )
-        order = record.freeze()
-        live.emit(cid, status_report_events(order, report, time.time_ns()))
-        filled = report.status is ExchangeOrderStatus.FILLED
-        if (filled and record.amount > record.executed_base) or (
-            report.amount is not None
-            and report.remaining is not None
-            and report.amount - report.remaining > record.executed_base
-        ):
-            self._tasks.spawn(self.fetch_fills_for(cid))
-
-    def _on_not_found(self, record: OrderRecord) -> None:
-        deadline = (record.expires_after_ms or 0) + int(self._config.deadline_grace_s * 1000)
-        if record.exchange_order_id is None and _now_ms() > deadline:
-            self._live.emit(
-                record.client_order_id,
-                [
-                    OrderNotFound(
-                        client_order_id=record.client_order_id,
-                        reason="the exchange does not know this cloid and its deadline has passed:"
-                        " never placed",
-                        at_ns=time.time_ns(),
-                    )
-                ],
-            )
+            cid = self._live.cid_of_exchange_id(report.exchange_order_id)
+        if cid is not None:  # else the recovery sweep deals with orders we never made
+            self.observe(cid, status_seen(report))
 
     async def resolve(self, cid: str, max_attempts: int = 20) -> None:
         """Ask the exchange about one order by cloid until its outcome is certain (bounded).
 
-        "Not found" (or "still open" while a cancel is pending) before the action's deadline
-        proves nothing — the action may still be in flight — so we wait for the deadline
-        (+ grace) and ask again; after it, "not found" means never placed and "still open"
-        means the cancel failed.
+        An answer that proves nothing yet ("not found", or "still open" while a sent cancel is
+        pending, before the deadline + grace: ``wait_before_trusting``) is asked again once the
+        deadline has passed.
         """
         if cid in self._resolving:
             return
@@ -178,7 +139,6 @@ class ReportHandler:
             self._resolving.discard(cid)
 
     async def _resolve(self, cid: str, max_attempts: int) -> None:
-        grace_ms = int(self._config.deadline_grace_s * 1000)
         delay = 0.2
         for _ in range(max_attempts):
             record = self._live.get(cid)
@@ -194,12 +154,9 @@ class ReportHandler:
             record = self._live.get(cid)
             if record is None or record.state.is_terminal:
                 return
-            uncertain = report.status is ExchangeOrderStatus.NOT_FOUND or (
-                report.status is ExchangeOrderStatus.OPEN
-                and record.state is OrderState.PENDING_CANCEL
-            )
-            wait_ms = (record.expires_after_ms or 0) + grace_ms - _now_ms()
-            if uncertain and wait_ms > 0:
+            seen = status_seen(report)
+            wait_ms = wait_before_trusting(record, seen.status, self._config.timing())
+            if wait_ms > 0:
                 await asyncio.sleep(wait_ms / 1000 + 0.01)
                 continue
             self.on_status_report(report)
@@ -224,7 +181,7 @@ class ReportHandler:
         elif cid not in live:
             self._tasks.spawn(self._read_back_then_fill(cid, fill))
         else:
-            live.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+            self.observe(cid, fill_seen(ClientOrderId(cid), fill))
 
     async def _read_back_then_fill(self, cid: str, fill: FillReport) -> None:
         order = await self._live.read_back(cid)
@@ -234,7 +191,7 @@ class ReportHandler:
         # An order that left memory gets its record back, so the fill lands on the order (and
         # in the positions) instead of being noted as an orphan.
         self._live.restore(order)
-        self._live.emit(cid, [fill_event(ClientOrderId(cid), fill)])
+        self.observe(cid, fill_seen(ClientOrderId(cid), fill))
 
     def _unknown_fill(self, fill: FillReport) -> None:
         anomaly = OrderAnomaly(

@@ -29,9 +29,6 @@ from projections import PositionBook, Projector, load_order, save_snapshot
 
 log = logging.getLogger(__name__)
 
-EmitWatcher = Callable[[OrderRecord], None]
-"""Called with an order's record after events of it were emitted (e.g. cancel-on-ack)."""
-
 _Published = tuple[OrderEvent, InFlightOrder, OrderState | None]
 
 
@@ -49,7 +46,6 @@ class LiveOrders:
         self._projector = Projector(completed_capacity=self._capacity)
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
-        self._watchers: list[EmitWatcher] = []
         self._events_since_snapshot = 0
 
     # ------------------------------------------------------------------ reading
@@ -108,16 +104,31 @@ class LiveOrders:
         exchange). Events for an order not held in memory (and not created here) are dropped:
         callers read such orders back first (:meth:`restore`).
         """
+        return self._fold(cid, candidates, True, after)
+
+    def append(
+        self, cid: str, decided: Sequence[OrderEvent], after: Callable[[], None] | None = None
+    ) -> list[OrderEvent]:
+        """Fold and journal events the pure decider already decided against the current state."""
+        return self._fold(cid, decided, False, after)
+
+    def _fold(
+        self,
+        cid: str,
+        events: Sequence[OrderEvent],
+        deciding: bool,
+        after: Callable[[], None] | None,
+    ) -> list[OrderEvent]:
         tracker = self._projector.tracker
         record = tracker.record(cid)
-        if record is None and not (candidates and type(candidates[0]) is OrderCreated):
+        if record is None and not (events and type(events[0]) is OrderCreated):
             return []
         apply = self._projector.apply_event
         position = tracker.last_position
         published: list[_Published] | None = [] if self._listeners.active else None
         out: list[OrderEvent] = []
-        for candidate in candidates:
-            for event in decide(record, candidate):
+        for candidate in events:
+            for event in decide(record, candidate) if deciding else (candidate,):
                 before = None if record is None else record.state
                 _, applied = apply(event, position)
                 if applied is None:
@@ -126,11 +137,10 @@ class LiveOrders:
                 out.append(event)
                 if published is not None:
                     published.append((event, applied.freeze(), before))
-        if not out or record is None:
-            return out
-        self._journal.submit(order_stream(ClientOrderId(cid)), out, self._then(published, after))
-        for watcher in self._watchers:
-            watcher(record)
+        if out:
+            self._journal.submit(
+                order_stream(ClientOrderId(cid)), out, self._then(published, after)
+            )
         return out
 
     def _then(
@@ -151,10 +161,6 @@ class LiveOrders:
     def note(self, stream: str, events: list[OrderEvent]) -> None:
         """Journal events that belong to no order (e.g. the anomaly of an unknown fill)."""
         self._journal.submit(stream, events)
-
-    def watch(self, watcher: EmitWatcher) -> None:
-        """Call ``watcher(record)`` after every emit that changed an order."""
-        self._watchers.append(watcher)
 
     def add_listener(self, **callbacks: Callback) -> None:
         """Register user callbacks (see ``Listeners.add``)."""

@@ -85,7 +85,9 @@ class OrderManager:
         self._status = TradingStatus()
         self._tasks = EngineTasks()
         self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure)
-        self._reports = ReportHandler(self._live, connector, config, self._tasks)
+        self._reports = ReportHandler(
+            self._live, connector, config, self._tasks, self._send_cancel
+        )
         self._outbox = Outbox(
             connector,
             self._reports.on_place_result,
@@ -138,6 +140,11 @@ class OrderManager:
             start_pipeline=self._start_pipeline,
             flush=self.flush,
         )
+
+    def _send_cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
+        # Wiring only: the report handler's journaled cancels (cancel-on-ack) leave through
+        # the one outbox, built after it because the outbox reports back to it.
+        self._outbox.cancel(pair, cloid, deadline_ms)
 
     def _start_pipeline(self) -> None:
         self._live.start()
