@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 
 from connectors.base import ExchangeConnector
-from eventstore import EventStore
+from eventstore import EventStore, Fenced
 from oms.domain.codec import decode
 from oms.domain.enums import OrderType, PositionAction, TimeInForce
 from oms.domain.events import OrderEvent
@@ -39,6 +39,7 @@ from oms.domain.order import InFlightOrder
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
 from oms.engine.intake import ReportHandler
+from oms.engine.lease import LEASE_STREAM, EngineLease
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
 from oms.engine.outbox import Outbox
@@ -84,6 +85,7 @@ class OrderManager:
         self._owns_store = owns_store
         self._status = TradingStatus()
         self._tasks = EngineTasks()
+        self._lease = EngineLease(store, connector.venue, connector.account)
         self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure)
         self._reports = ReportHandler(
             self._live, connector, config, self._tasks, self._send_cancel
@@ -137,6 +139,7 @@ class OrderManager:
             config=self._config,
             live=self._live,
             reconciler=self._reconciler,
+            claim=self._lease.claim,
             start_pipeline=self._start_pipeline,
             flush=self.flush,
         )
@@ -164,8 +167,9 @@ class OrderManager:
         await self._outbox.close()
         await self._live.close()
         if self._config.snapshot_every > 0:
-            try:  # a snapshot only saves time at the next start
-                await self._live.save_snapshot(only_if_changed=True)
+            try:  # a snapshot only saves time at the next start; a fenced engine writes none
+                if await self._lease.still_ours():
+                    await self._live.save_snapshot(only_if_changed=True)
             except Exception as exc:
                 log.warning("could not write a snapshot on close (%s); the next start replays", exc)
         await self._connector.close()
@@ -173,11 +177,28 @@ class OrderManager:
             await self._store.close()
 
     def _on_journal_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, Fenced):
+            self._status.stop(self._fenced_reason("another engine"), keep_first=False)
+            log.critical("%s", self._status.reason)
+            self._tasks.spawn(self._name_the_fencer())
+            return
         self._status.stop(
             f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
             " restart: start-up replays the journal and reconciles with the exchange",
             keep_first=False,
         )
+
+    @staticmethod
+    def _fenced_reason(who: str) -> str:
+        return (
+            f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
+            " per journal). Nothing more is journaled or sent from here; close this one"
+        )
+
+    async def _name_the_fencer(self) -> None:
+        who = await self._lease.fenced_by()
+        self._status.stop(self._fenced_reason(f"the engine with {who}"), keep_first=False)
+        log.critical("%s", self._status.reason)
 
     @property
     def is_trading(self) -> bool:
@@ -328,11 +349,15 @@ class OrderManager:
         self._live.add_listener(**callbacks)
 
     async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every domain event in journal order: from ``from_position``, else from now on (live)."""
+        """Every order event in journal order: from ``from_position``, else from now on (live).
+
+        Anomalies journaled for no order are included; the engine lease's claims are not."""
         if from_position is None:
             head, _ = await self._store.head()
             from_position = head + 1
         async for recorded in self._store.subscribe(from_position=from_position):
+            if recorded.stream_id == LEASE_STREAM:
+                continue  # the engine's own bookkeeping, not an order's event
             yield decode(recorded.type, recorded.data, recorded.event_version)
 
     async def flush(self) -> None:

@@ -1,4 +1,4 @@
-"""Start-up: replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class RecoveryReport:
     """What start-up replayed, checked and corrected, with the duration of each step (seconds)."""
 
+    lease: int | None = None
     events_replayed: int = 0
     journal_position: int = 0
     from_snapshot: bool = False
@@ -49,6 +50,7 @@ class RecoveryReport:
         """A JSON-able view (for the CLI and logs)."""
         c = self.counts
         return {
+            "lease": self.lease,
             "events_replayed": self.events_replayed,
             "journal_position": self.journal_position,
             "from_snapshot": self.from_snapshot,
@@ -95,6 +97,8 @@ class RecoveryParts:
     config: EngineConfig
     live: LiveOrders
     reconciler: Reconciler
+    claim: Callable[[], Awaitable[int]]
+    """Claims the journal for this engine (the lease) and fences its store."""
     start_pipeline: Callable[[], None]
     """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
     flush: Callable[[], Awaitable[None]]
@@ -105,6 +109,8 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
     """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
     store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
+    with _Step(report, "claim"):
+        report.lease = await parts.claim()
     with _Step(report, "replay"):
         loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
         live.adopt(loaded.projector)
