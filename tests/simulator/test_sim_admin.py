@@ -50,8 +50,12 @@ async def test_admin_refuses_bad_requests_and_changes_nothing() -> None:
 
 
 async def test_admin_is_off_unless_enabled() -> None:
-    async with SimulatedExchange(SimulatorConfig(seed=5, market_maker=False)) as sim:
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{sim.base_url}/admin", json={"mark": {"ETH": "1"}}
-        ) as response:
-            assert response.status in (404, 405)
+    config = SimulatorConfig(seed=5, market_maker=False)
+    async with SimulatedExchange(config) as sim, aiohttp.ClientSession() as session:
+        status, _ = await _post_raw(session, f"{sim.base_url}/admin")
+        assert status in (404, 405)
+
+
+async def _post_raw(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.post(url, json={"mark": {"ETH": "1"}}) as reply:
+        return reply.status, await reply.text()
