@@ -58,3 +58,15 @@ async def test_sigkill_torture(tmp_path: Path) -> None:
     assert result["actions_batchModify"] > 5, "replaces (exchange modifies) must be tortured too"
     assert result["actions_cancelByCloid"] > 20
     assert result["mismatches"] == 0, result["problems"]
+
+
+async def test_sigkill_torture_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    """The same torture with the journal on PostgreSQL (fewer kills: the SQLite run is the long
+    one in CI; ``python tests/engine/torture.py --journal-url ... --long`` by hand)."""
+    result = await _torture().run_torture(
+        kills=10, seed=11, workdir=tmp_path, journal_url=postgres_url
+    )
+    print(json.dumps(result))
+    assert result["kills"] + result.get("kills_during_recovery", 0) == 10
+    assert result["exchange_fills"] > 5, "fills must happen for the check to mean anything"
+    assert result["mismatches"] == 0, result["problems"]

@@ -84,11 +84,18 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
     return line.decode().strip()
 
 
-async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) -> dict[str, Any]:
-    """Run ``kills`` kill/restart rounds plus a final verification; return the counts."""
+async def run_torture(
+    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None
+) -> dict[str, Any]:
+    """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
+
+    The journal is a SQLite file in ``workdir`` unless ``journal_url`` names another (e.g. an
+    empty PostgreSQL database).
+    """
     rng = random.Random(seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="oms-torture-"))
-    db, dump, nonce = work / "journal.db", work / "dump.json", work / "nonce"
+    dump, nonce = work / "dump.json", work / "nonce"
+    db = journal_url or str(work / "journal.db")
     env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
     stats: Counter[str] = Counter()
     problems: list[str] = []
@@ -108,7 +115,7 @@ async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) ->
                 stats["info_503_at_start"] += 1
             kill_in_recovery = not last and round_no > 0 and rng.random() < 0.12
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(WORKER), "--db", str(db), "--sim", sim.base_url,
+                sys.executable, str(WORKER), "--db", db, "--sim", sim.base_url,
                 "--seed", str(seed * 1000 + round_no), "--dump", str(dump),
                 "--nonce-file", str(nonce), "--completed-in-memory", str(completed),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -217,9 +224,11 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=25)
     parser.add_argument("--long", action="store_true", help="500 kills")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--journal-url", default=None,
+                        help="an empty database to journal to (default: a SQLite file)")
     args = parser.parse_args()
     kills = 500 if args.long else args.kills
-    result = asyncio.run(run_torture(kills, args.seed))
+    result = asyncio.run(run_torture(kills, args.seed, journal_url=args.journal_url))
     print(json.dumps(result, indent=2))
     sys.exit(1 if result["mismatches"] else 0)
 

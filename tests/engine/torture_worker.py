@@ -149,7 +149,7 @@ async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: in
 async def main() -> None:
     """Parse arguments, recover, dump, wait for go, trade."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", required=True, help="a SQLite file, or a database URL")
     parser.add_argument("--sim", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dump", type=Path, required=True)
@@ -163,7 +163,8 @@ async def main() -> None:
     # A small memory bound so that orders leave memory (and are read back) within a short run.
     config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
                           completed_in_memory=args.completed_in_memory)
-    manager = await OrderManager.open(f"sqlite+aiosqlite:///{args.db}", connector, config=config)
+    url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
+    manager = await OrderManager.open(url, connector, config=config)
     await dump_state(manager, args.dump)
     print("RECOVERED", flush=True)
     loop = asyncio.get_running_loop()
