@@ -14,6 +14,7 @@ as-of query (``projections.load_order``) before a late event is applied to it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
@@ -47,6 +48,7 @@ class LiveOrders:
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
+        self._readback_locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -92,6 +94,38 @@ class LiveOrders:
     async def read_back(self, cid: str) -> InFlightOrder | None:
         """The order folded from its journal stream (None: the journal never saw it)."""
         return await load_order(self._store, cid)
+
+    async def load(self, cid: str) -> InFlightOrder | None:
+        """One order from memory or, once it has left memory, from its stream (after a flush,
+        so the stream holds every event emitted so far); None if never journaled."""
+        order = self.snapshot(cid)
+        if order is not None:
+            return order
+        await self._journal.flush()
+        return self.snapshot(cid) or await self.read_back(cid)
+
+    async def ensure_loaded(self, cid: str) -> bool:
+        """Read an order that has left memory back into it (False: the journal never saw it).
+
+        Serialized per order, and after a journal flush: the stream then holds every event
+        emitted so far, so two reports of one fill arriving together are applied once.
+        """
+        lock = self._readback_locks.setdefault(cid, asyncio.Lock())
+        try:
+            async with lock:
+                if cid in self._projector.tracker:
+                    return True
+                await self._journal.flush()
+                if cid in self._projector.tracker:
+                    return True
+                order = await self.read_back(cid)
+                if order is None:
+                    return False
+                self.restore(order)
+                return True
+        finally:
+            if not lock.locked() and self._readback_locks.get(cid) is lock:
+                del self._readback_locks[cid]
 
     # ------------------------------------------------------------------ writing
 
@@ -165,6 +199,11 @@ class LiveOrders:
     def add_listener(self, **callbacks: Callback) -> None:
         """Register user callbacks (see ``Listeners.add``)."""
         self._listeners.add(**callbacks)
+
+    @property
+    def idle(self) -> bool:
+        """True when every event emitted so far is durable."""
+        return self._journal.idle
 
     def restore(self, order: InFlightOrder) -> None:
         """Put an order read back from the journal into memory (no-op if already held)."""

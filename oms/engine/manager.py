@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
@@ -49,6 +50,7 @@ from oms.engine.risk import RiskGate, RiskLimits
 from oms.engine.status import TradingStatus
 from oms.engine.streams import Background
 from oms.engine.tasks import EngineTasks
+from oms.engine.views import EngineSnapshot, every_order, snapshot_of
 from projections import PositionBook, Projector
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,8 @@ PUBLIC_API: frozenset[str] = frozenset(
         # commands
         "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
         # queries
-        "get_order", "load_order", "active_orders", "orders", "active_count", "positions",
-        "projector", "add_listener", "events", "flush",
+        "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
+        "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
     }
 )  # fmt: skip
 """Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
@@ -116,14 +118,20 @@ class OrderManager:
         connector: ExchangeConnector,
         risk: RiskLimits | None = None,
         config: EngineConfig | None = None,
+        *,
+        listeners: Mapping[str, Callback] | None = None,
     ) -> OrderManager:
-        """Open the journal, replay, verify, connect, reconcile; then open for trading.
+        """Claim the journal, replay, verify, connect, reconcile; then open for trading.
 
+        ``listeners`` (``{"on_filled": f, ...}``, as :meth:`add_listener` takes them) are
+        registered before recovery, so they also receive the events recovery journals.
         Raises :class:`oms.engine.errors.RecoveryFailed` (engine stays closed) if any step fails.
         """
         owns = isinstance(store, str)
         store_obj = await EventStore.open(store) if isinstance(store, str) else store
         manager = cls(store_obj, connector, risk, config, owns_store=owns)
+        if listeners:
+            manager.add_listener(**listeners)
         try:
             manager._recovery_report = await recover(manager._recovery_parts())
         except BaseException:
@@ -310,10 +318,43 @@ class OrderManager:
         """One order's state from memory or, once it has left memory (completed orders beyond
         ``completed_in_memory``), folded from its journal stream; None if it was never journaled.
         """
-        order = self._live.snapshot(client_order_id)
-        if order is not None:
-            return order
-        return await self._live.read_back(client_order_id)
+        return await self._live.load(client_order_id)
+
+    async def all_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
+        """Every order the journal knows (active, completed, evicted), by client order id.
+
+        Served from the SQL read models, brought up to the journal's head first (incremental,
+        checkpointed: not a fold of the whole journal each time); memory stays flat.
+        """
+        await self._live.flush()
+        async for order in every_order(self._store, batch_size):
+            yield order
+
+    def snapshot(self) -> EngineSnapshot:
+        """Orders and positions as one consistent copy: a fill is in both or in neither.
+
+        ``position`` is the last journal position made durable; after :meth:`flush` (or
+        :meth:`settled`) the copy is exactly the journal's state at that position.
+        """
+        return snapshot_of(self._live.projector)
+
+    async def settled(self, timeout_s: float = 30.0) -> None:
+        """Wait until nothing is pending: every event durable, every request sent, and no
+        background fill fetch, resolution or read-back still running.
+
+        Raises ``TimeoutError`` after ``timeout_s`` seconds (e.g. an unknown outcome still
+        waiting for its deadline, or the exchange unreachable).
+        """
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await self.flush()
+                work = self._tasks.work()
+                if work:
+                    await asyncio.wait(work)
+                    continue
+                if self._live.idle and not self._outbox.pending:
+                    return
+                await asyncio.sleep(0.01)
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:

@@ -41,7 +41,9 @@ class ReconcileCounts:
     adopted: int = 0
     canceled_unknown: int = 0
     events: int = 0
+    read_retries: int = 0
     notes: list[str] = field(default_factory=list)
+    details: list[dict[str, str]] = field(default_factory=list)
 
 
 class Reconciler:
@@ -129,29 +131,60 @@ class Reconciler:
             )
         return counts
 
-    def sweep_unknown(self, open_reports: list[OrderStatusReport], counts: ReconcileCounts) -> None:
-        """Journal (adopt) or cancel open exchange orders that the journal does not know."""
+    async def sweep_unknown(
+        self, open_reports: list[OrderStatusReport], counts: ReconcileCounts
+    ) -> None:
+        """Journal (adopt) or cancel open exchange orders that the journal does not know.
+
+        ``open_reports`` must be a fresh view (taken after reconciliation and the gap fill): an
+        order on an older list may have filled since. An order is judged against the journal,
+        never against memory alone: one that has left memory is read back, the exchange's
+        status applied to it, and it is never adopted a second time.
+        """
+        live = self._live
         for report in open_reports:
             cid = cid_of(report.cloid)
-            if cid is not None and self._live.get(cid) is not None:
+            if cid is not None and live.get(cid) is not None:
                 continue
             oid = report.exchange_order_id
-            if oid is not None and self._live.cid_of_exchange_id(oid) is not None:
+            if oid is not None and live.cid_of_exchange_id(oid) is not None:
                 continue
+            if cid is not None:
+                known = await live.load(cid)
+                if known is not None:
+                    counts.notes.append(f"{cid}: open on the exchange, known to the journal as "
+                                        f"{known.state.value}; status applied, not adopted")
+                    counts.details.append({"client_order_id": cid, "action": "rechecked",
+                                           "why": f"journal has it ({known.state.value})"})
+                    if await live.ensure_loaded(cid):
+                        self._reports.on_status_report(report)
+                    continue
+                self._reports.journal_anomaly(
+                    "unknown_own_order",
+                    f"open order {oid} carries our cloid {report.cloid} but the journal has no"
+                    " stream for it (every order is journaled before it is sent): another"
+                    " engine on this account, or a lost journal",
+                    {"cloid": report.cloid, "oid": oid, "pair": report.pair},
+                )
             counts.unknown_found += 1
             if self._config.unknown_orders == "cancel":
                 counts.canceled_unknown += 1
+                counts.details.append({"client_order_id": cid or "", "action": "canceled",
+                                       "why": f"unknown open order {oid}"})
                 self._tasks.spawn(self._cancel_external(report))
                 continue
-            if self._adopt(report, cid):
+            adopted = self._adopt(report, cid)
+            if adopted is not None:
                 counts.adopted += 1
+                counts.details.append({"client_order_id": adopted, "action": "adopted",
+                                       "why": f"open order {oid} the journal did not know"})
 
-    def _adopt(self, report: OrderStatusReport, cid: str | None) -> bool:
+    def _adopt(self, report: OrderStatusReport, cid: str | None) -> str | None:
         if report.side is None or report.amount is None or report.price is None:
             log.warning(
                 "cannot adopt order %s: report lacks side/size/price", report.exchange_order_id
             )
-            return False
+            return None
         now_ns = time.time_ns()
         new_cid = ClientOrderId(cid) if cid else ClientOrderId.new(now_ns)
         side = TradeSide.BUY if report.side == "buy" else TradeSide.SELL
@@ -183,7 +216,7 @@ class Reconciler:
         if report.remaining is not None and report.remaining < report.amount:
             self._tasks.spawn(self._reports.fetch_fills_for(new_cid))
         log.info("adopted external order %s as %s", report.exchange_order_id, new_cid)
-        return True
+        return str(new_cid)
 
     async def _cancel_external(self, report: OrderStatusReport) -> None:
         deadline = _now_ms() + int(self._config.expires_after_s * 1000)

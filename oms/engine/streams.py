@@ -44,11 +44,11 @@ class Background:
     def start(self) -> None:
         """Start every background task (all are cancelled when ``tasks`` closes)."""
         spawn = self._tasks.spawn
-        spawn(self._consume_order_updates())
-        spawn(self._consume_fills())
-        spawn(self._poll_when_silent())
+        spawn(self._consume_order_updates(), service=True)
+        spawn(self._consume_fills(), service=True)
+        spawn(self._poll_when_silent(), service=True)
         if self._config.dead_man_switch_s is not None:
-            spawn(self._dead_man_switch(self._config.dead_man_switch_s))
+            spawn(self._dead_man_switch(self._config.dead_man_switch_s), service=True)
         self._connector.add_reconnect_callback(self._on_reconnect)
 
     async def _on_reconnect(self) -> None:
