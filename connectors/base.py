@@ -21,6 +21,7 @@ import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Side = Literal["buy", "sell"]
@@ -341,6 +342,20 @@ class ExchangeConnector(Protocol):
 
     def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
         """Register ``callback`` to be awaited after every stream reconnect."""
+
+
+@runtime_checkable
+class KeepsNonces(Protocol):
+    """A connector that signs with nonces it persists in a file (see the engine's default)."""
+
+    @property
+    def nonce_file(self) -> Path | None:
+        """The nonce file in use (None: none yet)."""
+        ...
+
+    def keep_nonces_in(self, folder: Path) -> None:
+        """Use ``folder``/``nonce-<signer>`` as the nonce file (before the first signature)."""
+        ...
 
 
 class ExchangeUnavailable(ConnectionError):

@@ -201,6 +201,14 @@ class PostgresBackend:
         """Up to ``limit`` events of one stream from version ``start``, in version order."""
         return await self._rows(_STREAM, stream_id, start, limit)
 
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The stream's last version, or None when it has no event."""
+        async with self._apg() as apg:
+            value = await apg.fetchval(
+                "SELECT MAX(version) FROM events WHERE stream_id = $1", stream_id
+            )
+        return None if value is None else int(value)
+
     async def head(self) -> tuple[int, str]:
         """The last position and its hash, or ``(0, GENESIS_HASH)`` for an empty log."""
         async with self._apg() as apg:

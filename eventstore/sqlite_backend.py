@@ -231,6 +231,17 @@ class SqliteBackend:
             self._readers, lambda: self._rows(_STREAM, (stream_id, start, limit))
         )
 
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The stream's last version, or None when it has no event."""
+
+        def run() -> int | None:
+            row = self._conn(True).execute(
+                "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            return None if row is None or row[0] is None else int(row[0])
+
+        return await self._in(self._readers, run)
+
     async def head(self) -> tuple[int, str]:
         """The last position and its hash, or ``(0, GENESIS_HASH)`` for an empty log."""
 

@@ -48,6 +48,7 @@ class _Backend(Protocol):
     ) -> list[RecordedEvent]: ...
     async def read_stream(self, stream_id: str, start: int, limit: int) -> list[RecordedEvent]: ...
     async def head(self) -> tuple[int, str]: ...
+    async def stream_version(self, stream_id: str) -> int | None: ...
     async def watch(self, on_commit: Callable[[], None]) -> bool: ...
     async def close(self) -> None: ...
 
@@ -306,6 +307,13 @@ class EventStore:
         """
         self._check_open()
         return await self._backend.head()
+
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The last version (0-based) of ``stream_id``, or None when it does not exist: what to
+        pass as ``expected_version`` to append after it."""
+        self._check_open()
+        check_stream_id(stream_id)
+        return await self._backend.stream_version(stream_id)
 
     async def verify(
         self,

@@ -100,6 +100,7 @@ class HyperliquidConnector:
         self.account = (vault_address or account_address or signer_address or "").lower()
         self.is_mainnet = is_mainnet
         self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
+        self._signer_address = signer_address
         self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s)
         self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
         self._rules = TradingRules()
@@ -127,6 +128,21 @@ class HyperliquidConnector:
     def rest(self) -> HyperliquidRest:
         """The REST client (stats, raw ``info`` queries)."""
         return self._rest
+
+    @property
+    def nonce_file(self) -> Path | None:
+        """The file the signer's nonces are reserved in (None: in-process guarantee only)."""
+        return self._nonces.path
+
+    def keep_nonces_in(self, folder: Path) -> None:
+        """Reserve nonces in ``folder``/``nonce-<signer address>`` (shared safely by processes).
+
+        Call before the first signed action; raises ``RuntimeError`` after it.
+        """
+        if self._nonces.last:
+            raise RuntimeError("nonces were already issued: choose the nonce file before trading")
+        name = f"nonce-{(self._signer_address or self.account).lower()}"
+        self._nonces = NonceManager(Path(folder) / name)
 
     # lifecycle ---------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from oms.engine.intake import ReportHandler
 from oms.engine.lease import LEASE_STREAM, EngineLease
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
+from oms.engine.nonce_home import ensure_nonce_file
 from oms.engine.outbox import Outbox
 from oms.engine.reconcile import ReconcileCounts, Reconciler
 from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
@@ -130,6 +131,7 @@ class OrderManager:
         owns = isinstance(store, str)
         store_obj = await EventStore.open(store) if isinstance(store, str) else store
         manager = cls(store_obj, connector, risk, config, owns_store=owns)
+        ensure_nonce_file(store_obj, connector)  # two signers for one key never collide
         if listeners:
             manager.add_listener(**listeners)
         try:
