@@ -22,7 +22,7 @@ from oms.domain.events import OrderEvent
 from oms.domain.ids import order_stream
 from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
-from oms.engine.reconcile import ReconcileCounts, sweep_unknown
+from oms.engine.reconcile import ReconcileCounts
 from projections import load_state
 
 D = Decimal
@@ -74,8 +74,10 @@ async def test_a_fill_of_an_evicted_order_reported_twice_is_journaled_once(
         order = await oms.load_order(first)
         assert order is not None and order.state is OrderState.CANCELED
         fill = _late_fill(order, "late-1", D("0.004"))
-        oms.on_fill(fill)  # the stream's report and the gap fill's, in the same moment
-        oms.on_fill(fill)
+        # The stream's report and the gap fill's, in the same moment (fed to the engine's report
+        # handler exactly as its stream consumer would).
+        oms._reports.on_fill(fill)
+        oms._reports.on_fill(fill)
         await oms.settled(10)
         types = await _types(oms.store, first)
         assert types.count("OrderFilled") == 1, types
@@ -106,7 +108,7 @@ async def test_sweep_never_adopts_an_order_the_journal_knows(
             remaining=order.amount, price=order.price, timestamp_ms=order.created_at_ns // 10**6,
         )
         counts = ReconcileCounts()
-        await sweep_unknown(oms, [stale], counts)
+        await oms._reconciler.sweep_unknown([stale], counts)  # as recovery calls it
         await oms.settled(10)
         assert counts.adopted == 0 and counts.unknown_found == 0
         types = await _types(oms.store, first)
@@ -160,7 +162,7 @@ async def test_snapshot_and_all_orders(
         every = {o.client_order_id: o async for o in oms.all_orders(batch_size=2)}
         assert set(every) == {*cids, resting}
         assert every[cids[0]].state is OrderState.CANCELED
-        snap = oms.snapshot()
+        snap = await oms.snapshot()
         head, _ = await oms.store.head()
         assert snap.position == head
         assert resting in snap.orders and cids[0] not in snap.orders
@@ -178,9 +180,10 @@ async def test_a_second_report_while_the_first_is_being_written_is_dropped(
         canceled, resting = await oms.load_order(late), oms.get_order(other)
         assert canceled is not None and resting is not None
         fill = _late_fill(canceled, "late-2", D("0.003"))
-        oms.on_fill(fill)  # applied in memory, not yet durable
-        oms.on_fill(_late_fill(resting, "full-1", D("0.01")))  # completes `other`: with a
-        oms.on_fill(fill)  # capacity of 1 the canceled order would leave memory before this
+        reports = oms._reports  # fed exactly as the stream consumer feeds it
+        reports.on_fill(fill)  # applied in memory, not yet durable
+        reports.on_fill(_late_fill(resting, "full-1", D("0.01")))  # completes `other`: with a
+        reports.on_fill(fill)  # capacity of 1 the canceled order leaves memory before this
         await oms.settled(10)
         types = await _types(oms.store, late)
         assert types.count("OrderFilled") == 1 and "OrderAnomaly" not in types, types
