@@ -13,10 +13,8 @@ their life cycle and exposes the public API; it holds no order logic of its own:
 - :class:`~oms.engine.streams.Background` — stream consumers, poller, dead-man switch;
 - :func:`~oms.engine.recovery.recover` — the start-up sequence.
 
-Everything a user can call is listed in :data:`PUBLIC_API`; nothing there journals an event,
-skips the risk gate or reaches the outbox.
-
-Example::
+Everything a user can call is in :data:`PUBLIC_API`; none of it journals an event directly,
+skips the risk gate or reaches the outbox. Example::
 
     async with await OrderManager.open("sqlite+aiosqlite:///oms.db", connector) as oms:
         cid = oms.buy("ETH", Decimal("0.5"), OrderType.LIMIT, price=Decimal("3000"))
@@ -40,7 +38,7 @@ from oms.domain.order import InFlightOrder
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
 from oms.engine.intake import ReportHandler
-from oms.engine.lease import LEASE_STREAM, EngineLease
+from oms.engine.lease import LEASE_STREAM, EngineLease, fenced_reason
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
 from oms.engine.nonce_home import ensure_nonce_file
@@ -188,7 +186,7 @@ class OrderManager:
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         if isinstance(exc, Fenced):
-            self._status.stop(self._fenced_reason("another engine"), keep_first=False)
+            self._status.stop(fenced_reason("another engine"), keep_first=False)
             log.critical("%s", self._status.reason)
             self._tasks.spawn(self._name_the_fencer())
             return
@@ -198,16 +196,8 @@ class OrderManager:
             keep_first=False,
         )
 
-    @staticmethod
-    def _fenced_reason(who: str) -> str:
-        return (
-            f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
-            " per journal). Nothing more is journaled or sent from here; close this one"
-        )
-
     async def _name_the_fencer(self) -> None:
-        who = await self._lease.fenced_by()
-        self._status.stop(self._fenced_reason(f"the engine with {who}"), keep_first=False)
+        self._status.stop(fenced_reason(await self._lease.fenced_by()), keep_first=False)
         log.critical("%s", self._status.reason)
 
     @property
