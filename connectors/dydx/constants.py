@@ -38,8 +38,9 @@ TYPE_PUBKEY = "/cosmos.crypto.secp256k1.PubKey"
 
 #: CLOB transactions pay no fee but carry this gas limit (``DEFAULT_FEE`` of the official client).
 CLOB_GAS_LIMIT = 1_000_000
-#: The official client marks its orders with client_metadata 2; ours carry 0.
-CLIENT_METADATA = 0
+#: client_metadata of our orders ("oms1"): the official client writes 2 in every order, so a row
+#: with another value (same subaccount, same client id) is not ours.
+CLIENT_METADATA = 0x6F6D7331
 
 #: USDC has 6 decimals on dYdX (asset 0): 1 quote quantum = 1e-6 USDC.
 QUOTE_ATOMIC_RESOLUTION = -6

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from dydx_helpers import ADDRESS, MNEMONIC
 from dydx_v4_client import OrderFlags
 from dydx_v4_client.indexer.rest.constants import OrderType
 from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
@@ -20,12 +21,6 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from connectors.dydx.simulator import DydxSimConfig, DydxSimulator
 
-# The official client's own test vector (tests/conftest.py of dydx-v4-client).
-MNEMONIC = (
-    "mirror actor skill push coach wait confirm orchard lunch mobile athlete gossip awake miracle"
-    " matter bus reopen team ladder lazy list timber render wait"
-)
-ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
 GTT = Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED
 
 
