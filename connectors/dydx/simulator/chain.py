@@ -57,6 +57,7 @@ class Chain:
         self._now: list[dict[str, Any]] = []
         self._next_block: list[dict[str, Any]] = []
         self._stateful_this_block: dict[str, int] = {}
+        self._in_block = False
         self.listeners: list[Listener] = []
         #: Every fill event ever booked, by (owner, subaccount): the truth tests compare with.
         self.fill_log: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -143,14 +144,18 @@ class Chain:
             self._stateful_this_block.clear()
             self._now.extend(self._next_block)  # CheckTx-time fills are committed in this block
             self._next_block = []
-            for tx in self._mempool:
-                self._include(tx)
-            self._mempool = []
-            for account in self.ledger.accounts.values():
-                account.check_sequence = account.sequence
-            if before_commit is not None:
-                before_commit()
-            self.clob.expire(self.height, self.block_time)
+            self._in_block = True
+            try:
+                for tx in self._mempool:
+                    self._include(tx)
+                self._mempool = []
+                for account in self.ledger.accounts.values():
+                    account.check_sequence = account.sequence
+                if before_commit is not None:
+                    before_commit()
+                self.clob.expire(self.height, self.block_time)
+            finally:
+                self._in_block = False
             self._now.append({"kind": "height", "height": self.height, "time": self.block_time})
             self._flush()
             return self.height
@@ -178,7 +183,8 @@ class Chain:
     # events ----------------------------------------------------------------------------------
 
     def _emit(self, event: dict[str, Any], now: bool) -> None:
-        (self._now if now else self._next_block).append(event)
+        # CheckTx-time fills and final statuses wait for the next block; in a block, all is now.
+        (self._now if now or self._in_block else self._next_block).append(event)
 
     def _flush(self) -> None:
         if not self._now:

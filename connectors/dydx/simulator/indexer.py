@@ -89,7 +89,8 @@ class IndexerDb:
             "clientMetadata": str(event["client_metadata"]),
             "timeInForce": "IOC" if event["tif"] == TIF_IOC else "GTT",
             "postOnly": event["tif"] == TIF_POST_ONLY, "status": status, "ticker": market.ticker,
-            "updatedAt": iso(self.time or event.get("at", 0)), "updatedAtHeight": str(self.height),
+            "updatedAt": iso(self.time or event.get("at", 0)),
+            "updatedAtHeight": str(event["height"]),
             "subaccountNumber": number,
         }
         if flags == c.FLAG_SHORT_TERM:
@@ -112,7 +113,8 @@ class IndexerDb:
     def _fill(self, event: dict[str, Any], push: Push) -> None:
         owner, number, _client_id, _flags, clob = event["key"]
         market = self.markets[clob]
-        event_id = (self.height.to_bytes(4, "big") + (2).to_bytes(4, "big")
+        height = int(event["height"])
+        event_id = (height.to_bytes(4, "big") + (2).to_bytes(4, "big")
                     + event["event_index"].to_bytes(4, "big"))
         price = self.price(market, event["subticks"])
         size = self.size(market, event["quantums"])
@@ -122,7 +124,7 @@ class IndexerDb:
             "type": "LIMIT", "market": market.ticker, "marketType": "PERPETUAL",
             "price": _num(price), "size": _num(size), "fee": _num(Decimal(event["fee"]).scaleb(-6)),
             "affiliateRevShare": "0", "createdAt": iso(event["at"]),
-            "createdAtHeight": str(self.height), "orderId": event["order"],
+            "createdAtHeight": str(height), "orderId": event["order"],
             "clientMetadata": str(event["client_metadata"]), "subaccountNumber": number,
         }
         self.fills.setdefault((owner, number), []).append(fill)
@@ -137,7 +139,7 @@ class IndexerDb:
                 "market": market.ticker, "status": "OPEN",
                 "side": "LONG" if quantums > 0 else "SHORT", "size": _num(size_now),
                 "maxSize": _num(abs(size_now)), "entryPrice": _num(entry), "realizedPnl": "0",
-                "createdAt": iso(event["at"]), "createdAtHeight": str(self.height),
+                "createdAt": iso(event["at"]), "createdAtHeight": str(height),
                 "sumOpen": "0", "sumClose": "0", "netFunding": "0", "unrealizedPnl": "0",
                 "closedAt": None, "exitPrice": None, "subaccountNumber": number,
             }
