@@ -49,6 +49,11 @@ class DydxSimulator:
         self.db = IndexerDb(self.config)
         self.http = IndexerHttp(self.chain, self.db, self._oracle)
         self.indexer_lag_s = self.config.indexer_lag_s
+        #: While True, blocks still come but the market maker holds still (nothing new trades
+        #: unless a client sends a crossing order): for comparing a dump with the truth.
+        self.market_paused = False
+        self._last_due = 0.0
+        self._backlog: list[list[dict[str, Any]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._node: Any = None
@@ -126,8 +131,9 @@ class DydxSimulator:
             self.produce_block()
 
     def produce_block(self) -> int:
-        """Commit one block now (the maker re-quotes in it); returns its height."""
-        return self.chain.produce_block(self.maker.step if self.maker else None)
+        """Commit one block now (the maker re-quotes in it unless paused); returns its height."""
+        step = self.maker.step if self.maker and not self.market_paused else None
+        return self.chain.produce_block(step)
 
     def _on_events(self, events: list[dict[str, Any]]) -> None:
         loop = self._loop
@@ -137,11 +143,19 @@ class DydxSimulator:
             loop.call_soon_threadsafe(self._deliver, events)
 
     def _deliver(self, events: list[dict[str, Any]]) -> None:
+        # The Indexer lags but never reorders: a batch is due no earlier than the one before it,
+        # even when the lag shrinks meanwhile.
         assert self._loop is not None
-        if self.indexer_lag_s > 0:
-            self._loop.call_later(self.indexer_lag_s, self.db.apply, events, self.http.push)
-        else:
+        due = max(self._loop.time() + self.indexer_lag_s, self._last_due)
+        self._last_due = due
+        if due <= self._loop.time() and not self._backlog:
             self.db.apply(events, self.http.push)
+            return
+        self._backlog.append(events)
+        self._loop.call_at(due, self._apply_oldest)
+
+    def _apply_oldest(self) -> None:
+        self.db.apply(self._backlog.pop(0), self.http.push)
 
     # test helpers ----------------------------------------------------------------------------
 
