@@ -134,8 +134,10 @@ class ClientIdJournal:
         good_til_block: int,
         good_til_block_time: int,
         dead_after_height: int,
+        sync: bool = True,
     ) -> ClientIdRecord:
-        """Journal the next client id for ``cloid`` (durably, before anything is sent)."""
+        """Journal the next client id for ``cloid``; durable at once, or (``sync=False``) at the
+        next :meth:`sync`, which must come before the order is sent."""
         if cloid in self._by_cloid:
             raise ValueError(f"cloid {cloid} already has client id "
                              f"{self._by_cloid[cloid].client_id}: a resend must reuse it")
@@ -151,8 +153,14 @@ class ClientIdJournal:
             entry = asdict(record)
             del entry["order_id"]  # derived
             self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            self._sync(self._file)
+            if sync:
+                self._sync(self._file)
         return record
+
+    def sync(self) -> None:
+        """Make every allocation so far durable (flush + fsync)."""
+        if self._file is not None:
+            self._sync(self._file)
 
     def ack(self, client_id: int, accepted: bool) -> None:
         """Note what CheckTx answered for ``client_id`` (flushed, not fsynced)."""

@@ -161,8 +161,10 @@ class DydxConnector:
         return self._sender
 
     async def height(self) -> int:
-        """The latest committed height, re-read from the node when older than half a block."""
-        if time.monotonic() - self._height_at > min(0.5, self.block_time_s / 2):
+        """The latest committed height: from the node when the one we know (from the node or
+        the Indexer's ``v4_block_height``) is a block old. Deadlines tolerate that staleness:
+        a short-term order gets at least 3 blocks (``orders.plan``)."""
+        if time.monotonic() - self._height_at > self.block_time_s:
             self._height = await self.node.latest_height()
             self._height_at = time.monotonic()
         return self._height
@@ -182,16 +184,20 @@ class DydxConnector:
                 orders.plan(r, 0, 0, 0, self.block_time_s, self.long_term_ttl_s)
         height = await self.height()
         deadline = expires_after_ms or _now_ms() + _DEFAULT_HORIZON_MS
-        return list(await asyncio.gather(
-            *(self._place_one(sender, r, height, deadline) for r in requests)))
+        planned = []
+        for r in requests:  # journal every client id of the batch, then one fsync, then send
+            p = orders.plan(r, height, _now_ms(), deadline, self.block_time_s,
+                            self.long_term_ttl_s)
+            market = self.markets.get(r.pair)
+            planned.append((r, p, self.ids.allocate(
+                r.cloid, r.pair, market.clob_pair_id, p.flags, p.good_til_block,
+                p.good_til_block_time, p.dead_after_height, sync=False)))
+        self.ids.sync()
+        return list(await asyncio.gather(*(self._place_one(sender, *x) for x in planned)))
 
-    async def _place_one(self, sender: TxSender, request: PlaceOrderRequest, height: int,
-                         deadline_ms: int) -> PlaceResult:
+    async def _place_one(self, sender: TxSender, request: PlaceOrderRequest, p: orders.Plan,
+                         record: ClientIdRecord) -> PlaceResult:
         market = self.markets.get(request.pair)
-        p = orders.plan(request, height, _now_ms(), deadline_ms, self.block_time_s,
-                        self.long_term_ttl_s)
-        record = self.ids.allocate(request.cloid, request.pair, market.clob_pair_id, p.flags,
-                                   p.good_til_block, p.good_til_block_time, p.dead_after_height)
         msg = orders.place_message(self.address, self.subaccount, record, market, request)
         try:
             if p.flags == c.FLAG_SHORT_TERM:
@@ -375,6 +381,8 @@ class DydxConnector:
             height = (contents or {}).get("blockHeight") or (contents or {}).get("height")
             if height is not None:
                 self.indexer_height = int(height)
+                if self.indexer_height > self._height:  # a newer height for free
+                    self._height, self._height_at = self.indexer_height, time.monotonic()
             return
         if channel != "v4_subaccounts" or not isinstance(contents, dict):
             return
