@@ -127,7 +127,7 @@ async def run_torture_dydx(kills: int, seed: int = 1, workdir: Path | None = Non
                 "--seed", str(seed * 1000 + round_no), "--dump", str(dump),
                 "--nonce-file", str(ids_file),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=log_path.open("wb"), env=env,
+                stderr=log_path.open("ab"), env=env,
             )
             assert proc.stdout is not None and proc.stdin is not None
             started = time.perf_counter()
@@ -157,6 +157,9 @@ async def run_torture_dydx(kills: int, seed: int = 1, workdir: Path | None = Non
             mode = rng.choice(MODES)
             stats[f"mode_{mode}"] += 1
             await _provoke(sim, mode, rng)
+            if proc.returncode is not None:
+                raise AssertionError(f"round {round_no}: the worker exited by itself (code "
+                                     f"{proc.returncode})\n{log_path.read_text()[-3000:]}")
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             stats["kills"] += 1
