@@ -61,6 +61,8 @@ class Chain:
         self.listeners: list[Listener] = []
         #: Every fill event ever booked, by (owner, subaccount): the truth tests compare with.
         self.fill_log: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        #: Owners whose events the Indexer does not store (the house market maker).
+        self.untracked: set[str] = set()
         self.on_tx: Callable[[DecodedTx, TxResult], None] | None = None
         for address in config.funded:
             self.fund(address)
@@ -192,7 +194,9 @@ class Chain:
         events, self._now = self._now, []
         for event in events:
             event.setdefault("height", self.height)
-            if event["kind"] == "fill":
+            if event["kind"] == "fill" and event["key"][0] not in self.untracked:
                 self.fill_log.setdefault(event["key"][:2], []).append(event)
+            if event.get("key", ("",))[0] in self.untracked:
+                event["untracked"] = True
         for listener in self.listeners:
             listener(events)

@@ -61,6 +61,8 @@ class Clob:
         self.pending_cancels: dict[OrderKey, int] = {}
         self._priority = 0
         self._event_index = 0
+        #: Owners whose finished orders are not kept (the house market maker: memory stays flat).
+        self.untracked: set[str] = set()
 
     # validation ------------------------------------------------------------------------------
 
@@ -300,7 +302,7 @@ class Clob:
                 self.emit(self._order_event(maker), False)
         if taker.filled:
             taker.status = "FILLED" if taker.remaining == 0 else "OPEN"
-            if taker.remaining == 0:
+            if taker.remaining == 0 and taker.key[0] not in self.untracked:
                 self.done[taker.key] = taker
             self.emit(self._order_event(taker), False)
 
@@ -310,7 +312,8 @@ class Clob:
 
     def _finish(self, order: SimOrder, status: str, reason: str, now: bool = False) -> None:
         self.live.pop(order.key, None)
-        self.done[order.key] = order
+        if order.key[0] not in self.untracked:
+            self.done[order.key] = order
         order.status, order.removal_reason = status, reason
         self.emit(self._order_event(order), now)
 

@@ -99,8 +99,9 @@ class IndexerDb:
             row["goodTilBlockTime"] = iso(event["gtbt"])
         if event["created_height"] is not None:
             row["createdAtHeight"] = str(event["created_height"])
-        forget = (self.config.forget_unfilled_short_term and flags == c.FLAG_SHORT_TERM
-                  and status == "CANCELED" and event["filled"] == 0)
+        forget = event.get("untracked") or (
+            self.config.forget_unfilled_short_term and flags == c.FLAG_SHORT_TERM
+            and status == "CANCELED" and event["filled"] == 0)
         if forget:
             self.orders.pop(event["uuid"], None)
         else:
@@ -127,7 +128,8 @@ class IndexerDb:
             "createdAtHeight": str(height), "orderId": event["order"],
             "clientMetadata": str(event["client_metadata"]), "subaccountNumber": number,
         }
-        self.fills.setdefault((owner, number), []).append(fill)
+        if not event.get("untracked"):
+            self.fills.setdefault((owner, number), []).append(fill)
         quantums, cost = event["position"]
         positions = self.positions.setdefault((owner, number), {})
         if quantums == 0:
@@ -150,7 +152,9 @@ class IndexerDb:
             trade = {"id": fill["id"], "side": fill["side"], "size": fill["size"],
                      "price": fill["price"], "type": "LIMIT", "createdAt": fill["createdAt"],
                      "createdAtHeight": fill["createdAtHeight"]}
-            self.trades.setdefault(market.ticker, []).append(trade)
+            trades = self.trades.setdefault(market.ticker, [])
+            trades.append(trade)
+            del trades[:-1000]  # the last 1,000 are what the Indexer serves
             push("v4_trades", market.ticker, {"trades": [trade]})
 
     # REST shapes -----------------------------------------------------------------------------

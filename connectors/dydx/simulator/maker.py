@@ -34,6 +34,8 @@ class MarketMaker:
         self.oracle: dict[str, Decimal] = {m.ticker: m.oracle_price for m in chain.config.markets}
         self._client_id = 0
         chain.fund(MAKER_ADDRESS, Decimal("1000000000"))
+        chain.clob.untracked.add(MAKER_ADDRESS)
+        chain.untracked.add(MAKER_ADDRESS)
 
     def _order(self, market: MarketSpec, side: int, price: Decimal, size: Decimal) -> SimOrder:
         self._client_id += 1
