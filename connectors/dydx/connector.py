@@ -47,6 +47,9 @@ from connectors.dydx.rest import IndexerRest
 from connectors.dydx.sender import TxSender
 from connectors.dydx.signing import DydxKey, TxSigner
 from connectors.dydx.ws import IndexerWs
+
+# The fan-out of reports to async iterators is exchange-agnostic; it lives in the Hyperliquid folder
+# because that connector came first.
 from connectors.hyperliquid.streams import Broadcast, Subscription
 
 log = logging.getLogger(__name__)

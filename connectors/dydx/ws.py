@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from connectors.base import ReconnectCallback
+from connectors.base import ExchangeUnavailable, ReconnectCallback
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,12 @@ class IndexerWs:
         """Connect and wait until every subscription has its snapshot."""
         if self._task is None:
             self._task = asyncio.create_task(self._run())
-        await asyncio.wait_for(self._ready.wait(), timeout_s)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout_s)
+        except TimeoutError:
+            raise ExchangeUnavailable(
+                f"the Indexer WebSocket {self.url} gave no snapshots within {timeout_s:.0f} s"
+            ) from None
 
     async def close(self) -> None:
         """Stop reconnecting and close; idempotent."""
