@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import (
+    BookUpdate,
     CancelResult,
     ExchangeOrderStatus,
     FillReport,
@@ -39,6 +40,7 @@ from connectors.base import (
 )
 from connectors.dydx import constants as c
 from connectors.dydx import orders, parsing
+from connectors.dydx.book import LevelBook
 from connectors.dydx.client_ids import ClientIdJournal, ClientIdRecord
 from connectors.dydx.errors import DydxError, NotYetCertain, UnexpectedReply
 from connectors.dydx.markets import Markets
@@ -46,11 +48,9 @@ from connectors.dydx.node import NodeClient
 from connectors.dydx.rest import IndexerRest
 from connectors.dydx.sender import TxSender
 from connectors.dydx.signing import DydxKey, TxSigner
+from connectors.dydx.streams import DydxStreams
 from connectors.dydx.ws import IndexerWs
-
-# The fan-out of reports to async iterators is exchange-agnostic; it lives in the Hyperliquid folder
-# because that connector came first.
-from connectors.hyperliquid.streams import Broadcast, Subscription
+from connectors.hyperliquid.streams import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,14 @@ class DydxConnector:
         self.long_term_ttl_s = long_term_ttl_s
         self.node = NodeClient(node_url, secure=secure, timeout_s=request_timeout_s)
         self.rest = IndexerRest(rest_url, timeout_s=request_timeout_s)
-        self.ws = IndexerWs(ws_url, self._on_ws)
+        self.ws = IndexerWs(ws_url, self._on_ws_message)
+        self.streams = DydxStreams(self._cloid_of, self._ticker_of, self._on_height, self.ws.stats)
         self.ids = ClientIdJournal(Path(client_id_file) if client_id_file else None, address,
                                    subaccount)
         self.markets = Markets()
         self._sender: TxSender | None = None
         self._height, self._height_at = 0, 0.0
         self.indexer_height = 0
-        self._order_updates: Broadcast[OrderStatusReport] = Broadcast()
-        self._fills: Broadcast[FillReport] = Broadcast()
 
     def __repr__(self) -> str:
         return f"DydxConnector(account={self.account}, chain={self.chain_id})"
@@ -132,8 +131,7 @@ class DydxConnector:
         await self.rest.close()
         await self.node.close()
         self.ids.close()
-        self._order_updates.close()
-        self._fills.close()
+        self.streams.close()
 
     async def refresh_markets(self) -> None:
         """Reload ``/v4/perpetualMarkets``."""
@@ -369,41 +367,32 @@ class DydxConnector:
 
     def order_updates(self) -> Subscription[OrderStatusReport]:
         """Order updates of ``v4_subaccounts`` (snapshots after each connect included)."""
-        return self._order_updates.subscribe()
+        return self.streams.order_updates.subscribe()
 
     def fills(self) -> Subscription[FillReport]:
         """Fills of ``v4_subaccounts``: dedupe by trade id."""
-        return self._fills.subscribe()
+        return self.streams.fills.subscribe()
+
+    def subscribe_book(self, pair: str) -> None:
+        """Stream the L2 book of ``pair`` (``v4_orderbook``) into :meth:`book_updates`."""
+        self.markets.get(pair)
+        if pair not in self.streams.books:
+            self.streams.books[pair] = LevelBook(pair)
+            self.ws.subscribe("v4_orderbook", pair)
+
+    def book_updates(self) -> Subscription[BookUpdate]:
+        """Whole-book snapshots of every pair passed to :meth:`subscribe_book`."""
+        return self.streams.book_updates.subscribe()
 
     def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
         """Await ``callback()`` after every Indexer WebSocket reconnect (gap fill by REST)."""
         self.ws.add_reconnect_callback(callback)
 
-    def _on_ws(self, channel: str, channel_id: str, contents: Any, snapshot: bool) -> None:
-        if channel == "v4_block_height":
-            height = (contents or {}).get("blockHeight") or (contents or {}).get("height")
-            if height is not None:
-                self.indexer_height = int(height)
-                if self.indexer_height > self._height:  # a newer height for free
-                    self._height, self._height_at = self.indexer_height, time.monotonic()
-            return
-        if channel != "v4_subaccounts" or not isinstance(contents, dict):
-            return
-        for row in contents.get("orders") or []:
-            try:
-                report = parsing.parse_order(row, self._cloid_of, self._ticker_of(row))
-            except (UnexpectedReply, ValueError) as exc:
-                self._malformed("order update", exc, row)
-                continue
-            self._order_updates.publish(report)
-        for row in contents.get("fills") or []:
-            try:
-                fill = parsing.parse_fill(row, self._cloid_of)
-            except UnexpectedReply as exc:
-                self._malformed("fill", exc, row)
-                continue
-            self._fills.publish(fill)
+    def _on_ws_message(self, channel: str, channel_id: str, contents: Any, snapshot: bool
+                       ) -> None:
+        self.streams.handle(channel, channel_id, contents, snapshot)
 
-    def _malformed(self, what: str, exc: Exception, row: Any) -> None:
-        self.ws.stats.malformed += 1
-        log.warning("skipping malformed %s: %s (raw %.300r)", what, exc, row)
+    def _on_height(self, height: int) -> None:
+        self.indexer_height = height
+        if height > self._height:  # a newer height for free
+            self._height, self._height_at = height, time.monotonic()

@@ -65,6 +65,7 @@ class IndexerHttp:
     def __init__(self, chain: Chain, db: IndexerDb, oracle: Callable[[str], Decimal]) -> None:
         self.chain, self.db, self.oracle = chain, db, oracle
         self.connections: set[Connection] = set()
+        self._published: dict[str, dict[str, dict[str, str]]] = {}
         self.app = web.Application()
         r = self.app.router
         r.add_get("/v4/height", self.height)
@@ -220,6 +221,24 @@ class IndexerHttp:
                                            "id": channel_id, "version": "1.0.0",
                                            "contents": contents}
                 conn.send(message)
+
+    def push_books(self) -> None:
+        """Send each subscribed book's changed levels (absolute sizes, "0" removes a level)."""
+        wanted = {cid for conn in self.connections for ch, cid in conn.subs
+                  if ch == "v4_orderbook"}
+        for ticker in wanted:
+            now = {side: {lv["price"]: lv["size"] for lv in levels}
+                   for side, levels in self.book_levels(ticker).items()}
+            before = self._published.get(ticker, {"bids": {}, "asks": {}})
+            self._published[ticker] = now
+            changes: dict[str, Any] = {}
+            for side in ("bids", "asks"):
+                diff = [[p, s] for p, s in now[side].items() if before[side].get(p) != s]
+                diff += [[p, "0"] for p in before[side] if p not in now[side]]
+                if diff:
+                    changes[side] = diff
+            if changes:
+                self.push("v4_orderbook", ticker, changes)
 
     def _snapshot(self, channel: str, channel_id: str) -> dict[str, Any] | None:
         if channel == "v4_subaccounts":

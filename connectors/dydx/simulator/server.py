@@ -150,12 +150,14 @@ class DydxSimulator:
         self._last_due = due
         if due <= self._loop.time() and not self._backlog:
             self.db.apply(events, self.http.push)
+            self.http.push_books()
             return
         self._backlog.append(events)
         self._loop.call_at(due, self._apply_oldest)
 
     def _apply_oldest(self) -> None:
         self.db.apply(self._backlog.pop(0), self.http.push)
+        self.http.push_books()
 
     # test helpers ----------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ async def test_the_stream_skips_a_bad_row_and_keeps_its_neighbours(
     updates = dydx_conn.order_updates()
     rows = [{"id": "x", "status": "??"}, {"id": "y", "status": "OPEN", "ticker": "ETH-USD"}]
     before = dydx_conn.ws.stats.malformed
-    dydx_conn._on_ws("v4_subaccounts", dydx_conn.account, {"orders": rows}, False)
+    dydx_conn.streams.handle("v4_subaccounts", dydx_conn.account, {"orders": rows}, False)
     report = await updates.__anext__()
     assert report.exchange_order_id == "y"
     assert dydx_conn.ws.stats.malformed == before + 1

@@ -172,3 +172,24 @@ async def _until_status(conn: DydxConnector, cloid: str, status: ExchangeOrderSt
             pass
         assert time.monotonic() < deadline, "status not reached"
         await asyncio.sleep(0.05)
+
+
+async def test_order_book_stream_follows_the_indexer(dydx_conn: DydxConnector) -> None:
+    books = dydx_conn.book_updates()
+    dydx_conn.subscribe_book("ETH-USD")
+    first = await asyncio.wait_for(books.__anext__(), 5)
+    assert first.pair == "ETH-USD" and first.bids == () and first.asks == ()
+    for cloid, side, price in ((_cloid(40), "buy", "2990"), (_cloid(41), "sell", "3010")):
+        req = PlaceOrderRequest(cloid, "ETH-USD", side, Decimal("0.02"), Decimal(price))  # type: ignore[arg-type]
+        await dydx_conn.place_orders([req], _deadline())
+    deadline = time.monotonic() + 5
+    book = first
+    while not (book.bids and book.asks):
+        assert time.monotonic() < deadline, "the book never showed both orders"
+        book = await asyncio.wait_for(books.__anext__(), 5)
+    assert (book.bids[0].price, book.bids[0].amount) == (Decimal("2990"), Decimal("0.02"))
+    assert (book.asks[0].price, book.asks[0].amount) == (Decimal("3010"), Decimal("0.02"))
+    await dydx_conn.cancel_by_cloid("ETH-USD", _cloid(40), _deadline())
+    while book.bids:
+        assert time.monotonic() < deadline, "the canceled bid never left the book"
+        book = await asyncio.wait_for(books.__anext__(), 5)
