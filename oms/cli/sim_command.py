@@ -46,6 +46,14 @@ def sim(
     initial_usdc: Annotated[str, typer.Option(help="USDC each new account starts with.")] = (
         "1000000"
     ),
+    tick: Annotated[
+        float, typer.Option(min=0.01, max=3600.0, help="Seconds between market-maker ticks.")
+    ] = 0.2,
+    admin: Annotated[
+        bool,
+        typer.Option("--admin", help="Serve POST /admin on loopback: change faults and mark"
+                     " prices at run time (see connectors/hyperliquid/simulator/admin.py)."),
+    ] = False,
     grpc_port: Annotated[
         int, typer.Option(min=0, max=65535, help="dYdX: the node's gRPC port (0: a free one).")
     ] = 9090,
@@ -59,8 +67,9 @@ def sim(
     if exchange == "dydx":
         from oms.cli.sim_dydx import serve_dydx
 
-        if state_file is not None:
-            raise UsageError("--state-file: the local dYdX exchange keeps no state file")
+        if state_file is not None or admin:
+            raise UsageError("--state-file and --admin are Hyperliquid-only: the local dYdX"
+                             " exchange keeps no state file and has no admin API")
         serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc)
         return
     if exchange != "hyperliquid":
@@ -74,7 +83,7 @@ def sim(
     except InvalidOperation:
         raise UsageError(f"--initial-usdc {initial_usdc!r} is not a number") from None
     config = SimulatorConfig(seed=seed, market_maker=not no_market_maker, state_file=state_file,
-                             initial_usdc=usdc)
+                             initial_usdc=usdc, tick_interval_s=tick, admin_api=admin)
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"
                                                   if state_file else ""), style="dim")
     asyncio.run(_serve_until_signal(config, host, port, faults))

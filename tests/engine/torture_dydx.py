@@ -143,6 +143,7 @@ async def run_torture_dydx(kills: int, seed: int = 1, workdir: Path | None = Non
             recovery_s.append(time.perf_counter() - started)
             state = json.loads(dump.read_text())
             found = compare(state, sim, address, client_ids(ids_file))
+            found += [f"journal: {p}" for p in state.get("journal_problems", [])]
             problems.extend(f"round {round_no}: {p}" for p in found)
             stats["verifications"] += 1
             stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
