@@ -146,6 +146,8 @@ async def run_torture_dydx(kills: int, seed: int = 1, workdir: Path | None = Non
             found += [f"journal: {p}" for p in state.get("journal_problems", [])]
             problems.extend(f"round {round_no}: {p}" for p in found)
             stats["verifications"] += 1
+            print(f"round {round_no}: {len(state['orders'])} orders, {len(problems)} problems"
+                  f" so far", file=sys.stderr, flush=True)
             stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
             if round_no == kills:
                 proc.stdin.write(b"stop\n")
