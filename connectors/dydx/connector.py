@@ -50,7 +50,7 @@ from connectors.dydx.sender import TxSender
 from connectors.dydx.signing import DydxKey, TxSigner
 from connectors.dydx.streams import DydxStreams
 from connectors.dydx.ws import IndexerWs
-from connectors.hyperliquid.streams import Subscription
+from connectors.streams import Subscription
 
 log = logging.getLogger(__name__)
 

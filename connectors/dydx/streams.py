@@ -16,10 +16,7 @@ from connectors.dydx import parsing
 from connectors.dydx.book import LevelBook
 from connectors.dydx.errors import UnexpectedReply
 from connectors.dydx.ws import WsStats
-
-# The fan-out of reports to async iterators is exchange-agnostic; it lives in the Hyperliquid folder
-# because that connector came first.
-from connectors.hyperliquid.streams import Broadcast, Subscription
+from connectors.streams import Broadcast, Subscription
 
 log = logging.getLogger(__name__)
 
