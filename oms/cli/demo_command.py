@@ -134,6 +134,9 @@ def demo(
         str | None,
         typer.Option(help="A NEW journal database (default: a SQLite file in a temp folder)."),
     ] = None,
+    exchange: Annotated[
+        str, typer.Option(help="The local exchange to trade on: hyperliquid or dydx.")
+    ] = "hyperliquid",
 ) -> None:
     """Trade on a local exchange, SIGKILL the engine mid-trading, restart it, compare with truth.
 
@@ -148,8 +151,15 @@ def demo(
     def say(line: str) -> None:
         out.print(f"[cyan]•[/] {line}")
 
+    if exchange not in ("hyperliquid", "dydx"):
+        raise CliError(f"--exchange {exchange!r}: expected hyperliquid or dydx")
     try:
-        result = run(run_demo(seed, orders, journal, say))
+        if exchange == "dydx":
+            from oms.demo.dydx import run_demo_dydx
+
+            result = run(run_demo_dydx(seed, orders, journal, say))
+        else:
+            result = run(run_demo(seed, orders, journal, say))
     except DemoError as exc:
         raise CliError(str(exc)) from exc
     say(f"journal: {_shown_url(result)}")

@@ -28,6 +28,9 @@ async def _serve_until_signal(config: SimulatorConfig, host: str, port: int,
 
 
 def sim(
+    exchange: Annotated[
+        str, typer.Option(help="Which exchange to serve: hyperliquid or dydx.")
+    ] = "hyperliquid",
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="0 picks a free port.")] = 8080,
     seed: Annotated[int, typer.Option(help="Seed of the background market.")] = 7,
@@ -51,8 +54,26 @@ def sim(
         typer.Option("--admin", help="Serve POST /admin on loopback: change faults and mark"
                      " prices at run time (see connectors/hyperliquid/simulator/admin.py)."),
     ] = False,
+    grpc_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="dYdX: the node's gRPC port (0: a free one).")
+    ] = 9090,
 ) -> None:
-    """Serve the local exchange (REST /info /exchange, WebSocket /ws) until Ctrl-C."""
+    """Serve the local exchange until Ctrl-C.
+
+    Hyperliquid: REST /info /exchange and WebSocket /ws on --port. dYdX: the Indexer (REST /v4,
+    WebSocket /v4/ws) on --port and the node's gRPC on --grpc-port; accounts are funded on
+    first use.
+    """
+    if exchange == "dydx":
+        from oms.cli.sim_dydx import serve_dydx
+
+        if state_file is not None or admin:
+            raise UsageError("--state-file and --admin are Hyperliquid-only: the local dYdX"
+                             " exchange keeps no state file and has no admin API")
+        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc)
+        return
+    if exchange != "hyperliquid":
+        raise UsageError(f"--exchange {exchange!r}: expected hyperliquid or dydx")
     try:
         if faults:
             parse_faults(faults)  # a bad spec is a usage error, before anything listens

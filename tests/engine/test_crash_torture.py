@@ -1,9 +1,11 @@
-"""The crash torture (see ``torture.py``): 25 SIGKILLs in CI; every restart equals the exchange.
+"""The crash torture (see ``torture.py``, ``torture_dydx.py``): 25 SIGKILLs per exchange in CI;
+every restart equals the exchange.
 
 The workers place, cancel and replace (one exchange modify each) at random, some with a memory
 bound of 1 or 3 completed orders; some are killed during recovery itself; every restart also
 checks the journal (one ``OrderCreated`` per stream, one ``OrderFilled`` per trade id, re-folds
-with capacities 1 and the default equal to the live positions).
+with capacities 1 and the default equal to the live positions). The same worker and engine run on
+Hyperliquid and on dYdX v4; only the connector differs.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 
 
-def _torture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("torture", Path(__file__).with_name("torture.py"))
+def _torture(name: str = "torture") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["torture"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -44,8 +48,16 @@ async def test_compare_catches_every_kind_of_difference() -> None:
     assert torture._expected_state("scheduledCancel") == {"canceled"}
 
 
-async def test_sigkill_torture(tmp_path: Path) -> None:
+# dYdX: ~90 s on an idle sandbox (worker start-up imports gRPC and protobufs), over 300 s under a
+# load of 10 on 2 cores: its own ceiling, so a slow machine does not fail it by the clock.
+@pytest.mark.parametrize(
+    "exchange", ["hyperliquid", pytest.param("dydx", marks=pytest.mark.timeout(900))]
+)
+async def test_sigkill_torture(tmp_path: Path, exchange: str) -> None:
     """25 kills at random moments; after each restart every order, fill and position matches."""
+    if exchange == "dydx":
+        await _dydx_torture(tmp_path)
+        return
     result = await _torture().run_torture(kills=25, seed=7, workdir=tmp_path)
     print(json.dumps(result))
     in_recovery = result.get("kills_during_recovery", 0)
@@ -58,6 +70,38 @@ async def test_sigkill_torture(tmp_path: Path) -> None:
     assert result["actions_batchModify"] > 5, "replaces (exchange modifies) must be tortured too"
     assert result["actions_cancelByCloid"] > 20
     assert result["mismatches"] == 0, result["problems"]
+
+
+async def _dydx_torture(tmp_path: Path) -> None:
+    result = await _torture("torture_dydx").run_torture_dydx(kills=25, seed=7, workdir=tmp_path)
+    print(json.dumps(result))
+    assert result["kills"] == 25
+    assert result["verifications"] == 26
+    assert result["exchange_orders"] > 100, "the workers must actually trade"
+    assert result["exchange_fills"] > 20, "fills must happen for the check to mean anything"
+    assert result["tx_MsgCancelOrder_long_ok"] > 20, "cancels (and replaces) must be tortured"
+    assert result["mismatches"] == 0, result["problems"]
+
+
+async def test_dydx_compare_catches_every_kind_of_difference() -> None:
+    """The dYdX checker can fail too: unknown orders, wrong states and positions are reported."""
+    torture = _torture("torture_dydx")
+    from connectors.dydx.simulator import DydxSimConfig, DydxSimulator
+
+    async with DydxSimulator(DydxSimConfig(block_interval_s=0, market_maker=False)) as sim:
+        address = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
+        empty = {"orders": {}, "positions": {}}
+        assert torture.compare(empty, sim, address, {}) == []
+        ghost = {"orders": {"0x" + "a" * 32: {"state": "open", "executed": "0", "trade_ids": []}},
+                 "positions": {"ETH-USD": "1"}}
+        problems = torture.compare(ghost, sim, address, {"0x" + "a" * 32: 1})
+        assert any("never saw it" in p for p in problems)
+        assert any("positions" in p for p in problems)
+        failed = {"orders": {"0x" + "a" * 32: {"state": "failed", "executed": "0",
+                                               "trade_ids": []}}, "positions": {}}
+        assert torture.compare(failed, sim, address, {}) == []
+    assert torture._expected_state("BEST_EFFORT_CANCELED") == {"canceled"}
+    assert torture._expected_state("ERROR") == {"<unmapped ERROR>"}
 
 
 async def test_sigkill_torture_on_postgres(tmp_path: Path, postgres_url: str) -> None:

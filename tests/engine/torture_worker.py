@@ -3,7 +3,9 @@
 It opens the real engine on a SQLite journal against the simulator, which recovers (replay, verify,
 reconcile). It then writes what it believes (every order and position) to ``--dump`` and prints
 ``RECOVERED``; the parent compares that with the exchange's truth and answers ``go`` on stdin, after
-which the worker trades at random until it is killed. The private key comes from ``HL_PRIVATE_KEY``.
+which the worker trades at random until it is killed. The private key comes from ``HL_PRIVATE_KEY``;
+with ``--exchange dydx`` the mnemonic comes from ``DYDX_MNEMONIC`` and the worker trades on the
+local dYdX exchange through the dYdX connector — the engine code is the same.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from oms.engine import EngineConfig, OrderManager
 from projections import load_state
 
 PAIRS = {"ETH": Decimal("0.01"), "SOL": Decimal("0.1")}
+DYDX_PAIRS = {"ETH-USD": Decimal("0.01"), "SOL-USD": Decimal("0.1")}
 
 
 def _order_view(o: InFlightOrder) -> dict[str, Any]:
@@ -104,20 +107,28 @@ async def check_journal(manager: OrderManager, folded: dict[str, Any]) -> list[s
     return problems
 
 
-async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: int) -> None:
+async def _mids(connector: Any) -> dict[str, Decimal]:
+    if isinstance(connector, HyperliquidConnector):
+        raw = await connector.rest.info({"type": "allMids"})
+        return {k: Decimal(v) for k, v in raw.items() if k in PAIRS}
+    await connector.refresh_markets()
+    return {p: connector.markets.get(p).oracle_price for p in DYDX_PAIRS}
+
+
+async def trade(manager: OrderManager, connector: Any, seed: int) -> None:
     """Place and cancel orders at random until killed."""
     rng = random.Random(seed)
     mids: dict[str, Decimal] = {}
+    pairs = PAIRS if isinstance(connector, HyperliquidConnector) else DYDX_PAIRS
     step = 0
     while True:
         if step % 20 == 0:
-            raw = await connector.rest.info({"type": "allMids"})
-            mids = {k: Decimal(v) for k, v in raw.items() if k in PAIRS}
+            mids = await _mids(connector)
         step += 1
         action = rng.random()
         active = list(manager.active_orders)
         if action < 0.6 or not active:
-            pair = rng.choice(list(PAIRS))
+            pair = rng.choice(list(pairs))
             mid = mids.get(pair)
             if mid is None:
                 await asyncio.sleep(0.05)
@@ -126,7 +137,7 @@ async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: in
             # Some orders cross the spread (fill at once), most rest near it.
             offset = Decimal(str(rng.uniform(-0.004, 0.002)))
             price = mid * (1 - offset) if buy else mid * (1 + offset)
-            size = PAIRS[pair] * rng.randint(5, 40)
+            size = pairs[pair] * rng.randint(5, 40)
             place = manager.buy if buy else manager.sell
             order_type = OrderType.LIMIT_MAKER if rng.random() < 0.15 else OrderType.LIMIT
             with contextlib.suppress(ValueError):
@@ -155,11 +166,23 @@ async def main() -> None:
     parser.add_argument("--dump", type=Path, required=True)
     parser.add_argument("--nonce-file", type=Path, required=True)
     parser.add_argument("--completed-in-memory", type=int, default=300)
+    parser.add_argument("--exchange", choices=("hyperliquid", "dydx"), default="hyperliquid")
+    parser.add_argument("--node", help="dYdX: the node's gRPC host:port")
+    parser.add_argument("--ws", help="dYdX: the Indexer WebSocket URL")
     args = parser.parse_args()
-    connector = HyperliquidConnector(
-        args.sim, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
-        request_timeout_s=2.0,
-    )
+    connector: Any
+    if args.exchange == "dydx":
+        from connectors.dydx import DydxConnector
+
+        connector = DydxConnector(
+            args.node, args.sim, args.ws, mnemonic=os.environ["DYDX_MNEMONIC"],
+            client_id_file=args.nonce_file, block_time_s=0.1, request_timeout_s=2.0,
+        )
+    else:
+        connector = HyperliquidConnector(
+            args.sim, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
+            request_timeout_s=2.0,
+        )
     # A small memory bound so that orders leave memory (and are read back) within a short run.
     config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
                           completed_in_memory=args.completed_in_memory)
