@@ -29,6 +29,14 @@ class EngineConfig:
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
+    - ``anchor_path``: the file that keeps the journal's last known head outside the database
+      (see ``eventstore.anchor``): ``"auto"`` is ``<journal file>.anchor`` beside a SQLite journal
+      (none for PostgreSQL: give a path), ``None`` turns the anchor off. Start-up refuses a
+      journal whose head is behind it or differs from it.
+    - ``anchor_every_s``: how often a running engine writes the anchor (also on close).
+    - ``price_off_tick``: what ``buy``/``sell``/``replace`` do with a price off the tick:
+      ``"passive"`` rounds it toward the passive side (buys down, sells up: never a worse price
+      than asked), ``"refuse"`` raises ``OrderRuleViolation``.
     """
 
     expires_after_s: float = 5.0
@@ -43,3 +51,6 @@ class EngineConfig:
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    anchor_path: str | None = "auto"
+    anchor_every_s: float = 5.0
+    price_off_tick: Literal["passive", "refuse"] = "passive"

@@ -27,7 +27,7 @@ from typing import Any
 from connectors.base import (
     ExchangeConnector,
 )
-from eventstore import EventStore, RecordedEvent
+from eventstore import AnchorKeeper, EventStore, RecordedEvent
 from oms.domain.codec import decode
 from oms.domain.decide import decide
 from oms.domain.events import (
@@ -88,6 +88,7 @@ class OrderManager(OrderCommands, ReportIntake):
         self._last_stream_s = time.monotonic()
         self._events_since_snapshot = 0
         self.recovery_report: RecoveryReport | None = None
+        self.anchor: AnchorKeeper | None = None  # set once start-up matched the anchor
 
     # ------------------------------------------------------------------ life cycle
 
@@ -137,6 +138,7 @@ class OrderManager(OrderCommands, ReportIntake):
             log.error("journal could not flush on close: %s", exc)
         await self._listeners.close()
         await self._snapshot_on_close()
+        await self._anchor_on_close()
         await self.connector.close()
         if self._owns_store:
             await self.store.close()
@@ -152,6 +154,15 @@ class OrderManager(OrderCommands, ReportIntake):
             self._events_since_snapshot = 0
         except Exception as exc:  # a snapshot only saves time at the next start
             log.warning("could not write a snapshot on close (%s); the next start replays", exc)
+
+    async def _anchor_on_close(self) -> None:
+        """Anchor the final head (only an engine whose start-up matched the anchor does)."""
+        if self.anchor is None:
+            return
+        try:
+            await self.anchor.update(self.store)
+        except Exception as exc:
+            log.warning("could not write the journal anchor on close: %s", exc)
 
     @property
     def is_trading(self) -> bool:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from oms.engine.anchoring import check_and_arm
 from oms.engine.errors import RecoveryFailed
 from oms.engine.reconcile import (
     ReconcileCounts,
@@ -121,6 +122,7 @@ async def recover(manager: OrderManager) -> RecoveryReport:
                 " backup before trading",
             )
         report.chain_verified = verified.checked
+        manager.anchor = await check_and_arm(store, manager.config)  # lost tail: closed
     with _Step(report, "connect"):
         await manager.connector.start()
         manager.start_pipeline()
@@ -137,6 +139,8 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
         report.active_orders_after = manager.active_count
+    if manager.anchor is not None:
+        manager.spawn(manager.anchor.run(store))
     every = manager.config.snapshot_every
     if every and report.events_replayed >= every:
         with _Step(report, "snapshot"):
