@@ -25,6 +25,16 @@ Factory = Callable[[], HyperliquidConnector]
 CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, anchor_every_s=0.1)
 
 
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _put_back(backup: Path, journal: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        _remove(Path(f"{journal}{suffix}"))
+    shutil.copy(backup, journal)
+
+
 async def _trade(url: str, make_connector: Factory, orders: int) -> int:
     async with await OrderManager.open(url, make_connector(), config=CONFIG) as oms:
         px = (await mid(oms.connector, "ETH")) * D("0.9")
@@ -50,9 +60,7 @@ async def test_a_lost_tail_keeps_the_engine_closed_and_the_anchor_untouched(
     await _trade(url, make_connector, 3)
     anchored = read_anchor(Path(f"{journal}.anchor"))
     assert anchored is not None
-    for suffix in ("-wal", "-shm"):
-        Path(f"{journal}{suffix}").unlink(missing_ok=True)
-    shutil.copy(tmp_path / "backup.db", journal)  # the newer events are gone
+    _put_back(tmp_path / "backup.db", journal)  # the newer events are gone
     with pytest.raises(RecoveryFailed) as info:
         await OrderManager.open(url, make_connector(), config=CONFIG)
     message = str(info.value)
@@ -60,7 +68,7 @@ async def test_a_lost_tail_keeps_the_engine_closed_and_the_anchor_untouched(
     assert info.value.step == "verify"
     assert read_anchor(Path(f"{journal}.anchor")) == anchored  # the evidence is kept
     # deleting the anchor (a restore on purpose) lets the engine start again
-    Path(f"{journal}.anchor").unlink()
+    _remove(Path(f"{journal}.anchor"))
     await _trade(url, make_connector, 1)
 
 
@@ -71,7 +79,7 @@ async def test_anchor_can_be_turned_off_or_put_elsewhere(
     off = EngineConfig(anchor_path=None)
     async with await OrderManager.open(url, make_connector(), config=off) as oms:
         assert oms.anchor is None
-    assert not Path(f"{tmp_path / 'a.db'}.anchor").exists()
+    assert read_anchor(Path(f"{tmp_path / 'a.db'}.anchor")) is None
     elsewhere = tmp_path / "safe" / "journal.anchor"
     elsewhere.parent.mkdir()
     async with await OrderManager.open(
