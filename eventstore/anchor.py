@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,8 +39,10 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy.engine import URL, make_url
 
+from eventstore.codec import GENESIS_HASH
 from eventstore.errors import AnchorMismatch, EventStoreError
 from eventstore.model import RecordedEvent
+from eventstore.verify import verify_chain
 
 log = logging.getLogger(__name__)
 
@@ -160,34 +163,39 @@ class _Store(Protocol):
     ) -> Any: ...
 
 
-async def _row_at(store: _Store, position: int) -> RecordedEvent | None:
-    async for ev in store.read_all(position, position, batch_size=1):
-        return ev  # type: ignore[no-any-return]
-    return None
+async def _rows(store: _Store, first: int, last: int) -> list[RecordedEvent]:
+    return [ev async for ev in store.read_all(first, last, batch_size=last - first + 1)]
+
+
+async def _one_batch(rows: list[RecordedEvent]) -> AsyncIterator[list[RecordedEvent]]:
+    yield rows
 
 
 async def compare_anchor(store: _Store, anchor: Anchor) -> str | None:
     """Why the journal does not match ``anchor`` (lost events, rewritten log), or ``None``.
 
-    Reads the head and the one row at the anchored position: cheap enough for every query.
+    Reads the head and the two rows ending at the anchored position, and recomputes the anchored
+    row's hash from its content: cheap enough for every query.
     """
-    head, head_hash = await store.head()
+    head, _ = await store.head()
     if head < anchor.position:
         return (f"events lost: the journal ends at position {head} but its anchor recorded "
                 f"position {anchor.position} ({anchor.position - head} committed events are "
                 "missing, e.g. a deleted -wal file or an old backup)")
     if anchor.position == 0:
-        return None
-    if head == anchor.position:
-        stored = head_hash
-    else:
-        row = await _row_at(store, anchor.position)
-        if row is None:
-            return f"position {anchor.position} of the anchor is missing from the journal"
-        stored = row.hash
+        return None if anchor.hash == GENESIS_HASH else "position 0 must have the genesis hash"
+    first = max(1, anchor.position - 1)
+    rows = await _rows(store, first, anchor.position)
+    if not rows or rows[-1].position != anchor.position:
+        return f"position {anchor.position} of the anchor is missing from the journal"
+    stored = rows[-1].hash
     if stored != anchor.hash:
         return (f"the log was rewritten: the hash at position {anchor.position} is "
                 f"{stored[:16]}… but the anchor recorded {anchor.hash[:16]}…")
+    seed = rows[0].hash if len(rows) == 2 else GENESIS_HASH
+    report = await verify_chain(_one_batch(rows[-1:]), None, anchor.position, seed)
+    if not report.ok:
+        return f"the anchored event at position {anchor.position} was edited ({report.reason})"
     return None
 
 

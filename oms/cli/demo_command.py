@@ -134,6 +134,9 @@ def demo(
         str | None,
         typer.Option(help="A NEW journal database (default: a SQLite file in a temp folder)."),
     ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary folder (journal, engine log).")
+    ] = False,
 ) -> None:
     """Trade on a local exchange, SIGKILL the engine mid-trading, restart it, compare with truth.
 
@@ -149,10 +152,13 @@ def demo(
         out.print(f"[cyan]•[/] {line}")
 
     try:
-        result = run(run_demo(seed, orders, journal, say))
+        result = run(run_demo(seed, orders, journal, say, keep=keep))
     except DemoError as exc:
         raise CliError(str(exc)) from exc
-    say(f"journal: {_shown_url(result)}")
+    if url is not None or result.kept is not None:
+        say(f"journal: {_shown_url(result)}")
+    if result.kept is not None:
+        say(f"the demo's files are kept in {result.kept}")
     _show(result)
     if result.differences:
         raise typer.Exit(1)
