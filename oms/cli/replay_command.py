@@ -105,12 +105,12 @@ def replay_command(
     if not check:
         out.print("read models and snapshot rebuilt from zero")
         return
-    if not compared:
-        raise CliError("nothing to check: the database holds no read model checkpoint and no "
-                       "snapshot (run `oms replay` once to build them)")
     for line in problems[:20]:
         err.print(f"[red]✗[/] {line}")
     if problems:
         raise CliError(f"replay --check FAILED: {len(problems)} differences "
-                       "between the replay and the stored projections")
+                       "between the journal, the replay and the stored projections")
+    if not compared:
+        raise CliError("nothing to check: the database holds no read model checkpoint and no "
+                       "snapshot (run `oms replay` once to build them)")
     out.print(f"✓ the replay equals the stored projections: {', '.join(compared)}")

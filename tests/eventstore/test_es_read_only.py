@@ -11,11 +11,10 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fs_helpers import read_only_directory
 
 from eventstore import (
     EventStore,
@@ -121,27 +120,6 @@ async def test_read_only_open_of_a_missing_file_creates_nothing(tmp_path: Path) 
     assert not path.exists()
     assert await database_revision(f"sqlite+aiosqlite:///{path}") is None
     assert os.listdir(tmp_path) == []
-
-
-@contextlib.contextmanager
-def read_only_directory(path: Path) -> Iterator[None]:
-    """Make ``path`` unwritable even for root (``chattr +i``), or skip the test."""
-    if os.geteuid() != 0:
-        path.chmod(0o555)
-        try:
-            yield
-        finally:
-            path.chmod(0o755)
-        return
-    if shutil.which("chattr") is None:
-        pytest.skip("root without chattr: cannot make a directory read-only")
-    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"chattr +i not supported here: {done.stderr.decode().strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 async def test_a_journal_in_a_read_only_directory_can_still_be_read(tmp_path: Path) -> None:
