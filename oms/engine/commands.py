@@ -26,6 +26,7 @@ from oms.domain.events import (
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import OrderRecord
 from oms.engine.errors import OrderNotActive, UnknownOrder
+from oms.engine.order_input import order_terms
 
 if TYPE_CHECKING:
     from connectors.base import ExchangeConnector
@@ -252,12 +253,10 @@ class OrderCommands:
         ``send`` defaults to the outbox's placement queue (``replace`` passes a modify instead).
         """
         self._ensure_trading()
-        if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
-            raise TypeError("amount and price must be decimal.Decimal (never float)")
         rule = self.connector.trading_rule(pair)
-        amount_q = rule.quantize_amount(amount)
-        price_q = rule.quantize_price(price)
-        rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
+        amount_q, price_q = order_terms(
+            rule, side, amount, price, leverage, self.config.price_off_tick
+        )
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
         cid = ClientOrderId.new(now_ns)
