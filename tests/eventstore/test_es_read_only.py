@@ -161,3 +161,18 @@ async def test_a_read_only_directory_with_events_in_the_wal_is_refused_clearly(
         JournalNotReadable, match="-wal file to a writable directory"
     ):
         await EventStore.open(url, read_only=True)
+
+
+async def test_a_read_only_store_cannot_write_even_through_its_engine(store_url: str) -> None:
+    """SQLite ``mode=ro`` / PostgreSQL read-only transactions: not only ``append`` refuses."""
+    from sqlalchemy import text
+
+    async with await EventStore.open(store_url) as writer:
+        await writer.append("s", [NewEvent("E", {"i": 0})])
+    async with await EventStore.open(store_url, read_only=True) as reader:
+        with pytest.raises(ReadOnlyStore):
+            await reader.append("s", [NewEvent("E", {})])
+        with pytest.raises(Exception, match="(?i)read.?only"):
+            async with reader.engine.begin() as conn:
+                await conn.execute(text("DELETE FROM events"))
+        assert [e.data["i"] async for e in reader.read_all()] == [0]
