@@ -69,29 +69,45 @@ def canonical_json(value: Mapping[str, Any], what: str) -> bytes:
         ) from None
     # orjson writes NaN and ±Infinity as null: look for them only when a null was written.
     if b"null" in encoded:
-        where = _non_finite(value, "")
+        where = _non_finite(value)
         if where is not None:
+            shown = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where)
             raise ValueError(
-                f"{what} holds a non-finite float at {where or 'the top'} (NaN or Infinity "
+                f"{what} holds a non-finite float at {shown.lstrip('.')} (NaN or Infinity "
                 "has no JSON form); store it as a string or refuse it before appending"
             )
     return encoded
 
 
-def _non_finite(value: Any, path: str) -> str | None:
-    """The path of the first NaN/±Infinity float in a JSON-able value, or None."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _non_finite(item, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
+def _non_finite(value: Any) -> list[Any] | None:
+    """The key path to the first NaN/±Infinity float in a JSON-able value, or None.
+
+    Runs on every payload whose bytes hold a ``null``, so scalars are skipped by exact type
+    and the path is built only on the way back from a find.
+    """
+    if type(value) is dict:
+        items: Any = value.items()
+    elif type(value) is list or type(value) is tuple:
+        items = enumerate(value)
+    elif isinstance(value, float):
+        return None if math.isfinite(value) else []
+    elif isinstance(value, Mapping):
+        items = value.items()
     elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = _non_finite(item, f"{path}[{i}]")
-            if found is not None:
-                return found
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if math.isfinite(item):
+                continue
+            return [key]
+        found = _non_finite(item)
+        if found is not None:
+            return [key, *found]
     return None
 
 

@@ -172,7 +172,7 @@ async def test_a_read_only_store_cannot_write_even_through_its_engine(store_url:
     async with await EventStore.open(store_url, read_only=True) as reader:
         with pytest.raises(ReadOnlyStore):
             await reader.append("s", [NewEvent("E", {})])
-        with pytest.raises(Exception, match="(?i)read.?only"):
+        with pytest.raises(Exception, match=r"(?i)read.?only"):
             async with reader.engine.begin() as conn:
                 await conn.execute(text("DELETE FROM events"))
         assert [e.data["i"] async for e in reader.read_all()] == [0]
