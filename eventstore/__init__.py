@@ -20,6 +20,7 @@ from eventstore.anchor import (
 from eventstore.errors import (
     AnchorMismatch,
     EventStoreError,
+    Fenced,
     ForeignDatabase,
     IdempotencyConflict,
     IntegrityError,
@@ -57,6 +58,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
+    "Fenced",
     "ForeignDatabase",
     "IdempotencyConflict",
     "IntegrityError",

@@ -212,6 +212,9 @@ class AnchorKeeper:
         self.path = path
         self.every_s = every_s
         self.last: Anchor | None = None
+        self.armed = False
+        """True once :meth:`check` found the journal matching: only then may an engine keep
+        the anchor moving (a journal that lost events must never overwrite the evidence)."""
 
     async def check(self, store: _Store) -> Anchor | None:
         """Compare the journal with the stored anchor; raise :class:`AnchorMismatch` if it
@@ -225,6 +228,7 @@ class AnchorKeeper:
                     "purpose, delete that file)"
                 )
         self.last = anchor
+        self.armed = True
         return anchor
 
     async def update(self, store: _Store) -> Anchor:

@@ -1,10 +1,11 @@
 """The engine's use of the journal anchor (see :mod:`eventstore.anchor` for what it protects).
 
-Start-up compares the journal with its anchor right after the hash chain verifies: a head behind
-the anchor (lost events) or a rewritten anchored row keeps the engine closed. Once it matches,
-the anchor is written with the current head, then every ``EngineConfig.anchor_every_s`` seconds
-while the engine runs, and a last time on close. An engine that did not get past the check never
-writes the anchor, so a damaged journal cannot overwrite the evidence.
+Start-up compares the journal with its anchor before it writes anything (even the lease claim):
+a head behind the anchor (lost events) or a rewritten anchored row keeps the engine closed. Once
+the hash chain has verified too, the anchor is written with the current head, then every
+``EngineConfig.anchor_every_s`` seconds while the engine runs, and a last time on close. An
+engine that did not get past the check never writes the anchor, so a damaged journal cannot
+overwrite the evidence.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ def anchor_keeper(store: EventStore, config: EngineConfig) -> AnchorKeeper | Non
     return AnchorKeeper(path, config.anchor_every_s)
 
 
-async def check_and_arm(store: EventStore, config: EngineConfig) -> AnchorKeeper | None:
-    """Start-up: raise ``AnchorMismatch`` if the journal lost or rewrote anchored events;
-    otherwise anchor the current head and return the keeper (to run and to close)."""
-    keeper = anchor_keeper(store, config)
-    if keeper is None:
-        return None
-    await keeper.check(store)
-    await keeper.update(store)
-    return keeper
+async def check_anchor(keeper: AnchorKeeper | None, store: EventStore) -> None:
+    """Start-up, before anything is written (even the lease claim): raise ``AnchorMismatch``
+    if the journal lost or rewrote anchored events."""
+    if keeper is not None:
+        await keeper.check(store)
+
+
+async def anchor_head(keeper: AnchorKeeper | None, store: EventStore) -> None:
+    """Once the chain verified: anchor the current head (only a keeper that passed the check)."""
+    if keeper is not None and keeper.armed:
+        await keeper.update(store)
