@@ -143,7 +143,7 @@ def test_commands_never_modify_a_file_they_refuse(
     path.parent.mkdir()
     _make(kind, path)
     monkeypatch.setenv("HL_PRIVATE_KEY", "0x" + "11" * 32)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the demo's mkdtemp goes here
     before = _state(path)
     commands = READ_COMMANDS + (REFUSING_WRITERS if kind != "zero-bytes" else [])
     for args in commands:
