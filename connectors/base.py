@@ -20,7 +20,14 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Decimal,
+    InvalidOperation,
+)
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -61,6 +68,9 @@ class ExchangeOrderStatus(enum.Enum):
     NOT_FOUND = "not_found"
 
 
+_ROUNDING = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING}  # never a worse price than asked
+
+
 @dataclass(frozen=True, slots=True)
 class TradingRule:
     """Price and size rules of one pair.
@@ -79,22 +89,64 @@ class TradingRule:
     max_leverage: int = 1
     is_spot: bool = False
 
-    def quantize_amount(self, amount: Decimal) -> Decimal:
-        """Round ``amount`` down to the lot size (never up: it must not exceed what was asked)."""
-        step = Decimal(1).scaleb(-self.amount_decimals)
-        return amount.quantize(step, rounding=ROUND_DOWN)
+    def _finite(self, name: str, value: Decimal) -> None:
+        if not isinstance(value, Decimal):
+            raise TypeError(f"{name} must be decimal.Decimal (never float), got "
+                            f"{type(value).__name__}")
+        if not value.is_finite():
+            raise OrderRuleViolation(f"{self.pair}: {name} must be a finite number, got {value}")
 
-    def quantize_price(self, price: Decimal) -> Decimal:
-        """Round ``price`` to the nearest valid price (significant figures, then decimals)."""
+    def quantize_amount(self, amount: Decimal) -> Decimal:
+        """Round ``amount`` down to the lot size (never up: it must not exceed what was asked).
+
+        Raises :class:`OrderRuleViolation` for NaN, ±Infinity or a number too large to round.
+        """
+        self._finite("amount", amount)
+        step = Decimal(1).scaleb(-self.amount_decimals)
+        try:
+            return amount.quantize(step, rounding=ROUND_DOWN)
+        except InvalidOperation:
+            raise OrderRuleViolation(f"{self.pair}: amount {amount:.6E} is too large") from None
+
+    def quantize_price(self, price: Decimal, side: str | None = None) -> Decimal:
+        """Round ``price`` to a valid price (significant figures, then decimals).
+
+        ``side="buy"`` rounds down and ``side="sell"`` rounds up, so an order's limit (or its
+        worst acceptable price, or a trigger) is never worse than what was asked; without a
+        side the nearest valid price is returned (half to even), for reference prices only.
+        Raises :class:`OrderRuleViolation` for a price that is not positive and finite, too
+        large to round, or that rounds down to zero.
+        """
+        self._finite("price", price)
         if price <= 0:
             raise OrderRuleViolation(f"{self.pair}: price must be positive, got {price}")
-        if price == price.to_integral_value():
-            return price.quantize(Decimal(1))
-        digits_before_point = price.adjusted() + 1
-        decimals = min(self.price_sig_figs - digits_before_point, self.price_max_decimals)
-        if decimals <= 0:
-            return price.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-        return price.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+        rounding = _ROUNDING.get(side) if side is not None else ROUND_HALF_EVEN
+        if rounding is None:
+            raise ValueError(f"side must be 'buy', 'sell' or None, got {side!r}")
+        try:
+            if price == price.to_integral_value():
+                return price.quantize(Decimal(1))
+            digits_before_point = price.adjusted() + 1
+            decimals = min(self.price_sig_figs - digits_before_point, self.price_max_decimals)
+            step = Decimal(1) if decimals <= 0 else Decimal(1).scaleb(-decimals)
+            rounded = price.quantize(step, rounding=rounding)
+        except InvalidOperation:
+            raise OrderRuleViolation(f"{self.pair}: price {price:.6E} is too large") from None
+        if rounded <= 0:
+            raise OrderRuleViolation(
+                f"{self.pair}: price {price} is below the smallest tick "
+                f"({Decimal(1).scaleb(-self.price_max_decimals)})"
+            )
+        return rounded
+
+    def check_price(self, price: Decimal) -> None:
+        """Raise :class:`OrderRuleViolation` unless ``price`` is on the tick as it is."""
+        if price != self.quantize_price(price):
+            raise OrderRuleViolation(
+                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs}"
+                f" significant figures, at most {self.price_max_decimals} decimals);"
+                " use quantize_price"
+            )
 
     def check(self, price: Decimal, amount: Decimal) -> None:
         """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as is."""
@@ -102,12 +154,7 @@ class TradingRule:
             raise OrderRuleViolation(
                 f"{self.pair}: amount {amount} has more than {self.amount_decimals} decimals"
             )
-        if price != self.quantize_price(price):
-            raise OrderRuleViolation(
-                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs}"
-                f" significant figures, at most {self.price_max_decimals} decimals);"
-                " use quantize_price"
-            )
+        self.check_price(price)
         self.check_size(price, amount)
 
     def check_size(self, price: Decimal, amount: Decimal) -> None:

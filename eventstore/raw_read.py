@@ -65,7 +65,8 @@ def read_all_raw(
             raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     start, stop = max(from_position, 1), _NO_END if to_position is None else to_position
     if store.dialect == "sqlite":
-        return _sqlite_batches(sqlite_path(store.engine.url), start, stop, batch_size)
+        uri = getattr(store._backend, "read_uri", None)  # set when the store is read-only
+        return _sqlite_batches(sqlite_path(store.engine.url), uri, start, stop, batch_size)
     return _postgres_batches(store, start, stop, batch_size)
 
 
@@ -92,7 +93,7 @@ async def _prefetching(
 
 
 async def _sqlite_batches(
-    path: str, start: int, stop: int, batch_size: int
+    path: str, uri: str | None, start: int, stop: int, batch_size: int
 ) -> AsyncIterator[list[RawRow]]:
     # One dedicated thread: it runs the fetches in order, then the close, so the connection is
     # never used by two threads at once, even when the caller stops early.
@@ -100,7 +101,7 @@ async def _sqlite_batches(
     pool = ThreadPoolExecutor(1, thread_name_prefix="eventstore-raw-reader")
     conn: sqlite3.Connection | None = None
     try:
-        conn = await loop.run_in_executor(pool, lambda: connect(path, read_only=True))
+        conn = await loop.run_in_executor(pool, lambda: connect(path, read_only=True, uri=uri))
         reader = conn
 
         def fetch_sync(first: int) -> list[RawRow]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.codec import GENESIS_HASH, check_stream_id, encode_event
 from eventstore.engine import create_engine, display_url, sqlite_path
-from eventstore.errors import StoreClosed
+from eventstore.errors import ReadOnlyStore, StoreClosed
 from eventstore.group_commit import GroupCommitter
 from eventstore.migration import ensure_schema
 from eventstore.model import (
@@ -94,6 +94,8 @@ class EventStore:
         self._fence: Fence | None = None
         self._writer = GroupCommitter(self._write, self._committed)
         self._closed = False
+        self.read_only = False
+        """True when opened with ``read_only=True`` (appends raise ``ReadOnlyStore``)."""
 
     @classmethod
     async def open(
@@ -103,6 +105,7 @@ class EventStore:
         create: bool = True,
         poll_interval: float = 0.1,
         listen: bool = True,
+        read_only: bool = False,
     ) -> EventStore:
         """Open (and, if new, create at the schema head) the store at ``url``.
 
@@ -111,21 +114,27 @@ class EventStore:
         (on PostgreSQL they are also woken at once by ``LISTEN``/``NOTIFY``; polling is the
         safety net). ``listen=False`` keeps them on polling alone, e.g. behind a PgBouncer in
         transaction mode, which cannot carry ``LISTEN``.
-        Raises ``SchemaOutOfDate``, ``ForeignDatabase`` or ``NotADatabase`` with what to do.
+        ``read_only=True`` opens an existing store for reading only: nothing is ever written to
+        the database (SQLite: the file is opened ``mode=ro``, or ``immutable`` in a read-only
+        directory; PostgreSQL: read-only transactions), and ``append`` raises ``ReadOnlyStore``.
+        Raises ``SchemaOutOfDate``, ``ForeignDatabase``, ``NotADatabase`` or
+        ``JournalNotReadable`` with what to do; none of them after writing anything.
         """
         sa_url = make_url(url)
-        engine = create_engine(sa_url)
+        engine = create_engine(sa_url, read_only=read_only)
         try:
-            await ensure_schema(engine, sa_url, create=create)
+            await ensure_schema(engine, sa_url, create=create, read_only=read_only)
             backend: _Backend
             if sa_url.get_backend_name() == "sqlite":
-                backend = SqliteBackend(sqlite_path(sa_url))
+                backend = SqliteBackend(sqlite_path(sa_url), read_only=read_only)
             else:
                 backend = PostgresBackend(engine)
         except BaseException:
             await engine.dispose()
             raise
-        return cls(sa_url, engine, backend, poll_interval, listen)
+        store = cls(sa_url, engine, backend, poll_interval, listen)
+        store.read_only = read_only
+        return store
 
     async def __aenter__(self) -> EventStore:
         return self
@@ -190,6 +199,8 @@ class EventStore:
         for bad input, before anything is written.
         """
         self._check_open()
+        if self.read_only:
+            raise ReadOnlyStore(f"{self.url} was opened read-only; open a writer to append")
         check_stream_id(stream_id)
         expected = _check_expected(expected_version)
         kind = type(events)
@@ -342,6 +353,14 @@ class EventStore:
                     reason=f"position {from_position - 1} is missing",
                 )
             seed = before[0].hash
+            if anchor is not None and 0 < anchor[0] < from_position - 1:
+                # Before the checked range: compare the stored hash there (never skip it).
+                rows = await self._backend.read_range(anchor[0], anchor[0], 1)
+                if not rows or rows[0].hash != anchor[1]:
+                    return VerifyReport(
+                        ok=False, checked=0, first_bad_position=anchor[0],
+                        reason="hash differs from the anchored head hash",
+                    )
         return await verify_chain(
             self._batches(from_position, stop, batch_size), anchor, from_position, seed
         )

@@ -2,7 +2,12 @@
 
 The export streams the log batch by batch (never the whole log in memory) as JSON lines or CSV.
 Every row carries the event's position, stream, version, type, ids, time, payload and chain hash,
-so an auditor can re-check the chain outside this software.
+so an auditor can re-check the chain outside this software. ``-o FILE`` refuses any file of the
+journal itself and is written to a temporary name, renamed only on success (``safe_output``).
+
+``verify`` compares the chain with the journal's anchor file (``<journal>.anchor`` beside a SQLite
+journal, kept by the engine; ``--anchor-file`` elsewhere) by default, so a lost tail is reported
+with both positions; ``--anchor POS:HASH`` adds a head saved elsewhere.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from typing import IO, Annotated, Any
 import orjson
 import typer
 
-from eventstore import EventStore, RecordedEvent
-from oms.cli.database import open_existing, resolve_url
+from eventstore import EventStore, RecordedEvent, VerifyReport
+from oms.cli.database import open_existing, resolve_url, sqlite_file
 from oms.cli.errors import CliError, UsageError
-from oms.cli.options import JsonOption, UrlOption, err, out, run
+from oms.cli.journal_checks import anchor_problem
+from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, err, out, run
+from oms.cli.safe_output import atomic_output, check_output, input_files
 
 audit_app = typer.Typer(help="Verify, anchor and export the event log.", no_args_is_help=True)
 
@@ -41,8 +48,11 @@ def _parse_anchor(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
     position, sep, digest = text.partition(":")
-    if not sep or not position.isdigit() or len(digest) != 64:
+    hex_ok = len(digest) == 64 and all(c in "0123456789abcdef" for c in digest.lower())
+    if not sep or not (position.isascii() and position.isdigit()) or not hex_ok:
         raise UsageError(f"bad --anchor {text!r}: use POSITION:HASH as printed by `oms audit head`")
+    if int(position) > MAX_POSITION:
+        raise UsageError(f"bad --anchor {text!r}: position above {MAX_POSITION}")
     return int(position), digest.lower()
 
 
@@ -54,24 +64,39 @@ def verify(
         typer.Option(help="POSITION:HASH saved earlier from `oms audit head`; also catches a "
                      "truncated or wholly rewritten log."),
     ] = None,
+    anchor_file: Annotated[
+        Path | None,
+        typer.Option("--anchor-file", help="The anchor file the engine keeps (default: "
+                     "<journal>.anchor beside a SQLite journal; compared when it exists)."),
+    ] = None,
 ) -> None:
-    """Recompute the hash chain of the whole log; exit 1 with the first bad position."""
+    """Recompute the hash chain of the whole log and compare it with its anchor; exit 1 with
+    the first bad position."""
     anchor_value = _parse_anchor(anchor)
-    report = run(_verify(url, anchor_value))
+    if anchor_file is not None and not anchor_file.is_file():
+        raise UsageError(f"--anchor-file {anchor_file} does not exist")
+    report, problem = run(_verify(url, anchor_value, anchor_file))
     if not report.ok:
         raise CliError(
             f"integrity check FAILED at position {report.first_bad_position}: {report.reason} "
             f"({report.checked} events before it verified)"
         )
+    if problem is not None:
+        raise CliError(f"integrity check FAILED: {problem}")
     out.print(
         f"OK: {report.checked} events verified; head position {report.head_position} "
         f"hash {report.head_hash or '-'}"
     )
 
 
-async def _verify(url: str | None, anchor: tuple[int, str] | None) -> Any:
-    async with open_existing(resolve_url(url)) as store:
-        return await store.verify(anchor=anchor)
+async def _verify(
+    url: str | None, anchor: tuple[int, str] | None, anchor_file: Path | None
+) -> tuple[VerifyReport, str | None]:
+    target = resolve_url(url)
+    async with open_existing(target) as store:
+        report = await store.verify(anchor=anchor)
+        problem = await anchor_problem(store, target, anchor_file) if report.ok else None
+        return report, problem
 
 
 @audit_app.command("head")
@@ -148,8 +173,12 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = (
         ExportFormat.jsonl
     ),
-    start: Annotated[int, typer.Option("--from", min=1, help="First position.")] = 1,
-    stop: Annotated[int | None, typer.Option("--to", min=1, help="Last position.")] = None,
+    start: Annotated[
+        int, typer.Option("--from", min=1, max=MAX_POSITION, help="First position.")
+    ] = 1,
+    stop: Annotated[
+        int | None, typer.Option("--to", min=1, max=MAX_POSITION, help="Last position.")
+    ] = None,
     stream: Annotated[
         str | None, typer.Option(help="Only this stream, e.g. order-<client order id>.")
     ] = None,
@@ -164,6 +193,8 @@ def export(
     if output is None:
         count = run(_export(url, fmt, start, stop, stream, sys.stdout))
     else:
-        with output.open("w", newline="", encoding="utf-8") as sink:
+        database = sqlite_file(resolve_url(url))
+        check_output(output, input_files(database) if database is not None else [])
+        with atomic_output(output) as sink:
             count = run(_export(url, fmt, start, stop, stream, sink))
     err.print(f"exported {count} events", style="dim")

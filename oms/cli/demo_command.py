@@ -137,6 +137,9 @@ def demo(
     exchange: Annotated[
         str, typer.Option(help="The local exchange to trade on: hyperliquid or dydx.")
     ] = "hyperliquid",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary folder (journal, engine log).")
+    ] = False,
 ) -> None:
     """Trade on a local exchange, SIGKILL the engine mid-trading, restart it, compare with truth.
 
@@ -157,12 +160,15 @@ def demo(
         if exchange == "dydx":
             from oms.demo.dydx import run_demo_dydx
 
-            result = run(run_demo_dydx(seed, orders, journal, say))
+            result = run(run_demo_dydx(seed, orders, journal, say, keep=keep))
         else:
-            result = run(run_demo(seed, orders, journal, say))
+            result = run(run_demo(seed, orders, journal, say, keep=keep))
     except DemoError as exc:
         raise CliError(str(exc)) from exc
-    say(f"journal: {_shown_url(result)}")
+    if url is not None or result.kept is not None:
+        say(f"journal: {_shown_url(result)}")
+    if result.kept is not None:
+        say(f"the demo's files are kept in {result.kept}")
     _show(result)
     if result.differences:
         raise typer.Exit(1)

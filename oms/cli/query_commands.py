@@ -1,7 +1,9 @@
 """``oms orders``, ``oms history``, ``oms positions``: read the journal, never write it.
 
 Orders and positions are folds of the log (the same fold the engine runs), so they are exact at
-any position or time, with or without the SQL read models.
+any position or time, with or without the SQL read models. Each command opens the journal
+read-only and, after its output, fails (exit 1) when the journal does not match its anchor
+(``history`` also re-checks the chain link of every event it shows): see ``journal_checks``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from rich.table import Table
 
 from oms.cli.database import open_existing, resolve_url
 from oms.cli.errors import CliError, UsageError
-from oms.cli.options import JsonOption, UrlOption, out, run
+from oms.cli.journal_checks import anchor_problem, fail_if, rows_problem
+from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, out, run
 from oms.domain import ClientOrderId, InFlightOrder, InvalidClientOrderId, order_stream
 from projections import load_state, orders_as_of
 
@@ -61,9 +64,12 @@ def orders(
         str | None, typer.Option("--as-of", help="As of this time (ISO-8601, UTC).")
     ] = None,
     position: Annotated[
-        int | None, typer.Option("--position", min=0, help="As of this log position.")
+        int | None,
+        typer.Option("--position", min=0, max=MAX_POSITION, help="As of this log position."),
     ] = None,
-    limit: Annotated[int, typer.Option(min=0, help="Newest N orders (0: all).")] = 100,
+    limit: Annotated[
+        int, typer.Option(min=0, max=MAX_POSITION, help="Newest N orders (0: all).")
+    ] = 100,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,12 +77,13 @@ def orders(
     if as_of is not None and position is not None:
         raise UsageError("use --as-of or --position, not both")
     when = parse_time(as_of) if as_of is not None else None
-    everything = run(_orders(url, position, when))
+    everything, problem = run(_orders(url, position, when))
     chosen = [o for o in everything if not (open_only and o.is_terminal)]
     chosen.sort(key=lambda o: str(o.client_order_id))  # ids sort by creation time
     shown_rows = [order_row(o) for o in (chosen[-limit:] if limit else chosen)]
     if as_json:
         out.print_json(data=shown_rows)
+        fail_if(problem)
         return
     table = Table(title=f"{len(shown_rows)} of {len(chosen)} orders (--json for every field)",
                   title_justify="left", box=box.SIMPLE)
@@ -87,12 +94,15 @@ def orders(
     for row in shown_rows:
         table.add_row(row["client_order_id"], *(str(row[c]) for c in columns))
     out.print(table)
+    fail_if(problem)
 
 
 async def _orders(url: str | None, position: int | None,
-                  when: datetime | None) -> list[InFlightOrder]:
-    async with open_existing(resolve_url(url)) as store:
-        return list((await orders_as_of(store, position, when)).values())
+                  when: datetime | None) -> tuple[list[InFlightOrder], str | None]:
+    target = resolve_url(url)
+    async with open_existing(target) as store:
+        found = list((await orders_as_of(store, position, when)).values())
+        return found, await anchor_problem(store, target)
 
 
 def history(
@@ -106,11 +116,13 @@ def history(
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows = run(_history(url, cid))
+    rows, problem = run(_history(url, cid))
     if not rows:
+        fail_if(problem)
         raise CliError(f"no order {cid} in the journal")
     if as_json:
         out.print_json(data=rows)
+        fail_if(problem)
         return
     table = Table(title=f"order {cid}", title_justify="left")
     for name in ("position", "version", "recorded_at", "type", "data"):
@@ -119,23 +131,31 @@ def history(
         details = ", ".join(f"{k}={v}" for k, v in r["data"].items() if k != "client_order_id")
         table.add_row(str(r["position"]), str(r["version"]), r["recorded_at"], r["type"], details)
     out.print(table)
+    fail_if(problem)
 
 
-async def _history(url: str | None, cid: ClientOrderId) -> list[dict[str, Any]]:
-    async with open_existing(resolve_url(url)) as store:
-        return [
-            {"position": ev.position, "version": ev.version,
-             "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
-             "type": ev.type, "data": ev.data}
-            async for ev in store.read_stream(order_stream(cid))
-        ]
+async def _history(
+    url: str | None, cid: ClientOrderId
+) -> tuple[list[dict[str, Any]], str | None]:
+    target = resolve_url(url)
+    async with open_existing(target) as store:
+        events = [ev async for ev in store.read_stream(order_stream(cid))]
+        problem = await anchor_problem(store, target) or await rows_problem(store, events)
+    rows = [
+        {"position": ev.position, "version": ev.version,
+         "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
+         "type": ev.type, "data": ev.data}
+        for ev in events
+    ]
+    return rows, problem
 
 
 def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Net position, average entry, realized PnL and fees per pair, from the journaled fills."""
-    rows = run(_positions(url))
+    rows, problem = run(_positions(url))
     if as_json:
         out.print_json(data=rows)
+        fail_if(problem)
         return
     table = Table(title="positions", title_justify="left")
     for name in ("pair", "net_size", "average_entry", "realized_pnl", "fees", "fills", "volume"):
@@ -145,14 +165,17 @@ def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:
                       ", ".join(f"{v} {k}" for k, v in r["fees"].items()), str(r["fills"]),
                       r["volume"])
     out.print(table)
+    fail_if(problem)
 
 
-async def _positions(url: str | None) -> list[dict[str, Any]]:
-    async with open_existing(resolve_url(url)) as store:
+async def _positions(url: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    target = resolve_url(url)
+    async with open_existing(target) as store:
         state = await load_state(store)
+        problem = await anchor_problem(store, target)
     return [
         {"pair": p.pair, "net_size": _num(p.net_size), "average_entry": _num(p.average_entry),
          "realized_pnl": _num(p.realized_pnl), "fees": {k: _num(v) for k, v in p.fees.items()},
          "fills": p.fill_count, "volume": _num(p.volume)}
         for p in sorted(state.positions, key=lambda p: p.pair)
-    ]
+    ], problem

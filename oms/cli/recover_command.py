@@ -15,6 +15,7 @@ from rich.table import Table
 
 from connectors.hyperliquid import HyperliquidConnector
 from oms.cli.database import resolve_url
+from oms.cli.errors import redact_urls
 from oms.cli.keys import load_private_key
 from oms.cli.options import UrlOption, out, run
 from oms.engine import OrderManager
@@ -46,7 +47,7 @@ def recover(
     key = load_private_key(keystore)
     journal = resolve_url(url).render_as_string(hide_password=False)
     report = run(_recover(journal, exchange, key, mainnet))
-    out.print(f"account {report.pop('account')} recovered against {exchange}")
+    out.print(f"account {report.pop('account')} recovered against {redact_urls(exchange)}")
     table = Table(title="recovery report", title_justify="left")
     table.add_column("item")
     table.add_column("value", justify="right")

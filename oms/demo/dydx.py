@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -96,11 +97,35 @@ async def _market(sim: DydxSimulator) -> AsyncIterator[None]:
         sim.market_paused = True
 
 
-async def run_demo_dydx(seed: int, orders: int, url: str | None, say: Say) -> DemoResult:
-    """Run the whole demo on the local dYdX exchange. Raises :class:`DemoError`."""
+async def run_demo_dydx(
+    seed: int, orders: int, url: str | None, say: Say, *, keep: bool = False
+) -> DemoResult:
+    """Run the whole demo on the local dYdX exchange. Raises :class:`DemoError`.
+
+    Its temporary folder is removed at the end, as :func:`oms.demo.run.run_demo` does, unless
+    ``keep`` is set or something went wrong after the engine started.
+    """
     work = Path(tempfile.mkdtemp(prefix="oms-demo-dydx-"))
-    journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
-    await _require_new_journal(journal)
+    started = False
+    try:
+        journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
+        await _require_new_journal(journal)
+        started = True
+        result = await _run_dydx(work, journal, seed, orders, say)
+    except BaseException as exc:
+        if started and isinstance(exc, DemoError):
+            raise DemoError(f"{exc} (the demo's files are kept in {work})") from exc
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        raise
+    if keep or result.differences:
+        result.kept = work
+    else:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return result
+
+
+async def _run_dydx(work: Path, journal: str, seed: int, orders: int, say: Say) -> DemoResult:
+    """The dYdX demo proper, in the folder ``work``."""
     from bip_utils import Bip39MnemonicGenerator, Bip39WordsNum
 
     words = str(Bip39MnemonicGenerator().FromWordsNumber(Bip39WordsNum.WORDS_NUM_24))

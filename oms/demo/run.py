@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -52,6 +53,8 @@ class DemoResult:
     recovery: dict[str, Any] = field(default_factory=dict)
     after_recovery: Comparison | None = None
     at_end: Comparison | None = None
+    kept: Path | None = None
+    """The demo's temporary folder when it was kept (``keep``, or a difference to look into)."""
 
     @property
     def differences(self) -> int:
@@ -144,11 +147,37 @@ async def _require_new_journal(url: str) -> None:
         )
 
 
-async def run_demo(seed: int, orders: int, url: str | None, say: Say) -> DemoResult:
-    """Run the whole demo; ``say`` receives one line per step. Raises :class:`DemoError`."""
+async def run_demo(
+    seed: int, orders: int, url: str | None, say: Say, *, keep: bool = False
+) -> DemoResult:
+    """Run the whole demo; ``say`` receives one line per step. Raises :class:`DemoError`.
+
+    The demo works in a temporary folder (the engine's log and view, the nonce file, and the
+    journal unless ``url`` names one). The folder is removed when the demo ends, unless ``keep``
+    is set or something went wrong after the engine started (then its log is worth reading:
+    the error, or ``DemoResult.kept``, says where it is).
+    """
     work = Path(tempfile.mkdtemp(prefix="oms-demo-"))
-    journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
-    await _require_new_journal(journal)
+    started = False
+    try:
+        journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
+        await _require_new_journal(journal)
+        started = True
+        result = await _run(work, journal, seed, orders, say)
+    except BaseException as exc:
+        if started and isinstance(exc, DemoError):
+            raise DemoError(f"{exc} (the demo's files are kept in {work})") from exc
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        raise
+    if keep or result.differences:
+        result.kept = work
+    else:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return result
+
+
+async def _run(work: Path, journal: str, seed: int, orders: int, say: Say) -> DemoResult:
+    """The demo proper, in the folder ``work``."""
     key = "0x" + bytes(Account.create().key).hex()  # fresh for this demo, never printed
     account = str(Account.from_key(key).address).lower()
     env = {**os.environ, "HL_PRIVATE_KEY": key}

@@ -24,6 +24,7 @@ from oms.domain.order import OrderRecord
 from oms.engine.config import EngineConfig
 from oms.engine.errors import OrderNotActive, UnknownOrder
 from oms.engine.live_orders import LiveOrders
+from oms.engine.order_input import order_terms
 from oms.engine.outbox import Outbox
 from oms.engine.risk import RiskGate
 from oms.engine.status import TradingStatus
@@ -257,12 +258,10 @@ class CommandHandler:
         ``send`` defaults to the outbox's placement queue (``replace`` passes a modify instead).
         """
         self._status.ensure()
-        if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
-            raise TypeError("amount and price must be decimal.Decimal (never float)")
         rule = self._connector.trading_rule(pair)
-        amount_q = rule.quantize_amount(amount)
-        price_q = rule.quantize_price(price)
-        rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
+        amount_q, price_q = order_terms(
+            rule, side, amount, price, leverage, self._config.price_off_tick
+        )
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
         cid = ClientOrderId.new(now_ns)

@@ -35,6 +35,14 @@ class EngineConfig:
       fails closed (the report counts the retries).
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
+    - ``anchor_path``: the file that keeps the journal's last known head outside the database
+      (see ``eventstore.anchor``): ``"auto"`` is ``<journal file>.anchor`` beside a SQLite journal
+      (none for PostgreSQL: give a path), ``None`` turns the anchor off. Start-up refuses a
+      journal whose head is behind it or differs from it.
+    - ``anchor_every_s``: how often a running engine writes the anchor (also on close).
+    - ``price_off_tick``: what ``buy``/``sell``/``replace`` do with a price off the tick:
+      ``"passive"`` rounds it toward the passive side (buys down, sells up: never a worse price
+      than asked), ``"refuse"`` raises ``OrderRuleViolation``.
     """
 
     expires_after_s: float = 5.0
@@ -50,6 +58,9 @@ class EngineConfig:
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
     recovery_read_retry_s: float = 30.0
+    anchor_path: str | None = "auto"
+    anchor_every_s: float = 5.0
+    price_off_tick: Literal["passive", "refuse"] = "passive"
 
     def timing(self, now_ns: int | None = None) -> Timing:
         """The decider's view of the clock: now (read here, at the edge), grace and horizon."""

@@ -35,6 +35,7 @@ from oms.domain.enums import OrderType, PositionAction, TimeInForce
 from oms.domain.events import OrderEvent
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.engine.anchoring import anchor_keeper
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
 from oms.engine.intake import ReportHandler
@@ -107,6 +108,7 @@ class OrderManager:
             self._live, self._reports, self._reconciler, connector, config, self._tasks
         )
         self._recovery_report: RecoveryReport | None = None
+        self._anchor = anchor_keeper(store, config)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -137,6 +139,8 @@ class OrderManager:
         except BaseException:
             await manager.close()
             raise
+        if manager._anchor is not None:
+            manager._tasks.spawn(manager._anchor.run(manager._store), service=True)
         manager._status.open()
         return manager
 
@@ -150,6 +154,7 @@ class OrderManager:
             claim=self._lease.claim,
             start_pipeline=self._start_pipeline,
             flush=self.flush,
+            anchor=self._anchor,
         )
 
     def _send_cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
@@ -180,9 +185,19 @@ class OrderManager:
                     await self._live.save_snapshot(only_if_changed=True)
             except Exception as exc:
                 log.warning("could not write a snapshot on close (%s); the next start replays", exc)
+        await self._anchor_on_close()
         await self._connector.close()
         if self._owns_store:
             await self._store.close()
+
+    async def _anchor_on_close(self) -> None:
+        """Anchor the final head: only an engine whose start-up matched the anchor does."""
+        if self._anchor is None or not self._anchor.armed:
+            return
+        try:
+            await self._anchor.update(self._store)
+        except Exception as exc:
+            log.warning("could not write the journal anchor on close: %s", exc)
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         if isinstance(exc, Fenced):

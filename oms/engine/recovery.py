@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from connectors.base import ExchangeConnector, ExchangeUnavailable
-from eventstore import EventStore
+from eventstore import AnchorKeeper, EventStore
 from oms.domain.enums import OrderState
+from oms.engine.anchoring import anchor_head, check_anchor
 from oms.engine.config import EngineConfig
 from oms.engine.errors import RecoveryFailed
 from oms.engine.live_orders import LiveOrders
@@ -164,12 +165,17 @@ class RecoveryParts:
     """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
     flush: Callable[[], Awaitable[None]]
     """Waits until everything emitted is durable and every queued request sent."""
+    anchor: AnchorKeeper | None = None
+    """The journal's anchor: compared before anything is written (a lost tail keeps the engine
+    closed), then written with the head once the chain verified."""
 
 
 async def recover(parts: RecoveryParts) -> RecoveryReport:
     """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
     store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
+    with _Step(report, "anchor"):
+        await check_anchor(parts.anchor, store)  # events lost or rewritten: stay closed
     with _Step(report, "claim"):
         report.lease = await parts.claim()
     with _Step(report, "replay"):
@@ -195,6 +201,7 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
                 " backup before trading",
             )
         report.chain_verified = verified.checked
+        await anchor_head(parts.anchor, store)
     retry = _ReadRetry(report, config.recovery_read_retry_s)
     with _Step(report, "connect"):
         await retry("connect", parts.connector.start)

@@ -66,3 +66,34 @@ def test_recover_without_a_key_is_a_usage_error(exchange: str, sqlite_url: str) 
     assert junk.returncode == 2
     line = one_error_line(junk)
     assert "not a valid private key" in line and "1234" not in line
+
+
+def test_recover_never_prints_a_password_of_the_exchange_url(
+    exchange: str, sqlite_url: str
+) -> None:
+    """Issue 13 item 15: ``http://user:password@host`` is shown as ``user:***@host``."""
+    key = "0x" + bytes(Account.create().key).hex()
+    with_password = exchange.replace("://", "://trader:hunter2@", 1)
+    ok = oms("recover", "--exchange", with_password, "--url", sqlite_url,
+             env={"HL_PRIVATE_KEY": key})
+    assert ok.returncode == 0, ok.stderr
+    assert "hunter2" not in ok.stdout + ok.stderr
+    assert "trader:***@" in ok.stdout
+    down = oms("recover", "--exchange", "http://trader:hunter2@127.0.0.1:9", "--url",
+               sqlite_url, env={"HL_PRIVATE_KEY": key}, timeout=60)
+    assert down.returncode == 1
+    assert "hunter2" not in down.stdout + down.stderr
+
+
+def test_a_keystore_without_password_or_terminal_fails_in_one_line(
+    exchange: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Issue 13 item 16: no getpass warnings and prompt first, one line naming the variable."""
+    account = Account.create()
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt(account.key, "s3cret", iterations=2)))
+    result = oms("recover", "--exchange", exchange, "--keystore", str(keystore), "--url",
+                 sqlite_url, env={"HL_PRIVATE_KEY": ""})  # stdin is not a terminal here
+    assert result.returncode == 2
+    assert "set OMS_KEYSTORE_PASSWORD" in one_error_line(result)
+    assert result.stdout == ""
