@@ -18,9 +18,12 @@ from .engine import OrderWire
 
 CLOID_RE = re.compile(r"^0x[0-9a-fA-F]{32}$")
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+PLAIN_DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?\Z")
+MAX_NUMBER_CHARS = 40
+U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
-                      "scheduleCancel", "updateLeverage", "noop"})
+                      "scheduleCancel", "updateLeverage", "noop", "createSubAccount"})
 USER_SIGNED_TYPES = frozenset({"approveAgent"})
 
 
@@ -33,6 +36,8 @@ def _req(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     # bool is an int subclass; JSON true must not pass for an integer field.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ActionFormatError(f"field {key!r} missing or of the wrong type")
+    if isinstance(value, int) and not 0 <= value < U64_LIMIT:  # wire integers are unsigned 64-bit
+        raise ActionFormatError(f"field {key!r} out of range")
     return value
 
 
@@ -49,13 +54,18 @@ def _list(value: Any, what: str) -> list[Any]:
 
 
 def canonical_number(text: str) -> tuple[Decimal, str]:
-    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``; rejects non-numbers and exponents."""
+    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``.
+
+    Only ASCII digits with at most one decimal point: Python's ``Decimal`` alone would also take
+    spaces, underscores (``"2_900"``), signs, exponents and non-ASCII digits (``"٢٩٠٠"``), none of
+    which any client sends or the exchange's decimal parser takes.
+    """
+    if len(text) > MAX_NUMBER_CHARS or not PLAIN_DECIMAL.match(text):
+        raise ActionFormatError(f"not a plain decimal number: {text[:40]!r}")
     try:
         value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ActionFormatError(f"not a number: {text!r}") from exc
-    if not value.is_finite() or "e" in text.lower():
-        raise ActionFormatError(f"not a plain decimal number: {text!r}")
+    except InvalidOperation as exc:  # unreachable after the pattern; kept as a guard
+        raise ActionFormatError(f"not a number: {text[:40]!r}") from exc
     rendered = f"{value.normalize():f}"
     return value, "0" if value == 0 else rendered
 
@@ -69,7 +79,7 @@ def parse_cloid(value: Any) -> str:
 
 def parse_oid_or_cloid(value: Any) -> int | str:
     """An int oid or a cloid string."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < U64_LIMIT:
         return value
     return parse_cloid(value)
 
@@ -173,6 +183,9 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
     elif kind == "noop":
         payload = None
+    elif kind == "createSubAccount":
+        payload = _req(raw, "name", str)
+        canonical["name"] = payload
     elif kind == "approveAgent":
         agent = _req(raw, "agentAddress", str)
         if not ADDRESS_RE.match(agent):

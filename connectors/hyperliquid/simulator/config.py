@@ -49,6 +49,10 @@ DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
 )
 
 
+class SimulatorConfigError(ValueError):
+    """A configuration value the exchange cannot run with; the message names the field."""
+
+
 class UnknownMarket(KeyError):
     """A coin or asset id that the simulator does not list."""
 
@@ -81,6 +85,30 @@ class SimulatorConfig:
     save_interval_s: float = 1.0
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
     markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
+    #: Fund an account on its first use (an /info query naming it, or an L1 action it signs).
+    #: ``False`` is the live behaviour: ``User or API Wallet 0x… does not exist.`` until funded.
+    auto_fund: bool = True
+    #: At most this many accounts come into being on first use; beyond, only ``fund()`` creates.
+    max_auto_accounts: int = 10_000
+    #: Seconds a client may take to send a request body, and to send anything on an idle
+    #: keep-alive connection, before the server closes it.
+    request_timeout_s: float = 10.0
+    #: WebSocket connections one client address may hold at once (live: 10 per IP).
+    max_ws_per_client: int = 10
+
+    def __post_init__(self) -> None:
+        if not (self.initial_usdc.is_finite() and self.initial_usdc >= 0):
+            raise SimulatorConfigError(
+                f"initial_usdc must be a finite number >= 0, not {self.initial_usdc}")
+        for name in ("max_body_bytes", "max_ws_connections", "max_ws_per_client",
+                     "ws_queue_limit", "max_auto_accounts"):
+            if getattr(self, name) < 0 or (name != "max_auto_accounts"
+                                           and getattr(self, name) == 0):
+                raise SimulatorConfigError(f"{name} must be positive, not {getattr(self, name)}")
+        for name in ("request_timeout_s", "ws_idle_timeout_s", "tick_interval_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < float("inf")):
+                raise SimulatorConfigError(f"{name} must be a positive number of seconds")
 
     def market_by_coin(self, coin: str) -> MarketSpec:
         """The market named ``coin`` (e.g. ``"BTC"``, ``"PURR/USDC"``)."""

@@ -64,6 +64,9 @@ class ExchangeEngine:
         self.scheduled_cancels: dict[str, int] = {}
         self.nonces = NonceBook()
         self.agents = AgentBook()
+        #: Vaults and sub-accounts: address -> (leader or master, "vault" | "subAccount").
+        self.links: dict[str, tuple[str, str]] = {}
+        self.auto_created = 0
         self.next_oid = 1_000_000
         self.next_tid = 1
         self.changes = 0
@@ -92,6 +95,11 @@ class ExchangeEngine:
             self.accounts[user] = account
             self.changes += 1
         return account
+
+    def view(self, user: str) -> Account:
+        """The account of ``user`` for reading; an empty one (not stored) when it does not exist."""
+        account = self.accounts.get(user)
+        return account if account is not None else Account()
 
     def marks(self) -> dict[str, Decimal]:
         """Mark price per coin (the market's reference mid)."""

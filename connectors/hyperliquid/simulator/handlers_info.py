@@ -15,10 +15,12 @@ from typing import Any
 import orjson
 
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
+from .authority import touch
 from .engine import ExchangeEngine
-from .handlers_exchange import Reply, unprocessable
 from .pushes import l2_book
 from .records import fmt
+from .replies import Reply, unprocessable
+from .request_guards import too_deep
 
 MAX_FILLS = 2000
 ZERO = Decimal(0)
@@ -55,7 +57,7 @@ def _ctx(engine: ExchangeEngine, coin: str) -> dict[str, Any]:
 
 def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str, Any]:
     """``clearinghouseState`` of ``user``: positions and margin summary."""
-    account = engine.account(user)
+    account = engine.view(user)
     marks = engine.marks()
     default_lev = engine.config.default_leverage
     positions = []
@@ -105,6 +107,8 @@ def _time(body: dict[str, Any], key: str, default: int | None) -> int | None:
 
 def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     kind = body.get("type")
+    if not isinstance(kind, str):
+        raise ActionFormatError("type must be a string")
     if kind == "meta":
         return meta(engine)
     if kind == "spotMeta":
@@ -126,7 +130,7 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "exchangeStatus":
         return {"time": now, "specialStatuses": None}
     user = _user(body)
-    engine.account(user)  # first use funds the account
+    touch(engine, user)  # first use funds the account (policy and cap: see authority.py)
     if kind == "openOrders":
         return [r.basic_wire() for r in engine.open_orders(user)]
     if kind == "frontendOpenOrders":
@@ -151,23 +155,25 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "clearinghouseState":
         return clearinghouse_state(engine, user, now)
     if kind == "spotClearinghouseState":
-        account = engine.account(user)
+        account = engine.view(user)
         return {"balances": [{"coin": c, "token": i, "total": fmt(v), "hold": "0.0",
                               "entryNtl": "0.0"} for i, (c, v) in enumerate(
                                   sorted(account.spot.items()))]}
     if kind == "userRateLimit":
-        account = engine.account(user)
+        account = engine.view(user)
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
                 "nRequestsCap": 10000 + int(account.cum_volume)}
     if kind == "userRole":
         return {"role": "user"}
-    raise ActionFormatError(f"unknown info type {kind!r}")
+    raise ActionFormatError(f"unknown info type {kind[:100]!r}")
 
 
 def handle_info(engine: ExchangeEngine, raw: bytes, now: int) -> Reply:
     """Answer one /info request."""
     try:
         body = orjson.loads(raw)
+        if too_deep(body):
+            raise ActionFormatError("recursion limit exceeded")
         if not isinstance(body, dict):
             raise ActionFormatError("body must be an object")
         return Reply(200, _answer(engine, body, now))

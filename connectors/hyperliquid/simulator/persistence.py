@@ -64,6 +64,8 @@ def snapshot(engine: ExchangeEngine, mm: MarketMaker) -> dict[str, Any]:
         "scheduled_cancels": engine.scheduled_cancels,
         "nonces": engine.nonces.snapshot(),
         "agents": {a: list(v) for a, v in engine.agents.agents.items()},
+        "links": {a: list(v) for a, v in engine.links.items()},
+        "auto_created": engine.auto_created,
         "market_maker": mm.to_state(),
     }
 
@@ -80,6 +82,9 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
     engine.scheduled_cancels = {u: int(t) for u, t in state["scheduled_cancels"].items()}
     engine.nonces = NonceBook(state["nonces"])
     engine.agents = AgentBook({a: (v[0], v[1]) for a, v in state["agents"].items()})
+    # Files written before vaults/sub-accounts and the auto-creation cap have neither key.
+    engine.links = {a: (v[0], v[1]) for a, v in state.get("links", {}).items()}
+    engine.auto_created = int(state.get("auto_created", 0))
     records = sorted((OrderRecord.from_state(r) for r in state["orders"]), key=lambda r: r.oid)
     for record in records:
         engine.orders[record.oid] = record
