@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from connectors.base import (
     BboUpdate,
@@ -38,6 +38,7 @@ from connectors.base import (
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    SendBudget,
     TradeReport,
     TradingRule,
 )
@@ -51,6 +52,7 @@ from connectors.hyperliquid.errors import (
 )
 from connectors.hyperliquid.market_streams import MarketStreams
 from connectors.hyperliquid.nonces import NonceManager
+from connectors.hyperliquid.rate_limits import RateBudget, action_items
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
 from connectors.hyperliquid.signing import L1Signer
@@ -90,6 +92,7 @@ class HyperliquidConnector:
         ws_url: str | None = None,
         ws_ping_interval_s: float = constants.WS_PING_INTERVAL_S,
         rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
+        rate_budget: RateBudget | Literal["off"] | None = None,
     ) -> None:
         self._signer = L1Signer(private_key) if private_key else None
         if account_address is None and self._signer is None and vault_address is None:
@@ -100,7 +103,10 @@ class HyperliquidConnector:
         self.account = (vault_address or account_address or signer_address or "").lower()
         self.is_mainnet = is_mainnet
         self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
-        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s)
+        #: The exchange's rate limits as counted on our side (``rate_budget="off"``: none).
+        self.budget: RateBudget | None = (None if rate_budget == "off"
+                                          else rate_budget or RateBudget())
+        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s, budget=self.budget)
         self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
         self._rules = TradingRules()
         self._rules_refresh_s = rules_refresh_s
@@ -134,6 +140,7 @@ class HyperliquidConnector:
         """Open the session, load trading rules and open the user streams."""
         await self._rest.open()
         await self.refresh_rules()
+        await self.sync_rate_limit()
         self._ws.subscribe({"type": "orderUpdates", "user": self.account})
         self._ws.subscribe({"type": "userFills", "user": self.account})
         await self._ws.start()
@@ -165,6 +172,23 @@ class HyperliquidConnector:
     ) -> None:
         await self.close()
 
+    # rate limits -------------------------------------------------------------------------------
+
+    async def sync_rate_limit(self) -> None:
+        """Adopt the exchange's address counters (``userRateLimit``) into the budget."""
+        if self.budget is not None:
+            try:
+                reply = await self._rest.info({"type": "userRateLimit", "user": self.account})
+            except ConnectionError as exc:
+                log.warning("userRateLimit unavailable (%s): counting from zero", exc)
+                return
+            self.budget.sync_from(reply)
+
+    @property
+    def send_budget(self) -> SendBudget | None:
+        """Room left in the address budget, for a sender that batches (None: unlimited)."""
+        return self.budget
+
     # rules -------------------------------------------------------------------------------------
 
     async def refresh_rules(self) -> None:
@@ -193,7 +217,10 @@ class HyperliquidConnector:
         nonce = self._nonces.next()
         signature = self._signer.sign(action, nonce, self._vault, expires_after_ms, self.is_mainnet)
         body = wire.exchange_body(action, nonce, signature, self._vault, expires_after_ms)
-        return await self._rest.exchange(body)
+        reply = await self._rest.exchange(body)
+        if self.budget is not None:
+            self.budget.count_reply(action_items(action), reply.kind, reply.response)
+        return reply
 
     def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
         rule = self.trading_rule(request.pair)
@@ -403,6 +430,8 @@ class HyperliquidConnector:
             except UnexpectedReply as exc:
                 self._malformed("fill", exc)
                 continue
+            if self.budget is not None and not data.get("isSnapshot"):
+                self.budget.traded(fill.price * fill.amount)  # 1 request per USDC traded
             self._fills.publish(fill)
 
     def _on_l2_book(self, data: Any) -> None:

@@ -55,4 +55,6 @@ async def test_user_views(sim: SimulatedExchange, api: Api, alice: LocalAccount,
     assert position["coin"] == "ETH" and position["szi"] == "0.1"
     assert position["entryPx"] == "3000.0"
     limits = await api.info({"type": "userRateLimit", "user": user})
-    assert limits == {"cumVlm": "300.0", "nRequestsUsed": 1, "nRequestsCap": 10300}
+    # One action of two orders counts two requests against the address budget (reference §10).
+    assert limits == {"cumVlm": "300.0", "nRequestsUsed": 2, "nRequestsCap": 10300,
+                      "nRequestsSurplus": 0}

@@ -95,14 +95,23 @@ class SimulatorConfig:
     request_timeout_s: float = 10.0
     #: WebSocket connections one client address may hold at once (live: 10 per IP).
     max_ws_per_client: int = 10
+    #: ``"real"``: enforce the exchange's IP weight, address budget and open-order cap (see
+    #: ``rate_limits.py``); ``"off"``: no rate limits (fast tests and benchmarks of the engine).
+    limits: str = "off"
+    ip_weight_per_minute: int = 1200
+    address_buffer: int = 10_000
+    max_open_orders: int = 1000
 
     def __post_init__(self) -> None:
         if not (self.initial_usdc.is_finite() and self.initial_usdc >= 0):
             raise SimulatorConfigError(
                 f"initial_usdc must be a finite number >= 0, not {self.initial_usdc}")
+        if self.limits not in ("real", "off"):
+            raise SimulatorConfigError(f"limits must be 'real' or 'off', not {self.limits!r}")
         for name in ("max_body_bytes", "max_ws_connections", "max_ws_per_client",
-                     "ws_queue_limit", "max_auto_accounts"):
-            if getattr(self, name) < 0 or (name != "max_auto_accounts"
+                     "ws_queue_limit", "max_auto_accounts", "ip_weight_per_minute",
+                     "address_buffer", "max_open_orders"):
+            if getattr(self, name) < 0 or (name not in ("max_auto_accounts", "address_buffer")
                                            and getattr(self, name) == 0):
                 raise SimulatorConfigError(f"{name} must be positive, not {getattr(self, name)}")
         for name in ("request_timeout_s", "ws_idle_timeout_s", "tick_interval_s"):

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from connectors.hyperliquid.rate_limits import action_items
+
 from .actions import ADDRESS_RE, USER_SIGNED_TYPES, ActionFormatError, parse_action
 from .auth import (
     APPROVE_AGENT_FIELDS,
@@ -27,6 +29,7 @@ from .auth import (
 )
 from .authority import actor_of, may_auto_create, vault_error
 from .engine import ExchangeEngine, OrderWire, Status
+from .rate_limits import OPEN_ORDER_LIMIT_ERROR, ExchangeLimiter
 from .replies import DESERIALIZE_ERROR, Reply, err, ok, unprocessable
 from .request_guards import too_deep
 from .rules import order_rule_error
@@ -63,8 +66,9 @@ def _envelope(body: Any) -> tuple[Any, int, tuple[int, int, int], str | None, in
 
 
 def handle_exchange(engine: ExchangeEngine, raw: bytes, now: int,
-                    take_rejection: Callable[[], str | None] = lambda: None) -> Reply:
-    """Authenticate and apply one /exchange request."""
+                    take_rejection: Callable[[], str | None] = lambda: None,
+                    limiter: ExchangeLimiter | None = None) -> Reply:
+    """Authenticate and apply one /exchange request (rate limits by ``limiter`` when given)."""
     try:
         body = orjson.loads(raw)
         if too_deep(body):
@@ -98,16 +102,20 @@ def handle_exchange(engine: ExchangeEngine, raw: bytes, now: int,
         user = vault
     if expires is not None and expires < now:
         return err("Action already expired")
+    if limiter is not None:  # a refusal costs nothing: checked before the nonce is used
+        problem = limiter.address_error(engine.view(user), canonical)
+        if problem is not None:
+            return err(problem)
     nonce_error = engine.nonces.check_and_use(signer, nonce, now)
     if nonce_error is not None:
         return err(nonce_error)
     if new_account:  # only a request that passed every check creates an account
         engine.account(signer)
         engine.auto_created += 1
-    engine.account(user).n_requests += 1
+    engine.account(user).n_requests += action_items(canonical)  # n orders count n (§10)
     if kind == "createSubAccount":
         return create_sub_account(engine, user, vault, payload)
-    return _apply(engine, user, kind, payload, now, take_rejection)
+    return _apply(engine, user, kind, payload, now, take_rejection, limiter)
 
 
 def _place(engine: ExchangeEngine, user: str, wire: OrderWire, now: int,
@@ -130,14 +138,31 @@ def _modify(engine: ExchangeEngine, user: str, target: int | str, wire: OrderWir
     return _place(engine, user, wire, now, take_rejection)
 
 
+def _place_all(engine: ExchangeEngine, user: str, wires: list[OrderWire], now: int,
+               take_rejection: Callable[[], str | None],
+               limiter: ExchangeLimiter | None) -> list[Status]:
+    room = limiter.open_order_room(engine, user) if limiter is not None else None
+    statuses: list[Status] = []
+    for wire in wires:
+        if room is not None and room <= 0:
+            statuses.append({"error": f"{OPEN_ORDER_LIMIT_ERROR} asset={wire.asset}"})
+            continue
+        status = _place(engine, user, wire, now, take_rejection)
+        if room is not None and isinstance(status, dict) and "resting" in status:
+            room -= 1
+        statuses.append(status)
+    return statuses
+
+
 def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
-           take_rejection: Callable[[], str | None]) -> Reply:
+           take_rejection: Callable[[], str | None],
+           limiter: ExchangeLimiter | None = None) -> Reply:
     if kind == "order":
         if payload["builder"]:
             return err("Builder fee has not been approved.")
         if not payload["orders"]:
             return err("Order list must not be empty.")
-        statuses = [_place(engine, user, w, now, take_rejection) for w in payload["orders"]]
+        statuses = _place_all(engine, user, payload["orders"], now, take_rejection, limiter)
         return ok({"type": "order", "data": {"statuses": statuses}})
     if kind == "cancel":
         statuses = [engine.cancel(user, a, o, now) for a, o in payload]

@@ -162,7 +162,8 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "userRateLimit":
         account = engine.view(user)
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
-                "nRequestsCap": 10000 + int(account.cum_volume)}
+                "nRequestsCap": engine.config.address_buffer + int(account.cum_volume),
+                "nRequestsSurplus": 0}
     if kind == "userRole":
         return {"role": "user"}
     raise ActionFormatError(f"unknown info type {kind[:100]!r}")

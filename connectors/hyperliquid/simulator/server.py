@@ -30,6 +30,7 @@ from .handlers_info import handle_info
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
 from .pushes import build_pushes
+from .rate_limits import IP_LIMIT_BODY, ExchangeLimiter
 from .request_guards import body_too_large
 from .sub_accounts import create_vault
 from .truth import Truth
@@ -59,6 +60,7 @@ class SimulatedExchange:
         self.faults = FaultInjector(faults, self.config.seed)
         self.hub = WsHub(self.engine, self.faults, self._post)
         self.truth = Truth(self.engine)
+        self.limiter = ExchangeLimiter(self.config)
         #: Called with the raw body of every /exchange request as it arrives (benchmarks use it
         #: to time the path from an OMS call to the exchange's door).
         self.on_action: Callable[[bytes], None] | None = None
@@ -190,7 +192,8 @@ class SimulatedExchange:
     async def _post(self, kind: str, raw: bytes) -> Reply:
         if kind == "info":
             return handle_info(self.engine, raw, now_ms())
-        reply = handle_exchange(self.engine, raw, now_ms(), self.faults.take_order_rejection)
+        reply = handle_exchange(self.engine, raw, now_ms(), self.faults.take_order_rejection,
+                                self.limiter)
         self._flush()
         return reply
 
@@ -214,10 +217,23 @@ class SimulatedExchange:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=408, text="Request body not received in time")
+        client = request.remote or ""
+        if self.limiter.enabled:
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if self.limiter.ip_refused(client, kind, parsed,
+                                       asyncio.get_running_loop().time()):
+                return web.Response(status=429, body=IP_LIMIT_BODY,
+                                    content_type="application/json")
         if kind == "action" and self.on_action is not None:
             self.on_action(raw)
         self.engine.fire_scheduled_cancels(now_ms())
         reply = await self._post(kind, raw)
+        if kind == "info" and self.limiter.enabled and isinstance(reply.body, list):
+            self.limiter.charge_reply_items(client, str(parsed.get("type")) if isinstance(
+                parsed, dict) else "", len(reply.body), asyncio.get_running_loop().time())
         if kind == "action" and self.faults.take_drop_reply():
             # The action is applied; the client must not learn the outcome.
             if request.transport is not None:
