@@ -53,7 +53,7 @@ def sim(
     max_ws_per_client: Annotated[int, typer.Option(
         min=1, help="WebSocket connections one client address may hold.")] = 10,
     request_timeout: Annotated[float, typer.Option(
-        help="Seconds a client may take to send a body or stay idle before it is cut off.")] = 10.0,
+        help="Seconds a client may take to send a request body before it is cut off.")] = 10.0,
 ) -> None:
     """Serve the local exchange (REST /info /exchange, WebSocket /ws) until Ctrl-C."""
     try:

@@ -29,6 +29,9 @@ class EngineConfig:
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
+    - ``budget_policy``: when the exchange's per-account request budget is spent, ``"queue"``
+      holds new orders in the outbox (one goes every 10 s, as the exchange allows) and
+      ``"refuse"`` journals them as failed with the reason (see ``send_budget.py``).
     """
 
     expires_after_s: float = 5.0
@@ -39,7 +42,8 @@ class EngineConfig:
     snapshot_every: int = 50_000
     verify_on_start: Literal["chain", "since_snapshot"] = "chain"
     fill_lookback_s: float = 60.0
-    max_batch: int = 40
+    max_batch: int = 39  # one action of 39 orders costs 1 IP weight, of 40 costs 2
+    budget_policy: Literal["queue", "refuse"] = "queue"
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000

@@ -44,6 +44,7 @@ from oms.engine.listeners import Callback, Listeners
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
+from oms.engine.send_budget import BudgetGate
 from projections import PositionBook, Projector, save_snapshot
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class OrderManager(OrderCommands, ReportIntake):
             self._on_cancel_result,
             max_batch=self.config.max_batch,
             max_in_flight=self.config.max_in_flight,
+            gate=BudgetGate(getattr(connector, "send_budget", None), self.config.budget_policy),
         )
         self._listeners = Listeners()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -185,6 +187,11 @@ class OrderManager(OrderCommands, ReportIntake):
     def orders(self) -> Mapping[str, InFlightOrder]:
         """Snapshots of every order held in memory (active and recently completed)."""
         return {cid: record.freeze() for cid, record in self._orders.items()}
+
+    @property
+    def outbox(self) -> Outbox:
+        """The sender: ``queued_orders`` (waiting for the request budget) and ``budget_refused``."""
+        return self._outbox
 
     @property
     def active_count(self) -> int:

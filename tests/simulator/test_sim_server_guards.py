@@ -76,7 +76,7 @@ async def test_huge_declared_length_is_413_at_once(sim: SimulatedExchange) -> No
 
 
 async def test_slow_body_and_idle_connection_are_timed_out() -> None:
-    config = SimulatorConfig(market_maker=False, request_timeout_s=0.5)
+    config = SimulatorConfig(market_maker=False, request_timeout_s=0.5, idle_timeout_s=0.5)
     async with SimulatedExchange(config) as sim:
         head = (b"POST /info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n")

@@ -90,9 +90,12 @@ class SimulatorConfig:
     auto_fund: bool = True
     #: At most this many accounts come into being on first use; beyond, only ``fund()`` creates.
     max_auto_accounts: int = 10_000
-    #: Seconds a client may take to send a request body, and to send anything on an idle
-    #: keep-alive connection, before the server closes it.
+    #: Seconds a client may take to send a request body before the server answers 408.
     request_timeout_s: float = 10.0
+    #: Seconds an idle keep-alive connection (or one that never sends a request) stays open.
+    #: Longer than clients' own keep-alive (aiohttp: 15 s), so they close first and never reuse a
+    #: connection the server is closing.
+    idle_timeout_s: float = 75.0
     #: WebSocket connections one client address may hold at once (live: 10 per IP).
     max_ws_per_client: int = 10
     #: ``"real"``: enforce the exchange's IP weight, address budget and open-order cap (see
@@ -114,7 +117,8 @@ class SimulatorConfig:
             if getattr(self, name) < 0 or (name not in ("max_auto_accounts", "address_buffer")
                                            and getattr(self, name) == 0):
                 raise SimulatorConfigError(f"{name} must be positive, not {getattr(self, name)}")
-        for name in ("request_timeout_s", "ws_idle_timeout_s", "tick_interval_s"):
+        for name in ("request_timeout_s", "idle_timeout_s", "ws_idle_timeout_s",
+                     "tick_interval_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 < value < float("inf")):
                 raise SimulatorConfigError(f"{name} must be a positive number of seconds")

@@ -103,7 +103,7 @@ def handle_exchange(engine: ExchangeEngine, raw: bytes, now: int,
     if expires is not None and expires < now:
         return err("Action already expired")
     if limiter is not None:  # a refusal costs nothing: checked before the nonce is used
-        problem = limiter.address_error(engine.view(user), canonical)
+        problem = limiter.address_error(engine.view(user), canonical, now / 1000)
         if problem is not None:
             return err(problem)
     nonce_error = engine.nonces.check_and_use(signer, nonce, now)

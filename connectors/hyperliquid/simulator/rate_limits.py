@@ -34,6 +34,7 @@ from .engine import ExchangeEngine
 #: HTTP 429 body of the IP limit: the JSON text ``null`` (reference §13.7).
 IP_LIMIT_BODY = b"null"
 OPEN_ORDER_LIMIT_ERROR = "Too many open orders."
+LIMITED_PASS_S = 10.0
 MAX_OPEN_ORDERS_CEILING = 5000
 VOLUME_PER_EXTRA_OPEN_ORDER = Decimal(5_000_000)
 
@@ -48,6 +49,7 @@ class ExchangeLimiter:
         self.refused_ip = 0
         self.refused_address = 0
         self.weight_by_ip: dict[str, int] = {}
+        self._limited_pass_s: dict[int, float] = {}  # id(account) -> when one last got through
 
     def _spend(self, ip: str, weight: int, now_s: float, may_refuse: bool) -> bool:
         rate = self.config.ip_weight_per_minute / 60.0
@@ -80,8 +82,12 @@ class ExchangeLimiter:
             if extra > 0:
                 self._spend(ip, extra, now_s, may_refuse=False)
 
-    def address_error(self, account: Account, action: Any) -> str | None:
-        """The live refusal when ``account`` has no budget left for ``action``, else None."""
+    def address_error(self, account: Account, action: Any, now_s: float) -> str | None:
+        """The live refusal when ``account`` has no budget left for ``action``, else None.
+
+        A limited address still gets one request through every ``LIMITED_PASS_S`` seconds, and a
+        refusal does not restart that window (reference §13.7, recorded).
+        """
         if not self.enabled or account.house:
             return None
         items = action_items(action)
@@ -90,6 +96,10 @@ class ExchangeLimiter:
                                                                           "cancelByCloid")
         limit = cancel_cap(cap) if is_cancel else cap
         if account.n_requests + items > limit:
+            last = self._limited_pass_s.get(id(account))
+            if last is None or now_s - last >= LIMITED_PASS_S:
+                self._limited_pass_s[id(account)] = now_s
+                return None
             self.refused_address += 1
             return address_limit_message(account.n_requests + items, limit, account.cum_volume)
         return None

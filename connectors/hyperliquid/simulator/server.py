@@ -108,7 +108,7 @@ class SimulatedExchange:
         # shutdown for aiohttp's default 60 s per connection.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0,
-                                     keepalive_timeout=self.config.request_timeout_s)
+                                     keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
