@@ -55,6 +55,7 @@ from connectors.hyperliquid.nonces import NonceManager
 from connectors.hyperliquid.rate_limits import RateBudget, action_items
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
+from connectors.hyperliquid.signer_role import check_signer_role
 from connectors.hyperliquid.signing import L1Signer
 from connectors.hyperliquid.streams import Broadcast, Subscription
 from connectors.hyperliquid.user_events import UserEvent
@@ -101,6 +102,7 @@ class HyperliquidConnector:
         self._vault = vault_address.lower() if vault_address else None
         #: The address whose orders, fills and positions we query and stream.
         self.account = (vault_address or account_address or signer_address or "").lower()
+        self._account_is_signer = account_address is None and vault_address is None
         self.is_mainnet = is_mainnet
         self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
         #: The exchange's rate limits as counted on our side (``rate_budget="off"``: none).
@@ -140,6 +142,8 @@ class HyperliquidConnector:
         """Open the session, load trading rules and open the user streams."""
         await self._rest.open()
         await self.refresh_rules()
+        if self._account_is_signer and self._signer is not None:
+            await check_signer_role(self._rest, self.account)
         await self.sync_rate_limit()
         self._ws.subscribe({"type": "orderUpdates", "user": self.account})
         self._ws.subscribe({"type": "userFills", "user": self.account})

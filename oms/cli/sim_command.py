@@ -52,6 +52,9 @@ def sim(
         min=0, help="Accounts created on first use at most (then only configured ones).")] = 10_000,
     max_ws_per_client: Annotated[int, typer.Option(
         min=1, help="WebSocket connections one client address may hold.")] = 10,
+    limits: Annotated[str, typer.Option(
+        help="'real': the exchange's IP weight, address budget and open-order cap; 'off': none.",
+    )] = "real",
     request_timeout: Annotated[float, typer.Option(
         help="Seconds a client may take to send a request body before it is cut off.")] = 10.0,
 ) -> None:
@@ -70,7 +73,8 @@ def sim(
         config = SimulatorConfig(
             seed=seed, market_maker=not no_market_maker, state_file=state_file,
             initial_usdc=usdc, auto_fund=not real_accounts, max_auto_accounts=max_auto_accounts,
-            max_ws_per_client=max_ws_per_client, request_timeout_s=request_timeout)
+            max_ws_per_client=max_ws_per_client, request_timeout_s=request_timeout,
+            limits=limits)
     except SimulatorConfigError as exc:
         raise UsageError(str(exc)) from None
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"

@@ -53,3 +53,10 @@ def test_standalone_simulator_refuses_a_bad_initial_usdc() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2 and "initial_usdc" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sim_refuses_an_unknown_limits_mode() -> None:
+    from cli_helpers import oms, one_error_line
+
+    result = oms("sim", "--port", "0", "--limits", "sometimes", timeout=60)
+    assert result.returncode == 2 and "limits" in one_error_line(result)

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ws-idle-timeout", type=float, default=60.0)
     parser.add_argument("--mainnet", action="store_true",
                         help="expect mainnet signatures (source 'a'); default testnet")
+    parser.add_argument("--limits", choices=("real", "off"), default="real",
+                        help="enforce the exchange's rate limits (default) or not")
     parser.add_argument("--real-accounts", action="store_true",
                         help="accounts exist only once funded (no funding on first use)")
     parser.add_argument("--faults", default="",
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, market_maker=not args.no_market_maker, tick_interval_s=args.tick,
             state_file=args.state_file, initial_usdc=Decimal(args.initial_usdc),
             ws_idle_timeout_s=args.ws_idle_timeout, is_mainnet=args.mainnet,
-            auto_fund=not args.real_accounts)
+            auto_fund=not args.real_accounts, limits=args.limits)
     except (InvalidOperation, SimulatorConfigError) as exc:
         print(f"error: {exc or 'not a number'}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
-from .authority import touch
+from .authority import SUB_ACCOUNT, touch
 from .engine import ExchangeEngine
 from .pushes import l2_book
 from .records import fmt
@@ -91,6 +91,20 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
             "withdrawable": fmt(withdrawable.quantize(Decimal("1e-6")))}
 
 
+def user_role(engine: ExchangeEngine, user: str) -> dict[str, Any]:
+    """``userRole``: agent (with its master), subAccount (master), vault, user, or missing."""
+    master = engine.agents.user_of(user)
+    if master is not None and not engine.has_account(user):
+        return {"role": "agent", "data": {"user": master}}
+    link = engine.links.get(user)
+    if link is not None:
+        owner, kind = link
+        if kind == SUB_ACCOUNT:
+            return {"role": "subAccount", "data": {"master": owner}}
+        return {"role": "vault"}
+    return {"role": "user"} if engine.has_account(user) else {"role": "missing"}
+
+
 def _user(body: dict[str, Any]) -> str:
     user = body.get("user")
     if not isinstance(user, str) or not ADDRESS_RE.match(user):
@@ -130,6 +144,8 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "exchangeStatus":
         return {"time": now, "specialStatuses": None}
     user = _user(body)
+    if kind == "userRole":
+        return user_role(engine, user)
     touch(engine, user)  # first use funds the account (policy and cap: see authority.py)
     if kind == "openOrders":
         return [r.basic_wire() for r in engine.open_orders(user)]
@@ -164,8 +180,6 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
                 "nRequestsCap": engine.config.address_buffer + int(account.cum_volume),
                 "nRequestsSurplus": 0}
-    if kind == "userRole":
-        return {"role": "user"}
     raise ActionFormatError(f"unknown info type {kind[:100]!r}")
 
 
