@@ -57,6 +57,14 @@ def sim(
     )] = "real",
     request_timeout: Annotated[float, typer.Option(
         help="Seconds a client may take to send a request body before it is cut off.")] = 10.0,
+    tick: Annotated[
+        float, typer.Option(min=0.01, max=3600.0, help="Seconds between market-maker ticks.")
+    ] = 0.2,
+    admin: Annotated[
+        bool,
+        typer.Option("--admin", help="Serve POST /admin on loopback: change faults and mark"
+                     " prices at run time (see connectors/hyperliquid/simulator/admin.py)."),
+    ] = False,
 ) -> None:
     """Serve the local exchange (REST /info /exchange, WebSocket /ws) until Ctrl-C."""
     try:
@@ -74,7 +82,7 @@ def sim(
             seed=seed, market_maker=not no_market_maker, state_file=state_file,
             initial_usdc=usdc, auto_fund=not real_accounts, max_auto_accounts=max_auto_accounts,
             max_ws_per_client=max_ws_per_client, request_timeout_s=request_timeout,
-            limits=limits)
+            limits=limits, tick_interval_s=tick, admin_api=admin)
     except SimulatorConfigError as exc:
         raise UsageError(str(exc)) from None
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"

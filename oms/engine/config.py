@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
+
+from oms.domain.messages import Timing
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,9 @@ class EngineConfig:
       faster start on a very long journal, for operators who run ``oms audit verify`` on a
       schedule instead.
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
+    - ``recovery_read_retry_s``: how long start-up keeps retrying a read that failed for a
+      transient reason (503, 429, timeout, connection reset), with backoff and jitter, before it
+      fails closed (the report counts the retries).
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
     - ``budget_policy``: when the exchange's per-account request budget is spent, ``"queue"``
@@ -47,3 +53,13 @@ class EngineConfig:
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    recovery_read_retry_s: float = 30.0
+
+    def timing(self, now_ns: int | None = None) -> Timing:
+        """The decider's view of the clock: now (read here, at the edge), grace and horizon."""
+        now = time.time_ns() if now_ns is None else now_ns
+        return Timing(
+            now // 1_000_000,
+            int(self.deadline_grace_s * 1000),
+            int(self.expires_after_s * 1000),
+        )
