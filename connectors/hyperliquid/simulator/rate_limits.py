@@ -112,6 +112,8 @@ class ExchangeLimiter:
         account = engine.view(user)
         if account.house:
             return None
-        cap = min(MAX_OPEN_ORDERS_CEILING, self.config.max_open_orders
-                  + int(account.cum_volume / VOLUME_PER_EXTRA_OPEN_ORDER))
+        base = self.config.max_open_orders
+        # A configured base above the live ceiling (a benchmark's burst) is honoured as given.
+        cap = min(max(MAX_OPEN_ORDERS_CEILING, base),
+                  base + int(account.cum_volume / VOLUME_PER_EXTRA_OPEN_ORDER))
         return cap - len(engine.open_orders(user))
