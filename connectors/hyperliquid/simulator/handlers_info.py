@@ -17,6 +17,7 @@ import orjson
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
 from .authority import SUB_ACCOUNT, touch
 from .engine import ExchangeEngine
+from .info_startup import MARKET_TYPES, STARTUP_USER_TYPES, USER_TYPES, answer_startup
 from .pushes import l2_book
 from .records import fmt
 from .replies import Reply, unprocessable
@@ -50,7 +51,11 @@ def spot_meta(engine: ExchangeEngine) -> dict[str, Any]:
 def _ctx(engine: ExchangeEngine, coin: str) -> dict[str, Any]:
     mid = fmt(engine.book_mid(coin))
     mark = fmt(engine.mids[coin])
-    return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": None, "markPx": mark,
+    book = engine.books[coin]
+    bid, ask = book.best_bid(), book.best_ask()
+    # impactPxs is null on a thin book (reference §13.12); the best prices stand in otherwise.
+    impact = [fmt(bid), fmt(ask)] if bid is not None and ask is not None else None
+    return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": impact, "markPx": mark,
             "midPx": mid, "openInterest": "0.0", "oraclePx": mark, "premium": "0.0",
             "prevDayPx": mark, "dayBaseVlm": "0.0"}
 
@@ -123,6 +128,10 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     kind = body.get("type")
     if not isinstance(kind, str):
         raise ActionFormatError("type must be a string")
+    if kind not in MARKET_TYPES and kind not in USER_TYPES:
+        raise ActionFormatError(f"unknown info type {kind[:100]!r}")
+    if kind == "perpDexs":
+        return [None]  # only the first (validator-operated) perp dex
     if kind == "meta":
         return meta(engine)
     if kind == "spotMeta":
@@ -146,6 +155,8 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     user = _user(body)
     if kind == "userRole":
         return user_role(engine, user)
+    if kind in STARTUP_USER_TYPES:
+        return answer_startup(engine, kind, user, body)
     touch(engine, user)  # first use funds the account (policy and cap: see authority.py)
     if kind == "openOrders":
         return [r.basic_wire() for r in engine.open_orders(user)]
