@@ -3,9 +3,8 @@ local exchange (started with ``is_mainnet=True``; only the URLs point at 127.0.0
 book, balance, limit / market orders, edit, cancel by id and by client order id, open orders,
 trades, positions and a rejected order.
 
-Not covered yet: trigger orders (the local exchange refuses them until it simulates triggers) and
-CCXT's start-up ``approveBuilderFee`` / ``setReferrer`` (refused as unknown actions; CCXT ignores
-the refusal and trades on).
+CCXT's start-up ``approveBuilderFee`` and ``setReferrer`` are accepted like any user's. Not
+covered yet: trigger orders (the local exchange refuses them until it simulates triggers).
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ MAX_NUMBER_CHARS = 40
 U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
-                      "scheduleCancel", "updateLeverage", "noop", "createSubAccount"})
-USER_SIGNED_TYPES = frozenset({"approveAgent"})
+                      "scheduleCancel", "updateLeverage", "noop", "createSubAccount",
+                      "setReferrer"})
+USER_SIGNED_TYPES = frozenset({"approveAgent", "approveBuilderFee"})
+MAX_REFERRAL_CODE = 20
 
 
 class ActionFormatError(ValueError):
@@ -68,6 +70,17 @@ def canonical_number(text: str) -> tuple[Decimal, str]:
         raise ActionFormatError(f"not a number: {text[:40]!r}") from exc
     rendered = f"{value.normalize():f}"
     return value, "0" if value == 0 else rendered
+
+
+def percent_to_tenth_bps(rate: str) -> int:
+    """``"0.001%"`` -> 1 (tenths of a basis point, the unit of an order's ``builder.f``)."""
+    if not rate.endswith("%"):
+        raise ActionFormatError("maxFeeRate must be a percentage like '0.001%'")
+    value, _ = canonical_number(rate[:-1])
+    tenths = value * 1000
+    if tenths != tenths.to_integral_value():
+        raise ActionFormatError("maxFeeRate must be a whole number of tenths of a basis point")
+    return int(tenths)
 
 
 def parse_cloid(value: Any) -> str:
@@ -143,7 +156,12 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
             builder = _obj(raw["builder"], "builder")
             canonical["builder"] = {"b": str(_req(builder, "b", str)).lower(),
                                     "f": _req(builder, "f", int)}
-        payload = {"orders": [w for w, _ in pairs], "builder": "builder" in raw}
+        builder_fee = None
+        if "builder" in raw:
+            builder_fee = (canonical["builder"]["b"], canonical["builder"]["f"])
+            if not ADDRESS_RE.match(builder_fee[0]):
+                raise ActionFormatError("builder.b must be a 0x address")
+        payload = {"orders": [w for w, _ in pairs], "builder": builder_fee}
     elif kind == "cancel":
         cancels = [(_req(_obj(c, "cancel"), "a", int), _req(c, "o", int))
                    for c in _list(raw.get("cancels"), "cancels")]
@@ -183,6 +201,20 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
     elif kind == "noop":
         payload = None
+    elif kind == "setReferrer":
+        payload = _req(raw, "code", str)
+        if not 1 <= len(payload) <= MAX_REFERRAL_CODE:
+            raise ActionFormatError(f"code must be 1 to {MAX_REFERRAL_CODE} characters")
+        canonical["code"] = payload
+    elif kind == "approveBuilderFee":
+        builder = _req(raw, "builder", str)
+        if not ADDRESS_RE.match(builder):
+            raise ActionFormatError("builder must be a 0x address")
+        rate = _req(raw, "maxFeeRate", str)
+        canonical = {"type": kind, "signatureChainId": _req(raw, "signatureChainId", str),
+                     "hyperliquidChain": _req(raw, "hyperliquidChain", str),
+                     "maxFeeRate": rate, "builder": builder, "nonce": _req(raw, "nonce", int)}
+        payload = (builder.lower(), percent_to_tenth_bps(rate))
     elif kind == "createSubAccount":
         payload = _req(raw, "name", str)
         canonical["name"] = payload

@@ -41,6 +41,12 @@ APPROVE_AGENT_FIELDS = [
     {"name": "agentName", "type": "string"},
     {"name": "nonce", "type": "uint64"},
 ]
+APPROVE_BUILDER_FEE_FIELDS = [
+    {"name": "hyperliquidChain", "type": "string"},
+    {"name": "maxFeeRate", "type": "string"},
+    {"name": "builder", "type": "address"},
+    {"name": "nonce", "type": "uint64"},
+]
 
 
 class SignatureError(ValueError):

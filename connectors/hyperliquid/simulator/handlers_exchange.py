@@ -12,6 +12,8 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from connectors.hyperliquid.rate_limits import action_items
 from .actions import ADDRESS_RE, USER_SIGNED_TYPES, ActionFormatError, parse_action
 from .auth import (
     APPROVE_AGENT_FIELDS,
+    APPROVE_BUILDER_FEE_FIELDS,
     InvalidSignature,
     SignatureError,
     parse_signature,
@@ -34,12 +37,13 @@ from .replies import DESERIALIZE_ERROR, Reply, err, ok, unprocessable
 from .request_guards import too_deep
 from .rules import order_rule_error
 from .sub_accounts import create_sub_account
-from .user_signed import approve_agent
+from .user_signed import approve_agent, approve_builder_fee
 
 __all__ = ["DESERIALIZE_ERROR", "Reply", "err", "handle_exchange", "ok", "unprocessable"]
 
 MODIFY_MISSING = "Cannot modify canceled or filled order"
 MIN_SCHEDULE_MS = 5_000
+BUILDER_FEE_UNIT = Decimal(100_000)  # builder.f is in tenths of a basis point
 NONCE_LIMIT = 2**64  # nonces are u64 on the wire; msgpack cannot pack more
 
 
@@ -81,15 +85,21 @@ def handle_exchange(engine: ExchangeEngine, raw: bytes, now: int,
         return err(str(exc))
     config = engine.config
     try:
-        if kind in USER_SIGNED_TYPES:
+        if kind == "approveAgent":
             signer = recover_user_signed(canonical, "HyperliquidTransaction:ApproveAgent",
                                          APPROVE_AGENT_FIELDS, vrs)
+        elif kind in USER_SIGNED_TYPES:
+            signer = recover_user_signed(canonical, "HyperliquidTransaction:ApproveBuilderFee",
+                                         APPROVE_BUILDER_FEE_FIELDS, vrs)
         else:
             signer = recover_l1_signer(canonical, vault, nonce, expires, vrs, config.is_mainnet)
     except SignatureError as exc:
         return err(str(exc))
-    if kind in USER_SIGNED_TYPES:
+    if kind == "approveAgent":
         return approve_agent(engine, signer, canonical, payload, nonce, vault, expires, now)
+    if kind in USER_SIGNED_TYPES:
+        return approve_builder_fee(engine, signer, canonical, payload, nonce, vault, expires,
+                                   now)
     actor = actor_of(engine, signer)
     new_account = actor is None and may_auto_create(engine, signer)
     if actor is None and not new_account:
@@ -158,11 +168,16 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
            take_rejection: Callable[[], str | None],
            limiter: ExchangeLimiter | None = None) -> Reply:
     if kind == "order":
-        if payload["builder"]:
-            return err("Builder fee has not been approved.")
-        if not payload["orders"]:
+        wires = payload["orders"]
+        if payload["builder"] is not None:
+            builder, tenths = payload["builder"]
+            if engine.builder_approvals.get((user, builder), -1) < tenths:
+                return err("Builder fee has not been approved.")
+            rate = Decimal(tenths) / BUILDER_FEE_UNIT
+            wires = [replace(w, builder_fee=(builder, rate)) for w in wires]
+        if not wires:
             return err("Order list must not be empty.")
-        statuses = _place_all(engine, user, payload["orders"], now, take_rejection, limiter)
+        statuses = _place_all(engine, user, wires, now, take_rejection, limiter)
         return ok({"type": "order", "data": {"statuses": statuses}})
     if kind == "cancel":
         statuses = [engine.cancel(user, a, o, now) for a, o in payload]
@@ -177,6 +192,12 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
         status = _modify(engine, user, payload[0][0], payload[0][1], now, take_rejection)
         if isinstance(status, dict) and "error" in status:
             return err(str(status["error"]))
+        return ok({"type": "default"})
+    if kind == "setReferrer":
+        if user in engine.referrers:
+            return err("Referrer already set")
+        engine.referrers[user] = payload
+        engine.changes += 1
         return ok({"type": "default"})
     if kind == "scheduleCancel":
         if payload is None:
