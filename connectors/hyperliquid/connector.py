@@ -60,6 +60,7 @@ from connectors.hyperliquid.signing import L1Signer
 from connectors.hyperliquid.streams import Broadcast, Subscription
 from connectors.hyperliquid.user_events import UserEvent
 from connectors.hyperliquid.ws import HyperliquidWs
+from connectors.hyperliquid.ws_post import WsPoster
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class HyperliquidConnector:
         ws_ping_interval_s: float = constants.WS_PING_INTERVAL_S,
         rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
         rate_budget: RateBudget | Literal["off"] | None = None,
+        actions_over_ws: bool = False,
     ) -> None:
         self._signer = L1Signer(private_key) if private_key else None
         if account_address is None and self._signer is None and vault_address is None:
@@ -121,6 +123,9 @@ class HyperliquidConnector:
         self._ws.on("userFills", self._on_user_fills)
         self._ws.on("l2Book", self._on_l2_book)
         self._market = MarketStreams(self._ws, self.account, self._malformed)
+        #: Actions as WebSocket posts (REST when the socket is down), or None: REST only.
+        self.poster = (WsPoster(self._ws, self._rest, request_timeout_s) if actions_over_ws
+                       else None)
         self._ws.add_disconnect_hook(self._on_disconnect)
 
     def __repr__(self) -> str:
@@ -221,7 +226,9 @@ class HyperliquidConnector:
         nonce = self._nonces.next()
         signature = self._signer.sign(action, nonce, self._vault, expires_after_ms, self.is_mainnet)
         body = wire.exchange_body(action, nonce, signature, self._vault, expires_after_ms)
-        reply = await self._rest.exchange(body)
+        reply = await self.poster.post_action(body) if self.poster is not None else None
+        if reply is None:
+            reply = await self._rest.exchange(body)
         if self.budget is not None:
             self.budget.count_reply(action_items(action), reply.kind, reply.response)
         return reply

@@ -209,6 +209,10 @@ class HyperliquidRest:
         log.warning("/exchange outcome unknown: %s", reason)
         return ExchangeReply("unknown", None, raw[:_RAW_LIMIT], reason, status)
 
+    def classify(self, status: int, text: str) -> ExchangeReply:
+        """Classify an ``/exchange`` reply received another way (a WebSocket ``post``)."""
+        return self._classify(status, text)
+
     def _classify(self, status: int, text: str) -> ExchangeReply:
         raw = text[:_RAW_LIMIT]
         if status == 429:
