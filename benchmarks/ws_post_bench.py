@@ -50,7 +50,8 @@ async def run(orders: int) -> dict[str, Any]:
             wallet = Account.create()
             sim.fund(wallet.address)
             conn = HyperliquidConnector(sim.base_url, private_key="0x" + bytes(wallet.key).hex(),
-                                        actions_over_ws=over_ws, rules_refresh_s=0)
+                                        actions_over_ws=over_ws, rules_refresh_s=0,
+                                        rate_budget="off")  # transport speed, not the limits
             await conn.start()
             connectors[name] = conn
         times: dict[str, dict[str, list[float]]] = {n: {"to_exchange": [], "round_trip": []}
