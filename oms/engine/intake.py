@@ -25,7 +25,7 @@ from connectors.base import (
 from oms.domain.decider import NOTHING, Decision, Then, decide_observation, wait_before_trusting
 from oms.domain.events import OrderAnomaly
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId
-from oms.domain.messages import Observation
+from oms.domain.messages import FillSeen, Observation
 from oms.engine.config import EngineConfig
 from oms.engine.live_orders import LiveOrders
 from oms.engine.reports import cancel_replied, fill_seen, place_replied, status_seen
@@ -77,9 +77,15 @@ class ReportHandler:
         return self._last_stream_s
 
     def observe(self, cid: str, observation: Observation) -> Decision:
-        """Decide ``observation`` for order ``cid``, journal the events, run the follow-ups."""
+        """Decide ``observation`` for order ``cid``, journal the events, run the follow-ups.
+
+        An order that has left memory is first read back from its journal stream (in the
+        background), so the outcome never depends on a cache size; an order the journal never
+        saw is reported (a fill becomes an ``unknown_order`` anomaly), never invented.
+        """
         record = self._live.get(cid)
         if record is None:
+            self._tasks.spawn(self._read_back_then_observe(cid, observation))
             return NOTHING
         decision = decide_observation(record, observation, self._config.timing())
         after = None
@@ -97,6 +103,21 @@ class ReportHandler:
         if Then.RESOLVE in decision.then:
             self._tasks.spawn(self.resolve(cid))
         return decision
+
+    async def _read_back_then_observe(self, cid: str, observation: Observation) -> None:
+        if await self._live.ensure_loaded(cid):
+            self.observe(cid, observation)
+        elif isinstance(observation, FillSeen):
+            fill = observation.fill
+            self._journal_unknown_fill(
+                fill.trade_id,
+                fill.exchange_order_id,
+                {"cloid": ClientOrderId(fill.client_order_id).cloid, "px": str(fill.price),
+                 "sz": str(fill.amount)},
+            )
+        else:
+            log.info("ignoring %s for %s: the journal does not know it",
+                     type(observation).__name__, cid)
 
     # ------------------------------------------------------------------ replies
 
@@ -120,7 +141,9 @@ class ReportHandler:
         cid = cid_of(report.cloid) if report.cloid else None
         if cid is None and report.exchange_order_id is not None:
             cid = self._live.cid_of_exchange_id(report.exchange_order_id)
-        if cid is not None:  # else the recovery sweep deals with orders we never made
+        # An order not in memory is either one we never made (the sweep deals with those) or
+        # a completed one that left memory: a status cannot change it (a late fill can).
+        if cid is not None and cid in self._live:
             self.observe(cid, status_seen(report))
 
     async def resolve(self, cid: str, max_attempts: int = 20) -> None:
@@ -170,42 +193,33 @@ class ReportHandler:
     # ------------------------------------------------------------------ fills
 
     def on_fill(self, fill: FillReport) -> None:
-        """Apply a fill (deduplicated by trade id by the domain)."""
+        """Apply a fill (deduplicated by trade id by the domain).
+
+        A fill of an order that has left memory is applied after the order is read back from
+        the journal (:meth:`observe`), never dropped as an orphan and never applied twice.
+        """
         self._last_stream_s = time.monotonic()
-        live = self._live
         cid = cid_of(fill.cloid) if fill.cloid else None
         if cid is None:
-            cid = live.cid_of_exchange_id(fill.exchange_order_id)
+            cid = self._live.cid_of_exchange_id(fill.exchange_order_id)
         if cid is None:
-            self._unknown_fill(fill)
-        elif cid not in live:
-            self._tasks.spawn(self._read_back_then_fill(cid, fill))
-        else:
-            self.observe(cid, fill_seen(ClientOrderId(cid), fill))
-
-    async def _read_back_then_fill(self, cid: str, fill: FillReport) -> None:
-        # An order that left memory gets its record back (after a journal flush, one reader
-        # per order), so the fill lands on the order and in the positions, exactly once,
-        # instead of being noted as an orphan (issue 12, defects 2 and 3).
-        if not await self._live.ensure_loaded(cid):
-            self._unknown_fill(fill)
+            self._journal_unknown_fill(
+                fill.trade_id,
+                fill.exchange_order_id,
+                {"cloid": fill.cloid, "pair": fill.pair, "px": str(fill.price),
+                 "sz": str(fill.amount), "side": fill.side},
+            )
             return
         self.observe(cid, fill_seen(ClientOrderId(cid), fill))
 
-    def _unknown_fill(self, fill: FillReport) -> None:
+    def _journal_unknown_fill(
+        self, trade_id: str, oid: str | None, data: dict[str, object]
+    ) -> None:
         self.journal_anomaly(
             "unknown_order",
-            f"fill {fill.trade_id} for exchange order {fill.exchange_order_id} that the "
-            "journal does not know (an order placed outside this engine?)",
-            {
-                "trade_id": fill.trade_id,
-                "oid": fill.exchange_order_id,
-                "cloid": fill.cloid,
-                "pair": fill.pair,
-                "px": str(fill.price),
-                "sz": str(fill.amount),
-                "side": fill.side,
-            },
+            f"fill {trade_id} for exchange order {oid} that the journal does not know (an order"
+            " placed outside this engine?)",
+            {"trade_id": trade_id, "oid": oid, **data},
             offending_type="FillReport",
         )
 

@@ -48,7 +48,7 @@ class LiveOrders:
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
-        self._read_locks: dict[str, asyncio.Lock] = {}
+        self._readback_locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -92,26 +92,30 @@ class LiveOrders:
         return cid in self._projector.tracker
 
     async def read_back(self, cid: str) -> InFlightOrder | None:
-        """The order folded from its journal stream (None: the journal never saw it).
-
-        Flushes the journal first: an order can leave memory while events of it are still on
-        their way to the journal, and the stream must hold them (or a second report of a fill
-        would be applied twice).
-        """
-        await self._journal.flush()
+        """The order folded from its journal stream (None: the journal never saw it)."""
         return await load_order(self._store, cid)
 
-    async def ensure_loaded(self, cid: str) -> bool:
-        """Hold ``cid`` in memory, reading it back if it left (False: the journal never saw it).
+    async def load(self, cid: str) -> InFlightOrder | None:
+        """One order from memory or, once it has left memory, from its stream (after a flush,
+        so the stream holds every event emitted so far); None if never journaled."""
+        order = self.snapshot(cid)
+        if order is not None:
+            return order
+        await self._journal.flush()
+        return self.snapshot(cid) or await self.read_back(cid)
 
-        Serialized per order: two reports of one fill arriving together read the order back
-        once, and the second is then decided against the first (and dropped as a duplicate).
+    async def ensure_loaded(self, cid: str) -> bool:
+        """Read an order that has left memory back into it (False: the journal never saw it).
+
+        Serialized per order, and after a journal flush: the stream then holds every event
+        emitted so far, so two reports of one fill arriving together are applied once.
         """
-        if cid in self._projector.tracker:
-            return True
-        lock = self._read_locks.setdefault(cid, asyncio.Lock())
+        lock = self._readback_locks.setdefault(cid, asyncio.Lock())
         try:
             async with lock:
+                if cid in self._projector.tracker:
+                    return True
+                await self._journal.flush()
                 if cid in self._projector.tracker:
                     return True
                 order = await self.read_back(cid)
@@ -120,8 +124,8 @@ class LiveOrders:
                 self.restore(order)
                 return True
         finally:
-            if not lock.locked() and self._read_locks.get(cid) is lock:
-                del self._read_locks[cid]
+            if not lock.locked() and self._readback_locks.get(cid) is lock:
+                del self._readback_locks[cid]
 
     # ------------------------------------------------------------------ writing
 
@@ -188,17 +192,6 @@ class LiveOrders:
 
         return done
 
-    @property
-    def idle(self) -> bool:
-        """Nothing emitted is still on its way to the journal."""
-        return self._journal.idle
-
-    async def settle(self) -> None:
-        """Flush until the journal is idle: the projection then equals the journal's head."""
-        await self._journal.flush()
-        while not self._journal.idle:
-            await self._journal.flush()
-
     def note(self, stream: str, events: list[OrderEvent]) -> None:
         """Journal events that belong to no order (e.g. the anomaly of an unknown fill)."""
         self._journal.submit(stream, events)
@@ -206,6 +199,11 @@ class LiveOrders:
     def add_listener(self, **callbacks: Callback) -> None:
         """Register user callbacks (see ``Listeners.add``)."""
         self._listeners.add(**callbacks)
+
+    @property
+    def idle(self) -> bool:
+        """True when every event emitted so far is durable."""
+        return self._journal.idle
 
     def restore(self, order: InFlightOrder) -> None:
         """Put an order read back from the journal into memory (no-op if already held)."""

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 
 from connectors.base import ExchangeConnector
-from eventstore import EventStore
+from eventstore import EventStore, Fenced
 from oms.domain.codec import decode
 from oms.domain.enums import OrderType, PositionAction, TimeInForce
 from oms.domain.events import OrderEvent
@@ -40,6 +40,7 @@ from oms.domain.order import InFlightOrder
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
 from oms.engine.intake import ReportHandler
+from oms.engine.lease import LEASE_STREAM, EngineLease
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
 from oms.engine.outbox import Outbox
@@ -62,8 +63,8 @@ PUBLIC_API: frozenset[str] = frozenset(
         # commands
         "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
         # queries
-        "get_order", "load_order", "active_orders", "orders", "active_count", "positions",
-        "projector", "add_listener", "events", "flush", "all_orders", "snapshot", "settled",
+        "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
+        "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
     }
 )  # fmt: skip
 """Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
@@ -87,6 +88,7 @@ class OrderManager:
         self._owns_store = owns_store
         self._status = TradingStatus()
         self._tasks = EngineTasks()
+        self._lease = EngineLease(store, connector.venue, connector.account)
         self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure)
         self._reports = ReportHandler(
             self._live, connector, config, self._tasks, self._send_cancel
@@ -121,7 +123,7 @@ class OrderManager:
         *,
         listeners: Mapping[str, Callback] | None = None,
     ) -> OrderManager:
-        """Open the journal, replay, verify, connect, reconcile; then open for trading.
+        """Claim the journal, replay, verify, connect, reconcile; then open for trading.
 
         ``listeners`` (``{"on_filled": f, ...}``, as :meth:`add_listener` takes them) are
         registered before recovery, so they also receive the events recovery journals.
@@ -147,6 +149,7 @@ class OrderManager:
             config=self._config,
             live=self._live,
             reconciler=self._reconciler,
+            claim=self._lease.claim,
             start_pipeline=self._start_pipeline,
             flush=self.flush,
         )
@@ -174,8 +177,9 @@ class OrderManager:
         await self._outbox.close()
         await self._live.close()
         if self._config.snapshot_every > 0:
-            try:  # a snapshot only saves time at the next start
-                await self._live.save_snapshot(only_if_changed=True)
+            try:  # a snapshot only saves time at the next start; a fenced engine writes none
+                if await self._lease.still_ours():
+                    await self._live.save_snapshot(only_if_changed=True)
             except Exception as exc:
                 log.warning("could not write a snapshot on close (%s); the next start replays", exc)
         await self._connector.close()
@@ -183,11 +187,28 @@ class OrderManager:
             await self._store.close()
 
     def _on_journal_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, Fenced):
+            self._status.stop(self._fenced_reason("another engine"), keep_first=False)
+            log.critical("%s", self._status.reason)
+            self._tasks.spawn(self._name_the_fencer())
+            return
         self._status.stop(
             f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
             " restart: start-up replays the journal and reconciles with the exchange",
             keep_first=False,
         )
+
+    @staticmethod
+    def _fenced_reason(who: str) -> str:
+        return (
+            f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
+            " per journal). Nothing more is journaled or sent from here; close this one"
+        )
+
+    async def _name_the_fencer(self) -> None:
+        who = await self._lease.fenced_by()
+        self._status.stop(self._fenced_reason(f"the engine with {who}"), keep_first=False)
+        log.critical("%s", self._status.reason)
 
     @property
     def is_trading(self) -> bool:
@@ -299,10 +320,43 @@ class OrderManager:
         """One order's state from memory or, once it has left memory (completed orders beyond
         ``completed_in_memory``), folded from its journal stream; None if it was never journaled.
         """
-        order = self._live.snapshot(client_order_id)
-        if order is not None:
-            return order
-        return await self._live.read_back(client_order_id)
+        return await self._live.load(client_order_id)
+
+    async def all_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
+        """Every order the journal knows (active, completed, evicted), by client order id.
+
+        Served from the SQL read models, brought up to the journal's head first (incremental,
+        checkpointed: not a fold of the whole journal each time); memory stays flat.
+        """
+        await self._live.flush()
+        async for order in every_order(self._store, batch_size):
+            yield order
+
+    def snapshot(self) -> EngineSnapshot:
+        """Orders and positions as one consistent copy: a fill is in both or in neither.
+
+        ``position`` is the last journal position made durable; after :meth:`flush` (or
+        :meth:`settled`) the copy is exactly the journal's state at that position.
+        """
+        return snapshot_of(self._live.projector)
+
+    async def settled(self, timeout_s: float = 30.0) -> None:
+        """Wait until nothing is pending: every event durable, every request sent, and no
+        background fill fetch, resolution or read-back still running.
+
+        Raises ``TimeoutError`` after ``timeout_s`` seconds (e.g. an unknown outcome still
+        waiting for its deadline, or the exchange unreachable).
+        """
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await self.flush()
+                work = self._tasks.work()
+                if work:
+                    await asyncio.wait(work)
+                    continue
+                if self._live.idle and not self._outbox.pending:
+                    return
+                await asyncio.sleep(0.01)
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:
@@ -343,45 +397,18 @@ class OrderManager:
         self._live.add_listener(**callbacks)
 
     async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every domain event in journal order: from ``from_position``, else from now on (live)."""
+        """Every order event in journal order: from ``from_position``, else from now on (live).
+
+        Anomalies journaled for no order are included; the engine lease's claims are not."""
         if from_position is None:
             head, _ = await self._store.head()
             from_position = head + 1
         async for recorded in self._store.subscribe(from_position=from_position):
+            if recorded.stream_id == LEASE_STREAM:
+                continue  # the engine's own bookkeeping, not an order's event
             yield decode(recorded.type, recorded.data, recorded.event_version)
 
     async def flush(self) -> None:
         """Wait until every event emitted so far is durable and every queued request is sent."""
         await self._live.flush()
         await self._outbox.drain()
-
-    async def all_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
-        """Every order the journal knows (active, completed, evicted), by client order id.
-
-        Served from the SQL read models, brought up to the journal's head first (incremental
-        and checkpointed: not a fold of the whole journal each time); memory stays flat.
-        """
-        await self._live.flush()
-        async for order in every_order(self._store, batch_size):
-            yield order
-
-    async def snapshot(self) -> EngineSnapshot:
-        """Orders held in memory and positions as of one journal position (a fill is in both
-        or in neither): waits until everything emitted is durable, then copies both at once."""
-        await self._live.settle()
-        return snapshot_of(self._live.projector)
-
-    async def settled(self, timeout_s: float = 30.0) -> None:
-        """Wait until nothing is pending: every event durable, every request sent, and no
-        background fill fetch, resolution or read-back still running.
-
-        Raises ``TimeoutError`` after ``timeout_s`` seconds (e.g. an unknown outcome still
-        waiting for its deadline, or the exchange unreachable).
-        """
-        async with asyncio.timeout(timeout_s):
-            while True:
-                await self.flush()
-                await self._tasks.wait_idle()
-                if self._live.idle and not self._outbox.pending:
-                    return
-                await asyncio.sleep(0.01)

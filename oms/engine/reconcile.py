@@ -41,6 +41,7 @@ class ReconcileCounts:
     adopted: int = 0
     canceled_unknown: int = 0
     events: int = 0
+    read_retries: int = 0
     notes: list[str] = field(default_factory=list)
     details: list[dict[str, str]] = field(default_factory=list)
 
@@ -136,39 +137,40 @@ class Reconciler:
         """Journal (adopt) or cancel open exchange orders that the journal does not know.
 
         ``open_reports`` must be a fresh view (taken after reconciliation and the gap fill): an
-        order on an older list may have filled, and left memory, since. Each order is judged
-        against the journal, never memory alone: one that has left memory is read back and the
-        exchange's status applied to it; it is never adopted a second time (issue 12, defect 1).
+        order on an older list may have filled since. An order is judged against the journal,
+        never against memory alone: one that has left memory is read back, the exchange's
+        status applied to it, and it is never adopted a second time.
         """
+        live = self._live
         for report in open_reports:
             cid = cid_of(report.cloid)
-            if cid is not None and self._live.get(cid) is not None:
+            if cid is not None and live.get(cid) is not None:
                 continue
             oid = report.exchange_order_id
-            if oid is not None and self._live.cid_of_exchange_id(oid) is not None:
+            if oid is not None and live.cid_of_exchange_id(oid) is not None:
                 continue
             if cid is not None:
-                if await self._live.ensure_loaded(cid):
-                    record = self._live.get(cid)
-                    state = record.state.value if record is not None else "?"
-                    counts.details.append({
-                        "client_order_id": cid, "action": "rechecked",
-                        "why": f"open on the exchange; the journal has it ({state})",
-                    })
-                    self._reports.on_status_report(report)
+                known = await live.load(cid)
+                if known is not None:
+                    counts.notes.append(f"{cid}: open on the exchange, known to the journal as "
+                                        f"{known.state.value}; status applied, not adopted")
+                    counts.details.append({"client_order_id": cid, "action": "rechecked",
+                                           "why": f"journal has it ({known.state.value})"})
+                    if await live.ensure_loaded(cid):
+                        self._reports.on_status_report(report)
                     continue
                 self._reports.journal_anomaly(
                     "unknown_own_order",
                     f"open order {oid} carries our cloid {report.cloid} but the journal has no"
-                    " stream for it (every order is journaled before it is sent): another engine"
-                    " on this account, or a lost journal",
+                    " stream for it (every order is journaled before it is sent): another"
+                    " engine on this account, or a lost journal",
                     {"cloid": report.cloid, "oid": oid, "pair": report.pair},
                 )
             counts.unknown_found += 1
             if self._config.unknown_orders == "cancel":
                 counts.canceled_unknown += 1
                 counts.details.append({"client_order_id": cid or "", "action": "canceled",
-                                       "why": f"open order {oid} the journal did not know"})
+                                       "why": f"unknown open order {oid}"})
                 self._tasks.spawn(self._cancel_external(report))
                 continue
             adopted = self._adopt(report, cid)

@@ -1,4 +1,4 @@
-"""Start-up: replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 class RecoveryReport:
     """What start-up replayed, checked and corrected, with the duration of each step (seconds)."""
 
+    lease: int | None = None
     events_replayed: int = 0
     journal_position: int = 0
     from_snapshot: bool = False
@@ -55,6 +56,7 @@ class RecoveryReport:
         """A JSON-able view (for the CLI and logs)."""
         c = self.counts
         return {
+            "lease": self.lease,
             "events_replayed": self.events_replayed,
             "journal_position": self.journal_position,
             "from_snapshot": self.from_snapshot,
@@ -95,21 +97,6 @@ class _Step:
         raise RecoveryFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class RecoveryParts:
-    """What start-up works on: the engine's collaborators, and how to start its pipeline."""
-
-    store: EventStore
-    connector: ExchangeConnector
-    config: EngineConfig
-    live: LiveOrders
-    reconciler: Reconciler
-    start_pipeline: Callable[[], None]
-    """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
-    flush: Callable[[], Awaitable[None]]
-    """Waits until everything emitted is durable and every queued request sent."""
-
-
 _T = TypeVar("_T")
 
 
@@ -147,27 +134,44 @@ def _changes(
     """Orders whose state or executed amount recovery changed, with the order's reason."""
     out: list[dict[str, str]] = []
     for cid, (state, executed) in before.items():
-        after = live.get(cid)
+        after = live.snapshot(cid)
         if after is None or (after.state is state and after.executed_base == executed):
             continue
-        why = after.reason or (
-            "fills found on the exchange" if after.executed_base != executed else "status"
-        )
         out.append({
             "client_order_id": cid,
             "before": state.value,
             "after": after.state.value,
             "executed_before": str(executed),
             "executed_after": str(after.executed_base),
-            "why": why,
+            "why": after.reason or ("fills found on the exchange" if after.executed_base
+                                    != executed else after.state.value),
         })
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryParts:
+    """What start-up works on: the engine's collaborators, and how to start its pipeline."""
+
+    store: EventStore
+    connector: ExchangeConnector
+    config: EngineConfig
+    live: LiveOrders
+    reconciler: Reconciler
+    claim: Callable[[], Awaitable[int]]
+    """Claims the journal for this engine (the lease) and fences its store."""
+    start_pipeline: Callable[[], None]
+    """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
+    flush: Callable[[], Awaitable[None]]
+    """Waits until everything emitted is durable and every queued request sent."""
 
 
 async def recover(parts: RecoveryParts) -> RecoveryReport:
     """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
     store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
+    with _Step(report, "claim"):
+        report.lease = await parts.claim()
     with _Step(report, "replay"):
         loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
         live.adopt(loaded.projector)
@@ -196,7 +200,9 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
         await retry("connect", parts.connector.start)
         parts.start_pipeline()
     head_before, _ = await store.head()
-    before = {str(r.client_order_id): (r.state, r.executed_base) for r in live.active_records()}
+    before: dict[str, tuple[OrderState, Decimal]] = {
+        r.client_order_id: (r.state, r.executed_base) for r in live.active_records()
+    }
     with _Step(report, "reconcile"):
         await retry("reconcile", lambda: reconciler.reconcile_active(report.counts))
     with _Step(report, "fills"):

@@ -33,8 +33,8 @@ class EngineTasks:
     def spawn(self, coro: Coroutine[Any, Any, Any], *, service: bool = False) -> None:
         """Run ``coro`` as a task owned by the engine (cancelled by :meth:`close`).
 
-        ``service``: a task that runs for the engine's life (a stream consumer, a timer), which
-        :meth:`wait_idle` does not wait for.
+        ``service``: a task that runs for the engine's life (streams, timers), which
+        :meth:`work` leaves out.
         """
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -42,10 +42,9 @@ class EngineTasks:
             self._services.add(task)
         task.add_done_callback(self._done)
 
-    async def wait_idle(self) -> None:
-        """Wait until no task but the services runs (a task may spawn another: loop)."""
-        while work := [t for t in self._tasks if t not in self._services and not t.done()]:
-            await asyncio.wait(work)
+    def work(self) -> list[asyncio.Task[Any]]:
+        """Unfinished tasks that are not services (fill fetches, resolutions, read-backs)."""
+        return [t for t in self._tasks if t not in self._services and not t.done()]
 
     def __len__(self) -> int:
         return len(self._tasks)
