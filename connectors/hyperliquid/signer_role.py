@@ -12,10 +12,14 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from connectors.base import ExchangeUnavailable
 from connectors.hyperliquid.errors import AgentKeyWithoutAccount
 from connectors.hyperliquid.rest import HyperliquidRest
+
+log = logging.getLogger(__name__)
 
 
 def agent_master(user_role: Any) -> str | None:
@@ -28,8 +32,17 @@ def agent_master(user_role: Any) -> str | None:
 
 
 async def check_signer_role(rest: HyperliquidRest, signer: str) -> None:
-    """Raise :class:`AgentKeyWithoutAccount` when ``signer`` is an API wallet."""
-    master = agent_master(await rest.info({"type": "userRole", "user": signer}))
+    """Raise :class:`AgentKeyWithoutAccount` when ``signer`` is an API wallet.
+
+    An exchange that cannot answer ``userRole`` (a partial stand-in) is not a reason to refuse
+    to start: the check is skipped with a warning.
+    """
+    try:
+        role = await rest.info({"type": "userRole", "user": signer})
+    except ExchangeUnavailable as exc:
+        log.warning("userRole unavailable (%s): cannot tell whether the key is an API wallet", exc)
+        return
+    master = agent_master(role)
     if master is not None:
         raise AgentKeyWithoutAccount(
             f"the private key is an API wallet (agent) of {master}: pass its account "
