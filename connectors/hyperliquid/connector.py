@@ -286,15 +286,6 @@ class HyperliquidConnector:
         action = wire.cancel_by_cloid_action([(asset, cloid)])
         return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
 
-    async def cancel_many_by_cloid(
-        self, items: Sequence[tuple[str, str]], expires_after_ms: int | None
-    ) -> list[CancelResult]:
-        """Cancel ``(pair, cloid)`` orders in one action (one IP weight per 40, reference §10);
-        one result per item, in order."""
-        pairs = [(self.trading_rule(pair).asset_id, cloid) for pair, cloid in items]
-        reply = await self._send(wire.cancel_by_cloid_action(pairs), expires_after_ms)
-        return outcomes.cancel_results(reply, len(items))
-
     async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
         """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
         if at_ms is not None and at_ms < _now_ms() + constants.SCHEDULE_CANCEL_MIN_LEAD_MS:

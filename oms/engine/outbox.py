@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from connectors.base import (
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 PlaceCallback = Callable[[PlaceOrderRequest, PlaceResult], None]
 CancelCallback = Callable[[str, CancelResult], None]
-BatchCancel = Callable[[list[tuple[str, str]], int | None], Awaitable[list[CancelResult]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +72,6 @@ class Outbox:
     ) -> None:
         self._connector = connector
         self._gate = gate or BudgetGate(getattr(connector, "send_budget", None))
-        #: The connector's batch cancel (many cloids, one action), when it has one.
-        self._batch_cancel: BatchCancel | None = getattr(connector, "cancel_many_by_cloid", None)
         self._on_placed = on_placed
         self._on_canceled = on_canceled
         self._max_batch = max_batch
@@ -158,8 +155,6 @@ class Outbox:
                     item = self._cancels.pop(0)
                     if isinstance(item, _Modify):
                         self._spawn(self._send_modify(item))
-                    elif self._batch_cancel is not None and self._cancels:
-                        self._spawn(self._send_cancels([item, *self._take_cancels()]))
                     else:
                         self._spawn(self._send_cancel(item))
                 else:
@@ -173,32 +168,6 @@ class Outbox:
                     batch = self._take_batch(size)
                     self._gate.sending(len(batch))
                     self._spawn(self._send_places(batch))
-
-    def _take_cancels(self) -> list[_Cancel]:
-        """Plain cancels waiting at the head of the queue, up to one batch less one."""
-        taken: list[_Cancel] = []
-        while (self._cancels and len(taken) < self._max_batch - 1
-               and isinstance(self._cancels[0], _Cancel)):
-            head = self._cancels.pop(0)
-            assert isinstance(head, _Cancel)
-            taken.append(head)
-        return taken
-
-    async def _send_cancels(self, items: list[_Cancel]) -> None:
-        """Several cancels in one action (the connector's batch form)."""
-        assert self._batch_cancel is not None
-        self.sent_actions += 1
-        deadline = min(i.deadline_ms for i in items)
-        try:
-            results = await self._batch_cancel([(i.pair, i.cloid) for i in items], deadline)
-            if len(results) != len(items):
-                raise ValueError(f"{len(results)} results for {len(items)} cancels")
-        except Exception as exc:  # outcome unknown: resolved by cloid
-            log.warning("cancel batch raised %s: outcomes unknown, resolving by cloid", exc)
-            results = [CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")
-                       for _ in items]
-        for item, result in zip(items, results, strict=True):
-            self._on_canceled(item.cloid, result)
 
     def _take_batch(self, size: int) -> list[_Place]:
         """Up to ``size`` queued orders of one kind: post-only (ALO) orders go in batches of

@@ -124,23 +124,3 @@ async def test_post_only_orders_travel_in_batches_of_their_own(
     tifs = [{o["t"]["limit"]["tif"] for o in a["orders"]} for a in actions if a["type"] == "order"]
     assert tifs and all(len(kinds_in_action) == 1 for kinds_in_action in tifs), tifs
     assert {"Alo"} in tifs and {"Gtc"} in tifs
-
-
-async def test_cancels_travel_in_batches(tmp_path: Path, sqlite_url: str) -> None:
-    actions: list[dict[str, Any]] = []
-    async with SimulatedExchange(SimulatorConfig(seed=11, market_maker=False)) as sim:
-        sim.on_action = lambda raw: actions.append(orjson.loads(raw)["action"])
-        key = "0x" + bytes(Account.create().key).hex()
-        connector = HyperliquidConnector(sim.base_url, private_key=key,
-                                         nonce_file=tmp_path / "n")
-        async with await OrderManager.open(sqlite_url, connector) as oms:
-            cids = [oms.buy("ETH", D("0.01"), OrderType.LIMIT, price=D(2000 + i))
-                    for i in range(60)]
-            await wait_for(lambda: all(oms.get_order(c).state is OrderState.OPEN  # type: ignore[union-attr]
-                                       for c in cids))
-            assert await oms.cancel_all() == 60
-            await wait_for(lambda: all(oms.get_order(c).state  # type: ignore[union-attr]
-                                       is OrderState.CANCELED for c in cids))
-    cancels = [a for a in actions if a["type"] == "cancelByCloid"]
-    assert sum(len(a["cancels"]) for a in cancels) == 60
-    assert len(cancels) < 60 and all(len(a["cancels"]) <= 39 for a in cancels)
