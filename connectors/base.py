@@ -405,5 +405,15 @@ class KeepsNonces(Protocol):
         ...
 
 
+@runtime_checkable
+class SendBudget(Protocol):
+    """What a connector may expose about an exchange's per-account request budget, so a sender
+    can hold orders back (and let cancels through) before the exchange would refuse them."""
+
+    def address_room(self, is_cancel: bool) -> int:
+        """Orders (``is_cancel=False``) or cancels the account may still send."""
+        ...
+
+
 class ExchangeUnavailable(ConnectionError):
     """The exchange could not be reached or gave an answer we cannot trust; outcome unknown."""

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from connectors.base import (
     BboUpdate,
@@ -38,6 +38,7 @@ from connectors.base import (
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    SendBudget,
     TradeReport,
     TradingRule,
 )
@@ -51,12 +52,15 @@ from connectors.hyperliquid.errors import (
 )
 from connectors.hyperliquid.market_streams import MarketStreams
 from connectors.hyperliquid.nonces import NonceManager
+from connectors.hyperliquid.rate_limits import RateBudget, action_items
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
+from connectors.hyperliquid.signer_role import check_signer_role
 from connectors.hyperliquid.signing import L1Signer
 from connectors.hyperliquid.streams import Broadcast, Subscription
 from connectors.hyperliquid.user_events import UserEvent
 from connectors.hyperliquid.ws import HyperliquidWs
+from connectors.hyperliquid.ws_post import WsPoster
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ class HyperliquidConnector:
         ws_url: str | None = None,
         ws_ping_interval_s: float = constants.WS_PING_INTERVAL_S,
         rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
+        rate_budget: RateBudget | Literal["off"] | None = None,
+        actions_over_ws: bool = False,
     ) -> None:
         self._signer = L1Signer(private_key) if private_key else None
         if account_address is None and self._signer is None and vault_address is None:
@@ -98,10 +104,14 @@ class HyperliquidConnector:
         self._vault = vault_address.lower() if vault_address else None
         #: The address whose orders, fills and positions we query and stream.
         self.account = (vault_address or account_address or signer_address or "").lower()
+        self._account_is_signer = account_address is None and vault_address is None
         self.is_mainnet = is_mainnet
         self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
         self._signer_address = signer_address
-        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s)
+        #: The exchange's rate limits as counted on our side (``rate_budget="off"``: none).
+        self.budget: RateBudget | None = (None if rate_budget == "off"
+                                          else rate_budget or RateBudget())
+        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s, budget=self.budget)
         self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
         self._rules = TradingRules()
         self._rules_refresh_s = rules_refresh_s
@@ -114,6 +124,9 @@ class HyperliquidConnector:
         self._ws.on("userFills", self._on_user_fills)
         self._ws.on("l2Book", self._on_l2_book)
         self._market = MarketStreams(self._ws, self.account, self._malformed)
+        #: Actions as WebSocket posts (REST when the socket is down), or None: REST only.
+        self.poster = (WsPoster(self._ws, self._rest, request_timeout_s) if actions_over_ws
+                       else None)
         self._ws.add_disconnect_hook(self._on_disconnect)
 
     def __repr__(self) -> str:
@@ -150,6 +163,9 @@ class HyperliquidConnector:
         """Open the session, load trading rules and open the user streams."""
         await self._rest.open()
         await self.refresh_rules()
+        if self._account_is_signer and self._signer is not None:
+            await check_signer_role(self._rest, self.account)
+        await self.sync_rate_limit()
         self._ws.subscribe({"type": "orderUpdates", "user": self.account})
         self._ws.subscribe({"type": "userFills", "user": self.account})
         await self._ws.start()
@@ -181,6 +197,23 @@ class HyperliquidConnector:
     ) -> None:
         await self.close()
 
+    # rate limits -------------------------------------------------------------------------------
+
+    async def sync_rate_limit(self) -> None:
+        """Adopt the exchange's address counters (``userRateLimit``) into the budget."""
+        if self.budget is not None:
+            try:
+                reply = await self._rest.info({"type": "userRateLimit", "user": self.account})
+            except ConnectionError as exc:
+                log.warning("userRateLimit unavailable (%s): counting from zero", exc)
+                return
+            self.budget.sync_from(reply)
+
+    @property
+    def send_budget(self) -> SendBudget | None:
+        """Room left in the address budget, for a sender that batches (None: unlimited)."""
+        return self.budget
+
     # rules -------------------------------------------------------------------------------------
 
     async def refresh_rules(self) -> None:
@@ -209,7 +242,12 @@ class HyperliquidConnector:
         nonce = self._nonces.next()
         signature = self._signer.sign(action, nonce, self._vault, expires_after_ms, self.is_mainnet)
         body = wire.exchange_body(action, nonce, signature, self._vault, expires_after_ms)
-        return await self._rest.exchange(body)
+        reply = await self.poster.post_action(body) if self.poster is not None else None
+        if reply is None:
+            reply = await self._rest.exchange(body)
+        if self.budget is not None:
+            self.budget.count_reply(action_items(action), reply.kind, reply.response)
+        return reply
 
     def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
         rule = self.trading_rule(request.pair)
@@ -419,6 +457,8 @@ class HyperliquidConnector:
             except UnexpectedReply as exc:
                 self._malformed("fill", exc)
                 continue
+            if self.budget is not None and not data.get("isSnapshot"):
+                self.budget.traded(fill.price * fill.amount)  # 1 request per USDC traded
             self._fills.publish(fill)
 
     def _on_l2_book(self, data: Any) -> None:

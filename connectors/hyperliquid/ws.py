@@ -38,7 +38,7 @@ from connectors.hyperliquid.errors import UnexpectedReply
 log = logging.getLogger(__name__)
 
 ChannelHandler = Callable[[Any], None]
-_IGNORED_CHANNELS = frozenset({"pong", "subscriptionResponse", "post"})
+_IGNORED_CHANNELS = frozenset({"pong", "subscriptionResponse"})
 
 
 
@@ -143,6 +143,17 @@ class HyperliquidWs:
                     await task
         self._task = self._callback_task = None
         self.connected.clear()
+
+    async def send_text(self, text: str) -> bool:
+        """Send one message now; False (nothing sent) when the socket is down."""
+        ws = self._ws
+        if ws is None or not self.connected.is_set():
+            return False
+        try:
+            await ws.send(text)
+        except (OSError, websockets.WebSocketException):
+            return False
+        return True
 
     async def drop_connection(self) -> None:
         """Close the current socket (the client reconnects); useful to force a fresh snapshot."""

@@ -43,6 +43,9 @@ class EngineConfig:
     - ``price_off_tick``: what ``buy``/``sell``/``replace`` do with a price off the tick:
       ``"passive"`` rounds it toward the passive side (buys down, sells up: never a worse price
       than asked), ``"refuse"`` raises ``OrderRuleViolation``.
+    - ``budget_policy``: when the exchange's per-account request budget is spent, ``"queue"``
+      holds new orders in the outbox (one goes every 10 s, as the exchange allows) and
+      ``"refuse"`` journals them as failed with the reason (see ``send_budget.py``).
     """
 
     expires_after_s: float = 5.0
@@ -53,7 +56,8 @@ class EngineConfig:
     snapshot_every: int = 50_000
     verify_on_start: Literal["chain", "since_snapshot"] = "chain"
     fill_lookback_s: float = 60.0
-    max_batch: int = 40
+    max_batch: int = 39  # one action of 39 orders costs 1 IP weight, of 40 costs 2
+    budget_policy: Literal["queue", "refuse"] = "queue"
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000

@@ -47,6 +47,7 @@ from oms.engine.outbox import Outbox
 from oms.engine.reconcile import ReconcileCounts, Reconciler
 from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
+from oms.engine.send_budget import BudgetGate
 from oms.engine.status import TradingStatus
 from oms.engine.streams import Background
 from oms.engine.tasks import EngineTasks
@@ -98,6 +99,7 @@ class OrderManager:
             self._reports.on_cancel_result,
             max_batch=config.max_batch,
             max_in_flight=config.max_in_flight,
+            gate=BudgetGate(getattr(connector, "send_budget", None), config.budget_policy),
         )
         self._commands = CommandHandler(
             self._live, RiskGate(risk or RiskLimits()), self._outbox, connector, config,
@@ -372,6 +374,11 @@ class OrderManager:
     def orders(self) -> Mapping[str, InFlightOrder]:
         """Snapshots of every order held in memory (active and recently completed)."""
         return {r.client_order_id: r.freeze() for r in self._live.records()}
+
+    @property
+    def outbox(self) -> Outbox:
+        """The sender: ``queued_orders`` (waiting for the request budget) and ``budget_refused``."""
+        return self._outbox
 
     @property
     def active_count(self) -> int:

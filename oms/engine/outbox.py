@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from connectors.base import (
     PlaceOrderRequest,
     PlaceResult,
 )
+from oms.engine.send_budget import BudgetGate
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +66,12 @@ class Outbox:
         connector: ExchangeConnector,
         on_placed: PlaceCallback,
         on_canceled: CancelCallback,
-        max_batch: int = 40,
+        max_batch: int = 39,
         max_in_flight: int = 4,
+        gate: BudgetGate | None = None,
     ) -> None:
         self._connector = connector
+        self._gate = gate or BudgetGate(getattr(connector, "send_budget", None))
         self._on_placed = on_placed
         self._on_canceled = on_canceled
         self._max_batch = max_batch
@@ -102,6 +106,16 @@ class Outbox:
         """Queue a journaled replace of ``old_cloid`` by ``request`` (one exchange modify)."""
         self._cancels.append(_Modify(old_cloid, old_exchange_order_id, request, deadline_ms))
         self._wake.set()
+
+    @property
+    def queued_orders(self) -> int:
+        """Journaled orders waiting to be sent (held back by the budget, or not yet batched)."""
+        return len(self._places)
+
+    @property
+    def budget_refused(self) -> int:
+        """Orders answered as refused because the request budget was exhausted."""
+        return self._gate.refused
 
     @property
     def pending(self) -> int:
@@ -144,9 +158,63 @@ class Outbox:
                     else:
                         self._spawn(self._send_cancel(item))
                 else:
-                    batch = self._places[: self._max_batch]
-                    del self._places[: self._max_batch]
+                    allowance = self._gate.order_allowance(asyncio.get_running_loop().time())
+                    if allowance == 0:
+                        self._slots.release()
+                        await self._hold_places()
+                        continue
+                    size = self._max_batch if allowance is None else min(self._max_batch,
+                                                                          allowance)
+                    batch = self._take_batch(size)
+                    self._gate.sending(len(batch))
                     self._spawn(self._send_places(batch))
+
+    def _take_batch(self, size: int) -> list[_Place]:
+        """Up to ``size`` queued orders of one kind: post-only (ALO) orders go in batches of
+        their own, as the exchange advises (it prioritises ALO-only batches)."""
+        post_only = self._places[0].request.tif == "Alo"
+        batch: list[_Place] = []
+        rest: list[_Place] = []
+        for item in self._places:
+            if len(batch) < size and (item.request.tif == "Alo") == post_only:
+                batch.append(item)
+            else:
+                rest.append(item)
+        self._places = rest
+        return batch
+
+    async def _hold_places(self) -> None:
+        """No budget left: refuse the queued orders, or wait for a cancel, the next trickle or
+        the first queued deadline (an order held past it can never be placed: it is answered as
+        refused, so the journal says why it never left)."""
+        if self._gate.policy == "refuse":
+            self._refuse_held(lambda item: True, self._gate.refusal_reason())
+            return
+        self._refuse_held(lambda item: item.deadline_ms <= time.time_ns() // 1_000_000,
+                          "not sent before its expiresAfter deadline: " +
+                          self._gate.refusal_reason())
+        if not self._places:
+            return
+        now = asyncio.get_running_loop().time()
+        to_deadline = min(p.deadline_ms for p in self._places) / 1000 - time.time()
+        delay = max(0.0, min(self._gate.next_try_in(now), to_deadline))
+        log.warning("request budget exhausted: %d orders queued, next in %.1f s",
+                    len(self._places), delay)
+        with contextlib.suppress(TimeoutError):  # a cancel arriving wakes us earlier
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+        self._wake.clear()
+
+    def _refuse_held(self, which: Callable[[_Place], bool], reason: str) -> None:
+        refused = [item for item in self._places if which(item)]
+        if not refused:
+            return
+        self._places = [item for item in self._places if not which(item)]
+        for item in refused:
+            self._gate.refused += 1
+            self._on_placed(item.request,
+                            PlaceResult(Outcome.REJECTED, item.request.cloid, reason=reason))
+        self._changed.set()
 
     def _spawn(self, coro: asyncio.Future[None] | object) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
@@ -172,6 +240,8 @@ class Outbox:
                 PlaceResult(Outcome.UNKNOWN, r.cloid, reason=f"connector error: {exc}")
                 for r in requests
             ]
+        finally:
+            self._gate.answered(len(requests))
         for request, result in zip(requests, results, strict=True):
             self._on_placed(request, result)
 

@@ -18,10 +18,15 @@ from .engine import OrderWire
 
 CLOID_RE = re.compile(r"^0x[0-9a-fA-F]{32}$")
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+PLAIN_DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?\Z")
+MAX_NUMBER_CHARS = 40
+U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
-                      "scheduleCancel", "updateLeverage", "noop"})
-USER_SIGNED_TYPES = frozenset({"approveAgent"})
+                      "scheduleCancel", "updateLeverage", "noop", "createSubAccount",
+                      "setReferrer"})
+USER_SIGNED_TYPES = frozenset({"approveAgent", "approveBuilderFee"})
+MAX_REFERRAL_CODE = 20
 
 
 class ActionFormatError(ValueError):
@@ -33,6 +38,8 @@ def _req(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     # bool is an int subclass; JSON true must not pass for an integer field.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ActionFormatError(f"field {key!r} missing or of the wrong type")
+    if isinstance(value, int) and not 0 <= value < U64_LIMIT:  # wire integers are unsigned 64-bit
+        raise ActionFormatError(f"field {key!r} out of range")
     return value
 
 
@@ -49,15 +56,31 @@ def _list(value: Any, what: str) -> list[Any]:
 
 
 def canonical_number(text: str) -> tuple[Decimal, str]:
-    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``; rejects non-numbers and exponents."""
+    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``.
+
+    Only ASCII digits with at most one decimal point: Python's ``Decimal`` alone would also take
+    spaces, underscores (``"2_900"``), signs, exponents and non-ASCII digits (``"٢٩٠٠"``), none of
+    which any client sends or the exchange's decimal parser takes.
+    """
+    if len(text) > MAX_NUMBER_CHARS or not PLAIN_DECIMAL.match(text):
+        raise ActionFormatError(f"not a plain decimal number: {text[:40]!r}")
     try:
         value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ActionFormatError(f"not a number: {text!r}") from exc
-    if not value.is_finite() or "e" in text.lower():
-        raise ActionFormatError(f"not a plain decimal number: {text!r}")
+    except InvalidOperation as exc:  # unreachable after the pattern; kept as a guard
+        raise ActionFormatError(f"not a number: {text[:40]!r}") from exc
     rendered = f"{value.normalize():f}"
     return value, "0" if value == 0 else rendered
+
+
+def percent_to_tenth_bps(rate: str) -> int:
+    """``"0.001%"`` -> 1 (tenths of a basis point, the unit of an order's ``builder.f``)."""
+    if not rate.endswith("%"):
+        raise ActionFormatError("maxFeeRate must be a percentage like '0.001%'")
+    value, _ = canonical_number(rate[:-1])
+    tenths = value * 1000
+    if tenths != tenths.to_integral_value():
+        raise ActionFormatError("maxFeeRate must be a whole number of tenths of a basis point")
+    return int(tenths)
 
 
 def parse_cloid(value: Any) -> str:
@@ -69,7 +92,7 @@ def parse_cloid(value: Any) -> str:
 
 def parse_oid_or_cloid(value: Any) -> int | str:
     """An int oid or a cloid string."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < U64_LIMIT:
         return value
     return parse_cloid(value)
 
@@ -133,7 +156,12 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
             builder = _obj(raw["builder"], "builder")
             canonical["builder"] = {"b": str(_req(builder, "b", str)).lower(),
                                     "f": _req(builder, "f", int)}
-        payload = {"orders": [w for w, _ in pairs], "builder": "builder" in raw}
+        builder_fee = None
+        if "builder" in raw:
+            builder_fee = (canonical["builder"]["b"], canonical["builder"]["f"])
+            if not ADDRESS_RE.match(builder_fee[0]):
+                raise ActionFormatError("builder.b must be a 0x address")
+        payload = {"orders": [w for w, _ in pairs], "builder": builder_fee}
     elif kind == "cancel":
         cancels = [(_req(_obj(c, "cancel"), "a", int), _req(c, "o", int))
                    for c in _list(raw.get("cancels"), "cancels")]
@@ -173,6 +201,23 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
     elif kind == "noop":
         payload = None
+    elif kind == "setReferrer":
+        payload = _req(raw, "code", str)
+        if not 1 <= len(payload) <= MAX_REFERRAL_CODE:
+            raise ActionFormatError(f"code must be 1 to {MAX_REFERRAL_CODE} characters")
+        canonical["code"] = payload
+    elif kind == "approveBuilderFee":
+        builder = _req(raw, "builder", str)
+        if not ADDRESS_RE.match(builder):
+            raise ActionFormatError("builder must be a 0x address")
+        rate = _req(raw, "maxFeeRate", str)
+        canonical = {"type": kind, "signatureChainId": _req(raw, "signatureChainId", str),
+                     "hyperliquidChain": _req(raw, "hyperliquidChain", str),
+                     "maxFeeRate": rate, "builder": builder, "nonce": _req(raw, "nonce", int)}
+        payload = (builder.lower(), percent_to_tenth_bps(rate))
+    elif kind == "createSubAccount":
+        payload = _req(raw, "name", str)
+        canonical["name"] = payload
     elif kind == "approveAgent":
         agent = _req(raw, "agentAddress", str)
         if not ADDRESS_RE.match(agent):

@@ -45,6 +45,7 @@ class OrderWire:
     tif: str | None
     cloid: str | None = None
     is_trigger: bool = False
+    builder_fee: tuple[str, Decimal] | None = None  # (builder, rate) approved by the user
 
 
 class ExchangeEngine:
@@ -64,6 +65,12 @@ class ExchangeEngine:
         self.scheduled_cancels: dict[str, int] = {}
         self.nonces = NonceBook()
         self.agents = AgentBook()
+        #: Vaults and sub-accounts: address -> (leader or master, "vault" | "subAccount").
+        self.links: dict[str, tuple[str, str]] = {}
+        self.builder_approvals: dict[tuple[str, str], int] = {}  # (user, builder) -> tenth bps
+        self.builder_fees: dict[int, tuple[str, Decimal]] = {}   # oid -> (builder, rate)
+        self.referrers: dict[str, str] = {}
+        self.auto_created = 0
         self.next_oid = 1_000_000
         self.next_tid = 1
         self.changes = 0
@@ -93,6 +100,11 @@ class ExchangeEngine:
             self.changes += 1
         return account
 
+    def view(self, user: str) -> Account:
+        """The account of ``user`` for reading; an empty one (not stored) when it does not exist."""
+        account = self.accounts.get(user)
+        return account if account is not None else Account()
+
     def marks(self) -> dict[str, Decimal]:
         """Mark price per coin (the market's reference mid)."""
         return self.mids
@@ -111,6 +123,8 @@ class ExchangeEngine:
             cloid=wire.cloid, tif=wire.tif or "Gtc", reduce_only=wire.reduce_only,
             status=status, status_ts=now)
         self.orders[record.oid] = record
+        if wire.builder_fee is not None:
+            self.builder_fees[record.oid] = wire.builder_fee
         if user in HOUSE_ADDRESSES:
             return record  # house quotes churn every tick: keep no history of them
         self.user_orders[user].append(record.oid)
@@ -179,7 +193,7 @@ class ExchangeEngine:
             if money_error is not None:
                 return self._reject(user, market, wire, money_error[0], money_error[1], now)
         sized = OrderWire(wire.asset, wire.is_buy, wire.px, sz, wire.reduce_only, wire.tif,
-                          wire.cloid)
+                          wire.cloid, builder_fee=wire.builder_fee)
         record = self._record(user, market, sized, OPEN, now)
         if wire.cloid is not None:
             self.open_cloids[(user, wire.cloid)] = record.oid
@@ -268,6 +282,11 @@ class ExchangeEngine:
         account = self.account(record.user)
         rate = self.config.taker_fee if crossed else self.config.maker_fee
         fee = ZERO if account.house else fee_for(match.px * match.sz, rate)
+        builder = self.builder_fees.get(record.oid)
+        if builder is not None and not account.house:  # charged to the user, paid to the builder
+            builder_fee = fee_for(match.px * match.sz, builder[1])
+            fee += builder_fee
+            self.account(builder[0]).usdc += builder_fee
         if market.is_spot:
             outcome = account.apply_spot_fill(market.base, market.quote, record.is_buy, match.px,
                                               match.sz, fee)

@@ -64,6 +64,11 @@ def snapshot(engine: ExchangeEngine, mm: MarketMaker) -> dict[str, Any]:
         "scheduled_cancels": engine.scheduled_cancels,
         "nonces": engine.nonces.snapshot(),
         "agents": {a: list(v) for a, v in engine.agents.agents.items()},
+        "links": {a: list(v) for a, v in engine.links.items()},
+        "auto_created": engine.auto_created,
+        "builder_approvals": [[u, b, t] for (u, b), t in engine.builder_approvals.items()],
+        "builder_fees": {str(oid): [b, str(r)] for oid, (b, r) in engine.builder_fees.items()},
+        "referrers": engine.referrers,
         "market_maker": mm.to_state(),
     }
 
@@ -80,6 +85,13 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
     engine.scheduled_cancels = {u: int(t) for u, t in state["scheduled_cancels"].items()}
     engine.nonces = NonceBook(state["nonces"])
     engine.agents = AgentBook({a: (v[0], v[1]) for a, v in state["agents"].items()})
+    # Files written before vaults/sub-accounts and the auto-creation cap have neither key.
+    engine.links = {a: (v[0], v[1]) for a, v in state.get("links", {}).items()}
+    engine.auto_created = int(state.get("auto_created", 0))
+    engine.builder_approvals = {(u, b): int(t) for u, b, t in state.get("builder_approvals", [])}
+    engine.builder_fees = {int(oid): (b, Decimal(r))
+                           for oid, (b, r) in state.get("builder_fees", {}).items()}
+    engine.referrers = dict(state.get("referrers", {}))
     records = sorted((OrderRecord.from_state(r) for r in state["orders"]), key=lambda r: r.oid)
     for record in records:
         engine.orders[record.oid] = record
