@@ -8,6 +8,8 @@
 ...             print(ev.position, ev.stream_id, ev.type, ev.data)
 """
 
+from eventstore.archive_manifest import ArchiveEntry, read_manifest
+from eventstore.archiving import archive_before, restore_archive
 from eventstore.errors import (
     EventStoreError,
     ForeignDatabase,
@@ -17,6 +19,18 @@ from eventstore.errors import (
     SchemaOutOfDate,
     StoreClosed,
     WrongExpectedVersion,
+)
+from eventstore.history import HistoryReport, read_history, verify_history
+from eventstore.history_errors import (
+    ArchiveCorrupt,
+    ArchivedRange,
+    ArchiveError,
+    ArchiveMissing,
+    ArchiveOutOfOrder,
+    SealedTailMissing,
+    SealError,
+    SealForged,
+    SealMismatch,
 )
 from eventstore.migration import database_revision, revision_history, upgrade_database
 from eventstore.model import (
@@ -31,6 +45,8 @@ from eventstore.model import (
     VerifyReport,
 )
 from eventstore.raw_read import RawRow, read_all_raw
+from eventstore.seal_store import latest_seal, list_seals, write_seal
+from eventstore.seals import Seal, SealKey, SealSigner, SealVerifier, check_seal, make_seal
 from eventstore.store import EventStore
 
 __all__ = [
@@ -38,10 +54,17 @@ __all__ = [
     "NO_STREAM",
     "STREAM_EXISTS",
     "AppendResult",
+    "ArchiveCorrupt",
+    "ArchiveEntry",
+    "ArchiveError",
+    "ArchiveMissing",
+    "ArchiveOutOfOrder",
+    "ArchivedRange",
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
     "ForeignDatabase",
+    "HistoryReport",
     "IdempotencyConflict",
     "IntegrityError",
     "NewEvent",
@@ -49,12 +72,30 @@ __all__ = [
     "RawRow",
     "RecordedEvent",
     "SchemaOutOfDate",
+    "Seal",
+    "SealError",
+    "SealForged",
+    "SealKey",
+    "SealMismatch",
+    "SealSigner",
+    "SealVerifier",
+    "SealedTailMissing",
     "StoreClosed",
     "StreamState",
     "VerifyReport",
     "WrongExpectedVersion",
+    "archive_before",
+    "check_seal",
     "database_revision",
+    "latest_seal",
+    "list_seals",
+    "make_seal",
     "read_all_raw",
+    "read_history",
+    "read_manifest",
+    "restore_archive",
     "revision_history",
     "upgrade_database",
+    "verify_history",
+    "write_seal",
 ]

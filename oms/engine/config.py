@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from eventstore import SealKey
+
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
@@ -25,7 +27,13 @@ class EngineConfig:
       every start-up, so an edit anywhere keeps the engine closed; ``"since_snapshot"`` checks
       only the events after the loaded snapshot (seeded by the stored hash before them) — a
       faster start on a very long journal, for operators who run ``oms audit verify`` on a
-      schedule instead.
+      schedule instead; ``"since_seal"`` (needs ``seal_key``) starts from the newest *seal*:
+      its signature, its hash and its snapshot's digest are checked, then only the tail after it
+      is folded and verified — start-up time independent of the journal's length, with the
+      full check's guarantee for the live state (see ``oms.engine.sealing``).
+    - ``seal_key``: signs a seal at every snapshot (see ``oms.engine.seal_keys.Eip191SealKey``:
+      the account's key or a separate audit key; the database never holds it). ``None``: no
+      seals.
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
@@ -37,9 +45,10 @@ class EngineConfig:
     unknown_orders: Literal["adopt", "cancel"] = "adopt"
     dead_man_switch_s: float | None = None
     snapshot_every: int = 50_000
-    verify_on_start: Literal["chain", "since_snapshot"] = "chain"
+    verify_on_start: Literal["chain", "since_snapshot", "since_seal"] = "chain"
     fill_lookback_s: float = 60.0
     max_batch: int = 40
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    seal_key: SealKey | None = None

@@ -44,7 +44,8 @@ from oms.engine.listeners import Callback, Listeners
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
-from projections import PositionBook, Projector, save_snapshot
+from oms.engine.sealing import Sealer, snapshot_now
+from projections import PositionBook, Projector
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class OrderManager(OrderCommands, ReportIntake):
         self._closed_reason: str | None = "not started"
         self._last_stream_s = time.monotonic()
         self._events_since_snapshot = 0
+        self._sealer = Sealer(store, self.config.seal_key, self.config.snapshot_every)
         self.recovery_report: RecoveryReport | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -148,7 +150,7 @@ class OrderManager(OrderCommands, ReportIntake):
         if self.config.snapshot_every <= 0:
             return
         try:
-            await save_snapshot(self.store, self._projector)
+            await snapshot_now(self.store, self._projector, self.config.seal_key)
             self._events_since_snapshot = 0
         except Exception as exc:  # a snapshot only saves time at the next start
             log.warning("could not write a snapshot on close (%s); the next start replays", exc)
@@ -349,6 +351,7 @@ class OrderManager(OrderCommands, ReportIntake):
             if publish and record is not None:
                 self._listeners.publish(event, record.freeze(), before)
         self._events_since_snapshot += len(pairs)
+        self._sealer.note(len(pairs), self._projector, self.spawn)
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self._trading = False

@@ -21,8 +21,8 @@ from oms.engine.reconcile import (
     reconcile_active,
     sweep_unknown,
 )
+from oms.engine.sealing import snapshot_now, start_state
 from oms.engine.streams import start_background
-from projections import load_state, save_snapshot
 
 if TYPE_CHECKING:
     from oms.engine.manager import OrderManager
@@ -97,22 +97,23 @@ async def recover(manager: OrderManager) -> RecoveryReport:
     report = RecoveryReport()
     store = manager.store
     with _Step(report, "replay"):
-        loaded = await load_state(
-            store, completed_capacity=max(manager.config.completed_in_memory, 1)
+        # The whole chain by default; only the tail after the newest seal (or snapshot) when
+        # so configured, chained from the sealed hash (or the stored hash before it).
+        config = manager.config
+        start = await start_state(
+            store, config.verify_on_start, config.seal_key, max(config.completed_in_memory, 1)
         )
+        loaded = start.loaded
         manager.adopt_projector(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.from_snapshot = loaded.from_snapshot
-        # The whole chain by default; only what came after the snapshot when so configured
-        # (seeded by the stored hash before it).
-        verify_from = 1
-        if loaded.from_snapshot and manager.config.verify_on_start == "since_snapshot":
-            verify_from = max(1, loaded.last_position - loaded.events_replayed)
         report.orders_in_journal = len(manager.orders)
         report.active_orders_before = manager.active_count
     with _Step(report, "verify"):
-        verified = await store.verify(from_position=verify_from)
+        verified = await store.verify(
+            from_position=start.verify_from, previous_hash=start.previous_hash
+        )
         if not verified.ok:
             raise RecoveryFailed(
                 "verify",
@@ -140,7 +141,7 @@ async def recover(manager: OrderManager) -> RecoveryReport:
     every = manager.config.snapshot_every
     if every and report.events_replayed >= every:
         with _Step(report, "snapshot"):
-            await save_snapshot(store, manager.projector)
+            await snapshot_now(store, manager.projector, manager.config.seal_key)
             report.snapshot_written = True
     log.info("recovery complete: %s", report.as_dict())
     return report
