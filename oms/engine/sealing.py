@@ -124,7 +124,8 @@ async def load_sealed(store: EventStore, key: SealKey) -> tuple[LoadedState, Sea
         ).first()
     if row is None or row.position != seal.position:
         raise SealMismatch(seal.position, "the sealed snapshot is missing or at another position")
-    data = bytes(row.data)
+    # A hand-edited SQLite blob can come back as text: compare its bytes all the same.
+    data = row.data.encode() if isinstance(row.data, str) else bytes(row.data)
     if snapshot_digest(data) != seal.snapshot_digest:
         raise SealMismatch(seal.position, "the snapshot's digest differs from the sealed digest")
     if row.format != SNAPSHOT_FORMAT:
