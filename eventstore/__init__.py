@@ -12,6 +12,7 @@ from eventstore.archive_manifest import ArchiveEntry, read_manifest
 from eventstore.archiving import archive_before, restore_archive
 from eventstore.errors import (
     EventStoreError,
+    Fenced,
     ForeignDatabase,
     IdempotencyConflict,
     IntegrityError,
@@ -63,6 +64,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
+    "Fenced",
     "ForeignDatabase",
     "HistoryReport",
     "IdempotencyConflict",

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict, deque
+from collections.abc import Callable, Container
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from oms.domain.enums import OrderState
 from oms.domain.events import OrderCreated, OrderEvent
@@ -35,6 +37,20 @@ class TrackerNote:
     kind: str  # "orphan_stream": no OrderCreated seen (or the order was evicted long ago)
 
 
+class TrackerIndex(NamedTuple):
+    """The tracker's index as the replay fast path (``row_fold``) folds into it, in place.
+
+    Whoever holds it must keep the tracker's invariants exactly as :meth:`OrderTracker.apply`
+    does: an order is in ``active`` or ``completed``; completing goes through ``complete``.
+    """
+
+    active: dict[str, OrderRecord]
+    completed: OrderedDict[str, OrderRecord]
+    lost: set[str]
+    by_exchange_id: dict[str, str]
+    complete: Callable[[str, OrderRecord], None]
+
+
 class OrderTracker:
     """Active, lost and recently completed orders, by client order id and by exchange order id."""
 
@@ -46,6 +62,7 @@ class OrderTracker:
         "completed_capacity",
         "last_position",
         "notes",
+        "pinned",
     )
 
     def __init__(self, completed_capacity: int = DEFAULT_COMPLETED_CAPACITY) -> None:
@@ -56,6 +73,10 @@ class OrderTracker:
         self.completed_capacity = completed_capacity
         self.last_position = 0
         self.notes: deque[TrackerNote] = deque(maxlen=MAX_NOTES)
+        # Orders that must stay held whatever the capacity (the engine pins an order while
+        # events of it are on their way here): evicting one would turn its next event into an
+        # orphan and make the fold depend on the capacity.
+        self.pinned: Container[str] = ()
 
     def apply(self, event: OrderEvent, position: int) -> tuple[Effect, OrderRecord | None]:
         """Fold ``event`` (read at global ``position``); returns what it did and the order record.
@@ -102,12 +123,21 @@ class OrderTracker:
         return Effect.APPLY, record
 
     def _complete(self, cid: str, record: OrderRecord) -> None:
-        self._completed[cid] = record
-        while len(self._completed) > self.completed_capacity:
-            old_cid, old = self._completed.popitem(last=False)
+        completed = self._completed
+        completed[cid] = record
+        pinned = self.pinned
+        kept: list[tuple[str, OrderRecord]] = []
+        while len(completed) > self.completed_capacity:
+            old_cid, old = completed.popitem(last=False)
+            if old_cid in pinned:
+                kept.append((old_cid, old))  # evicted once nothing is on its way to it
+                continue
             if old.exchange_order_id is not None:
                 self._by_exchange_id.pop(old.exchange_order_id, None)
             self._lost.discard(old_cid)
+        for old_cid, old in reversed(kept):
+            completed[old_cid] = old
+            completed.move_to_end(old_cid, last=False)
 
     def restore(self, record: OrderRecord) -> None:
         """Install ``record`` as it is (snapshot restore), filing it as active or completed."""
@@ -135,6 +165,24 @@ class OrderTracker:
 
     def _record(self, client_order_id: str) -> OrderRecord | None:
         return self._active.get(client_order_id) or self._completed.get(client_order_id)
+
+    def index(self) -> TrackerIndex:
+        """The index itself, for the replay fast path (see :class:`TrackerIndex`)."""
+        return TrackerIndex(
+            self._active, self._completed, self._lost, self._by_exchange_id, self._complete
+        )
+
+    def record(self, client_order_id: str) -> OrderRecord | None:
+        """The live record itself (the engine's fold owns it: read it, never mutate it)."""
+        return self._active.get(client_order_id) or self._completed.get(client_order_id)
+
+    def cid_by_exchange_id(self, exchange_order_id: str) -> str | None:
+        """The client order id the exchange knows as ``exchange_order_id``, if tracked."""
+        return self._by_exchange_id.get(exchange_order_id)
+
+    def active_records(self) -> list[OrderRecord]:
+        """Every non-terminal record, oldest first (no snapshots; do not mutate)."""
+        return list(self._active.values())
 
     def by_exchange_id(self, exchange_order_id: str) -> InFlightOrder | None:
         """The order the exchange knows as ``exchange_order_id``, if tracked."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
 from eventstore import SealKey
+from oms.domain.messages import Timing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,11 @@ class EngineConfig:
       full check's guarantee for the live state (see ``oms.engine.sealing``).
     - ``seal_key``: signs a seal at every snapshot (see ``oms.engine.seal_keys.Eip191SealKey``:
       the account's key or a separate audit key; the database never holds it). ``None``: no
-      seals.
+      seals. With a key, the engine also seals every ``snapshot_every`` journaled events.
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
+    - ``recovery_read_retry_s``: how long start-up keeps retrying a read that failed for a
+      transient reason (503, 429, timeout, connection reset), with backoff and jitter, before it
+      fails closed (the report counts the retries).
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
     """
@@ -51,4 +56,14 @@ class EngineConfig:
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    recovery_read_retry_s: float = 30.0
     seal_key: SealKey | None = None
+
+    def timing(self, now_ns: int | None = None) -> Timing:
+        """The decider's view of the clock: now (read here, at the edge), grace and horizon."""
+        now = time.time_ns() if now_ns is None else now_ns
+        return Timing(
+            now // 1_000_000,
+            int(self.deadline_grace_s * 1000),
+            int(self.expires_after_s * 1000),
+        )

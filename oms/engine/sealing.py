@@ -18,11 +18,11 @@ cannot make. ``oms audit verify`` re-checks all of history on a schedule.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -170,31 +170,39 @@ async def start_state(
 
 
 class Sealer:
-    """Seals every ``every`` journaled events in the background (one seal at a time)."""
+    """Seals every ``every`` journaled events in the background, one seal at a time.
 
-    def __init__(self, store: EventStore, key: SealKey | None, every: int) -> None:
-        self.store, self.key, self.every = store, key, every
-        self._since = 0
-        self._running = False
+    ``save`` writes the (sealed) snapshot only when the projection equals the journal (nothing
+    emitted is still waiting to be durable) and says whether it did; when it could not, the
+    count is kept and the next durable batch tries again.
+    """
 
-    def note(
-        self, count: int, projector: Projector,
-        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+    def __init__(
+        self, key: SealKey | None, every: int, save: Callable[[], Awaitable[bool]]
     ) -> None:
+        self._key, self._every, self._save = key, every, save
+        self._since = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def note(self, count: int) -> None:
         """Count journaled events; start a seal when ``every`` have accumulated."""
-        if self.key is None or self.every <= 0:
+        if self._key is None or self._every <= 0:
             return
         self._since += count
-        if self._since >= self.every and not self._running:
-            self._since = 0
-            self._running = True
-            spawn(self._seal(projector))
+        if self._since >= self._every and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._seal())
 
-    async def _seal(self, projector: Projector) -> None:
-        assert self.key is not None
+    async def _seal(self) -> None:
         try:
-            await seal_journal(self.store, projector, self.key)
+            if await self._save():
+                self._since = 0
         except Exception as exc:  # a seal only shortens the next start-up; trading goes on
             log.warning("could not seal the journal (%s); the next start-up checks more", exc)
         finally:
-            self._running = False
+            self._task = None
+
+    async def close(self) -> None:
+        """Let a seal in progress finish (it is one short transaction)."""
+        task = self._task
+        if task is not None:
+            await asyncio.wait([task], timeout=5.0)
