@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
+from eventstore import read_history
+from oms.cli.archive_commands import ArchiveDirOption
 from oms.cli.database import open_existing, resolve_url
 from oms.cli.errors import CliError, UsageError
 from oms.cli.options import JsonOption, UrlOption, out, run
@@ -99,14 +102,16 @@ def history(
     client_order_id: Annotated[str, typer.Argument(help="32 hex characters, or the 0x cloid.")],
     url: UrlOption = None,
     as_json: JsonOption = False,
+    archive_dir: ArchiveDirOption = None,
 ) -> None:
-    """Every event of one order, in order, with its log position and time."""
+    """Every event of one order, in order, with its log position and time (archives too, with
+    ``--archive-dir``)."""
     try:
         cid = (ClientOrderId.from_cloid(client_order_id) if client_order_id.startswith("0x")
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows = run(_history(url, cid))
+    rows = run(_history(url, cid, archive_dir))
     if not rows:
         raise CliError(f"no order {cid} in the journal")
     if as_json:
@@ -121,13 +126,17 @@ def history(
     out.print(table)
 
 
-async def _history(url: str | None, cid: ClientOrderId) -> list[dict[str, Any]]:
+async def _history(url: str | None, cid: ClientOrderId,
+                   archive_dir: Path | None = None) -> list[dict[str, Any]]:
+    stream = order_stream(cid)
     async with open_existing(resolve_url(url)) as store:
+        events = (store.read_stream(stream) if archive_dir is None else
+                  (ev async for ev in read_history(store, archive_dir) if ev.stream_id == stream))
         return [
             {"position": ev.position, "version": ev.version,
              "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
              "type": ev.type, "data": ev.data}
-            async for ev in store.read_stream(order_stream(cid))
+            async for ev in events
         ]
 
 
