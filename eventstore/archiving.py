@@ -51,7 +51,8 @@ async def archive_before(
     verifier: SealVerifier | None = None,
     trusted: str | None = None,
 ) -> ArchiveEntry:
-    """Archive the live log from the archive point up to the newest seal below ``before``.
+    """Archive the live log from the archive point up to the newest seal below ``before``
+    (and below the head: the newest event always stays in the live database).
 
     With ``verifier`` the seal's signature is checked first (against ``trusted`` if given).
     Raises :class:`ArchiveError` when no seal lies in that range, ``IntegrityError`` when the
@@ -61,11 +62,16 @@ async def archive_before(
         raise ArchiveError(f"archive folder {folder} does not exist: create it first")
     previous = await last_archive(store.engine)
     point = previous.last_position if previous else 0
-    seals = await list_seals(store.engine, after=point, before=before)
+    # The head itself always stays live: readers, the next append's chain link and an anchor
+    # kept at the head all need at least the last row.
+    head, _ = await store.head()
+    limit = min(before, head)
+    seals = await list_seals(store.engine, after=point, before=limit)
     if not seals:
         raise ArchiveError(
-            f"no seal between position {point + 1} and {before - 1}: only sealed history is "
-            "archived; let the engine seal (it does at every snapshot) or pick a later --before"
+            f"no seal between position {point + 1} and {limit - 1}: only sealed history is "
+            "archived, and never the newest event; let the engine seal (it does at every "
+            "snapshot) or pick a later --before"
         )
     seal = seals[-1]
     if verifier is not None:

@@ -149,9 +149,12 @@ async def test_a_tampered_archive_chain_is_caught_even_with_a_matching_digest(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     async with await EventStore.open(sqlite_url) as store:
-        await _fill(store, 5)
+        await _fill(store, 6)
+        await _seal(store, 18)
+        with pytest.raises(ArchiveError, match="never the newest event"):
+            await archive_before(store, tmp_path, before=19)  # the head stays live
         await _seal(store, 15)
-        entry = await archive_before(store, tmp_path, before=16)
+        entry = await archive_before(store, tmp_path, before=19)
         # The archive file alone (an auditor with no database): its chain and seal check out.
         from eventstore.archive_file import ArchiveReader
 
