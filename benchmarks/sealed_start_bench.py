@@ -199,7 +199,7 @@ async def _pg_database(base: str, name: str, create: bool) -> str:
 
 
 async def run(sizes: list[int], tail: int, pg_base: str | None, pg_sizes: list[int],
-              capacity: int) -> dict[str, Any]:
+              capacity: int, archive: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"sizes": sizes, "tail_after_seal": tail, "sqlite": [],
                            "postgres": [], "completed_in_memory": capacity}
     with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
@@ -209,7 +209,7 @@ async def run(sizes: list[int], tail: int, pg_base: str | None, pg_sizes: list[i
             folder.mkdir()
             out["sqlite"].append(await one_journal(
                 f"sqlite+aiosqlite:///{path}", str(path), size, tail, folder,
-                measure_archive=size == max(sizes), capacity=capacity))
+                measure_archive=archive and size == max(sizes), capacity=capacity))
             path.unlink()
         if pg_base:
             for size in pg_sizes:
@@ -219,8 +219,8 @@ async def run(sizes: list[int], tail: int, pg_base: str | None, pg_sizes: list[i
                 folder.mkdir()
                 try:
                     out["postgres"].append(await one_journal(
-                        url, None, size, tail, folder, measure_archive=size == max(pg_sizes),
-                        capacity=capacity))
+                        url, None, size, tail, folder,
+                        measure_archive=archive and size == max(pg_sizes), capacity=capacity))
                 finally:
                     await _pg_database(pg_base, name, create=False)
     for kind in ("sqlite", "postgres"):
@@ -241,6 +241,8 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated journal sizes (overrides the above)")
     parser.add_argument("--tail", type=int, default=1000, help="events after the seal")
     parser.add_argument("--postgres", default=os.environ.get("OMS_TEST_POSTGRES_URL"))
+    parser.add_argument("--pg-sizes", help="comma-separated PostgreSQL sizes (default: --sizes)")
+    parser.add_argument("--no-archive", action="store_true", help="skip archive/restore")
     args = parser.parse_args()
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -249,10 +251,13 @@ def main() -> None:
         if args.huge:
             sizes.append(10_000_000)
     pg_sizes = sizes if not args.short else [sizes[0], 30_000]
+    if args.pg_sizes:
+        pg_sizes = [int(s) for s in args.pg_sizes.split(",")]
     # --short keeps fewer completed orders in memory so that its small journals already hold
     # more orders than the tracker keeps (the state stops growing, as on a real account).
     capacity = 1_000 if args.short else CAPACITY
-    result = asyncio.run(run(sizes, args.tail, args.postgres, pg_sizes, capacity))
+    result = asyncio.run(run(sizes, args.tail, args.postgres, pg_sizes, capacity,
+                             not args.no_archive))
     result["mode"] = "short" if args.short else "full"
     print(json.dumps(result, indent=2))
 
