@@ -69,12 +69,14 @@ def orders(
     limit: Annotated[int, typer.Option(min=0, help="Newest N orders (0: all).")] = 100,
     url: UrlOption = None,
     as_json: JsonOption = False,
+    archive_dir: ArchiveDirOption = None,
 ) -> None:
-    """List orders (oldest first) as they stand now, at a time, or at a log position."""
+    """List orders (oldest first) as they stand now, at a time, or at a log position
+    (``--archive-dir``: on an archived journal, read the archive files too)."""
     if as_of is not None and position is not None:
         raise UsageError("use --as-of or --position, not both")
     when = parse_time(as_of) if as_of is not None else None
-    everything = run(_orders(url, position, when))
+    everything = run(_orders(url, position, when, archive_dir))
     chosen = [o for o in everything if not (open_only and o.is_terminal)]
     chosen.sort(key=lambda o: str(o.client_order_id))  # ids sort by creation time
     shown_rows = [order_row(o) for o in (chosen[-limit:] if limit else chosen)]
@@ -92,10 +94,11 @@ def orders(
     out.print(table)
 
 
-async def _orders(url: str | None, position: int | None,
-                  when: datetime | None) -> list[InFlightOrder]:
+async def _orders(url: str | None, position: int | None, when: datetime | None,
+                  archive_dir: Path | None = None) -> list[InFlightOrder]:
     async with open_existing(resolve_url(url)) as store:
-        return list((await orders_as_of(store, position, when)).values())
+        found = await orders_as_of(store, position, when, archive_dir=archive_dir)
+        return list(found.values())
 
 
 def history(

@@ -15,6 +15,7 @@ from engine_helpers import mid, wait_for
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange
 from eventstore import (
+    ArchivedRange,
     EventStore,
     SealedTailMissing,
     SealForged,
@@ -28,6 +29,7 @@ from eventstore.migration import head_revision
 from oms.domain.enums import OrderState, OrderType
 from oms.engine import EngineConfig, OrderManager, RecoveryFailed
 from oms.engine.seal_keys import Eip191SealKey, Eip191SealVerifier
+from projections import orders_as_of
 
 D = Decimal
 KEY = Eip191SealKey("0x" + "5a" * 32)
@@ -153,8 +155,15 @@ async def test_start_after_an_archive_from_the_seal_and_with_the_full_chain(
     folder.mkdir()
     async with await EventStore.open(sqlite_url) as store:
         head, _ = await store.head()
+        before = await orders_as_of(store)
+        middle = await orders_as_of(store, position=head // 2)
         entry = await archive_before(store, folder, before=head + 1)
         assert entry.last_position < head  # the newest seal, before the unsealed run
+        # As-of queries read the archive files when asked, and say where to read otherwise.
+        assert await orders_as_of(store, archive_dir=folder) == before
+        assert await orders_as_of(store, position=head // 2, archive_dir=folder) == middle
+        with pytest.raises(ArchivedRange):
+            await orders_as_of(store)
     for mode in ("since_seal", "chain"):
         config = dataclasses.replace(SEALED, verify_on_start=mode)  # type: ignore[arg-type]
         async with await OrderManager.open(sqlite_url, make_connector(), config=config) as oms:
