@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from eventstore import EventStore, read_history
+from eventstore import ArchivedRange, EventStore, read_history
 from oms.domain.codec import decode
 from oms.domain.ids import order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
@@ -41,6 +41,9 @@ async def order_as_of(
             break
         if limit_us is not None and recorded.recorded_at_us > limit_us:
             break
+        if record is None and recorded.version != 0:
+            # The order's first events were archived: a fold of the rest would be wrong.
+            raise ArchivedRange(1, await store.archive_point() + 1)
         record = step(record, decode(recorded.type, recorded.data, recorded.event_version))
     return None if record is None else record.freeze()
 

@@ -33,6 +33,7 @@ from eventstore import (
 from eventstore.history_schema import seals
 from eventstore.migration import head_revision
 from oms.engine.seal_keys import Eip191SealKey, Eip191SealVerifier
+from projections import order_as_of
 
 KEY = Eip191SealKey("0x" + "42" * 32)
 OTHER = Eip191SealKey("0x" + "43" * 32)
@@ -106,6 +107,9 @@ async def test_archive_moves_sealed_history_out_and_reads_still_see_all_of_it(
         # A stream whose events went to the archive continues its versions.
         result = await store.append("order-3", [NewEvent("E", {"late": True})], 2)
         assert result.next_version == 4
+        # Reading that order back from its live stream alone would fold half a history: refused.
+        with pytest.raises(ArchivedRange):
+            await order_as_of(store, "3")
 
 
 async def test_edited_missing_and_out_of_order_archives_are_detected(
