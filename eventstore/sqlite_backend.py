@@ -43,6 +43,7 @@ leaf of the ``(stream_id, version)`` index per stream, and every dirty page goes
 and through the fsync; smaller pages halve those bytes. Sequential reads barely notice."""
 
 _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+_ARCHIVE_POINT = "SELECT COALESCE(MAX(last_position), 0) FROM archives"
 _INSERT = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _RANGE = (
     f"SELECT {COLUMNS} FROM events WHERE position >= ? AND position <= ? "
@@ -128,6 +129,14 @@ def _stream_versions(
                 part,
             ).fetchall()
         )
+    # Streams whose newest events were archived continue from their archived version.
+    for part in _chunks(streams):
+        marks = ",".join("?" * len(part))
+        for stream_id, last in conn.execute(
+            f"SELECT stream_id, last_version FROM archived_streams WHERE stream_id IN ({marks})",
+            part,
+        ).fetchall():
+            versions[stream_id] = max(versions.get(stream_id, -1), last)
     return versions
 
 
@@ -283,6 +292,15 @@ class SqliteBackend:
         def run() -> tuple[int, str]:
             row = self._conn(True).execute(_HEAD).fetchone()
             return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+        return await self._in(self._readers, run)
+
+    async def archive_point(self) -> int:
+        """The last archived position (0: nothing archived); see ``history_schema.archives``."""
+
+        def run() -> int:
+            row = self._conn(True).execute(_ARCHIVE_POINT).fetchone()
+            return int(row[0])
 
         return await self._in(self._readers, run)
 

@@ -19,10 +19,12 @@ from typing import Protocol
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventstore.archive_manifest import last_archive
 from eventstore.codec import GENESIS_HASH, check_stream_id, encode_event
 from eventstore.engine import create_engine, display_url, sqlite_path
 from eventstore.errors import ReadOnlyStore, StoreClosed
 from eventstore.group_commit import GroupCommitter
+from eventstore.history_errors import ArchivedRange
 from eventstore.migration import ensure_schema
 from eventstore.model import (
     ANY,
@@ -50,6 +52,7 @@ class _Backend(Protocol):
     async def head(self) -> tuple[int, str]: ...
     async def stream_version(self, stream_id: str) -> int | None: ...
     async def watch(self, on_commit: Callable[[], None]) -> bool: ...
+    async def archive_point(self) -> int: ...
     async def close(self) -> None: ...
 
 
@@ -254,9 +257,21 @@ class EventStore:
     async def _read_all(
         self, start: int, stop: int | None, batch_size: int
     ) -> AsyncIterator[RecordedEvent]:
+        first = True
         async for batch in self._batches(start, stop, batch_size):
+            if first and batch[0].position != start:
+                await self._refuse_archived(start)
+            first = False
             for ev in batch:
                 yield ev
+        if first:
+            await self._refuse_archived(start)
+
+    async def _refuse_archived(self, start: int) -> None:
+        # Only reached when the first row read is not the one asked for: free in the normal case.
+        point = await self._backend.archive_point()
+        if start <= point:
+            raise ArchivedRange(start, point + 1)
 
     async def _batches(
         self, start: int, stop: int | None, batch_size: int
@@ -295,6 +310,7 @@ class EventStore:
         return self._subscribe(max(from_position, 1), batch_size)
 
     async def _subscribe(self, start: int, batch_size: int) -> AsyncIterator[RecordedEvent]:
+        await self._refuse_archived(start)  # a subscriber behind the archive point: say where
         while not self._closed:
             if self.listen:
                 await self._backend.watch(self._wake)  # PostgreSQL: LISTEN (re)established first
@@ -325,6 +341,16 @@ class EventStore:
         self._check_open()
         check_stream_id(stream_id)
         return await self._backend.stream_version(stream_id)
+    async def hash_at(self, position: int) -> str | None:
+        """The stored chain hash of ``position``, or None when no row has that position."""
+        self._check_open()
+        rows = await self._backend.read_range(position, position, 1)
+        return rows[0].hash if rows and rows[0].position == position else None
+
+    async def archive_point(self) -> int:
+        """The last position moved to an archive (0: none); live positions start after it."""
+        self._check_open()
+        return await self._backend.archive_point()
 
     async def verify(
         self,
@@ -332,20 +358,30 @@ class EventStore:
         anchor: tuple[int, str] | None = None,
         from_position: int = 1,
         batch_size: int = 10_000,
+        previous_hash: str | None = None,
     ) -> VerifyReport:
         """Recompute the hash chain from ``from_position`` (default: the first event) to the head.
 
         Reports the first bad position for an edited, deleted, inserted or reordered row. With
-        ``from_position`` > 1 the chain is seeded with the stored hash of the row before it, so
-        only the rows from there on are checked (the engine's start-up does this only with
-        ``verify_on_start="since_snapshot"``; ``oms audit verify`` always checks everything).
+        ``from_position`` > 1 the chain is seeded with ``previous_hash`` (a sealed hash) or else
+        the stored hash of the row before it, so only the rows from there on are checked (the
+        engine's start-up does this with ``verify_on_start="since_seal"``/``"since_snapshot"``;
+        ``oms audit verify`` always checks everything). Positions moved to an archive are not
+        here: the chain then starts after the archive point, seeded by the archive manifest's
+        last hash (``eventstore.verify_history`` checks the archives and that hash too).
         """
         self._check_open()
         if from_position < 1:
             raise ValueError(f"from_position must be >= 1, got {from_position}")
         stop, _ = await self._backend.head()
         seed = GENESIS_HASH
-        if from_position > 1:
+        point = await self._backend.archive_point()
+        if from_position <= point + 1 and point and previous_hash is None:
+            entry = await last_archive(self.engine)
+            from_position, previous_hash = point + 1, entry.last_hash if entry else None
+        if previous_hash is not None:
+            seed = previous_hash
+        elif from_position > 1:
             before = await self._backend.read_range(from_position - 1, from_position - 1, 1)
             if not before or before[0].position != from_position - 1:
                 return VerifyReport(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from oms.cli.archive_commands import archive, restore
 from oms.cli.audit_commands import audit_app
 from oms.cli.db_commands import db_app
 from oms.cli.demo_command import demo
@@ -41,4 +42,6 @@ app.command()(positions)
 app.command("replay")(replay_command)
 app.command()(recover)
 app.add_typer(db_app, name="db")
+audit_app.command("archive")(archive)
+audit_app.command("restore")(restore)
 app.add_typer(audit_app, name="audit")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
+from eventstore import read_history
+from oms.cli.archive_commands import ArchiveDirOption
 from oms.cli.database import open_existing, resolve_url
 from oms.cli.errors import CliError, UsageError
 from oms.cli.journal_checks import anchor_problem, fail_if, rows_problem
@@ -72,12 +75,14 @@ def orders(
     ] = 100,
     url: UrlOption = None,
     as_json: JsonOption = False,
+    archive_dir: ArchiveDirOption = None,
 ) -> None:
-    """List orders (oldest first) as they stand now, at a time, or at a log position."""
+    """List orders (oldest first) as they stand now, at a time, or at a log position
+    (``--archive-dir``: on an archived journal, read the archive files too)."""
     if as_of is not None and position is not None:
         raise UsageError("use --as-of or --position, not both")
     when = parse_time(as_of) if as_of is not None else None
-    everything, problem = run(_orders(url, position, when))
+    everything, problem = run(_orders(url, position, when, archive_dir))
     chosen = [o for o in everything if not (open_only and o.is_terminal)]
     chosen.sort(key=lambda o: str(o.client_order_id))  # ids sort by creation time
     shown_rows = [order_row(o) for o in (chosen[-limit:] if limit else chosen)]
@@ -97,26 +102,30 @@ def orders(
     fail_if(problem)
 
 
-async def _orders(url: str | None, position: int | None,
-                  when: datetime | None) -> tuple[list[InFlightOrder], str | None]:
+async def _orders(
+    url: str | None, position: int | None, when: datetime | None,
+    archive_dir: Path | None = None,
+) -> tuple[list[InFlightOrder], str | None]:
     target = resolve_url(url)
     async with open_existing(target) as store:
-        found = list((await orders_as_of(store, position, when)).values())
-        return found, await anchor_problem(store, target)
+        found = await orders_as_of(store, position, when, archive_dir=archive_dir)
+        return list(found.values()), await anchor_problem(store, target)
 
 
 def history(
     client_order_id: Annotated[str, typer.Argument(help="32 hex characters, or the 0x cloid.")],
     url: UrlOption = None,
     as_json: JsonOption = False,
+    archive_dir: ArchiveDirOption = None,
 ) -> None:
-    """Every event of one order, in order, with its log position and time."""
+    """Every event of one order, in order, with its log position and time (archives too, with
+    ``--archive-dir``)."""
     try:
         cid = (ClientOrderId.from_cloid(client_order_id) if client_order_id.startswith("0x")
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows, problem = run(_history(url, cid))
+    rows, problem = run(_history(url, cid, archive_dir))
     if not rows:
         fail_if(problem)
         raise CliError(f"no order {cid} in the journal")
@@ -135,12 +144,18 @@ def history(
 
 
 async def _history(
-    url: str | None, cid: ClientOrderId
+    url: str | None, cid: ClientOrderId, archive_dir: Path | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
+    stream = order_stream(cid)
     target = resolve_url(url)
     async with open_existing(target) as store:
-        events = [ev async for ev in store.read_stream(order_stream(cid))]
-        problem = await anchor_problem(store, target) or await rows_problem(store, events)
+        if archive_dir is None:
+            events = [ev async for ev in store.read_stream(stream)]
+            problem = await anchor_problem(store, target) or await rows_problem(store, events)
+        else:  # archived events are checked against their archive file's own chain
+            events = [ev async for ev in read_history(store, archive_dir)
+                      if ev.stream_id == stream]
+            problem = await anchor_problem(store, target)
     rows = [
         {"position": ev.position, "version": ev.version,
          "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),

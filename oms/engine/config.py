@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from eventstore import SealKey
 from oms.domain.messages import Timing
 
 
@@ -28,7 +29,13 @@ class EngineConfig:
       every start-up, so an edit anywhere keeps the engine closed; ``"since_snapshot"`` checks
       only the events after the loaded snapshot (seeded by the stored hash before them) — a
       faster start on a very long journal, for operators who run ``oms audit verify`` on a
-      schedule instead.
+      schedule instead; ``"since_seal"`` (needs ``seal_key``) starts from the newest *seal*:
+      its signature, its hash and its snapshot's digest are checked, then only the tail after it
+      is folded and verified — start-up time independent of the journal's length, with the
+      full check's guarantee for the live state (see ``oms.engine.sealing``).
+    - ``seal_key``: signs a seal at every snapshot (see ``oms.engine.seal_keys.Eip191SealKey``:
+      the account's key or a separate audit key; the database never holds it). ``None``: no
+      seals. With a key, the engine also seals every ``snapshot_every`` journaled events.
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
     - ``recovery_read_retry_s``: how long start-up keeps retrying a read that failed for a
       transient reason (503, 429, timeout, connection reset), with backoff and jitter, before it
@@ -54,7 +61,7 @@ class EngineConfig:
     unknown_orders: Literal["adopt", "cancel"] = "adopt"
     dead_man_switch_s: float | None = None
     snapshot_every: int = 50_000
-    verify_on_start: Literal["chain", "since_snapshot"] = "chain"
+    verify_on_start: Literal["chain", "since_snapshot", "since_seal"] = "chain"
     fill_lookback_s: float = 60.0
     max_batch: int = 39  # one action of 39 orders costs 1 IP weight, of 40 costs 2
     budget_policy: Literal["queue", "refuse"] = "queue"
@@ -65,6 +72,7 @@ class EngineConfig:
     anchor_path: str | None = "auto"
     anchor_every_s: float = 5.0
     price_off_tick: Literal["passive", "refuse"] = "passive"
+    seal_key: SealKey | None = None
 
     def timing(self, now_ns: int | None = None) -> Timing:
         """The decider's view of the clock: now (read here, at the edge), grace and horizon."""

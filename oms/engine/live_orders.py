@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from eventstore import EventStore, RecordedEvent
+from eventstore import EventStore, RecordedEvent, SealKey
 from oms.domain.decide import decide
 from oms.domain.enums import OrderState
 from oms.domain.events import OrderCreated, OrderEvent
@@ -26,7 +26,8 @@ from oms.domain.ids import ORDER_STREAM_PREFIX, ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.engine.journal import Journal
 from oms.engine.listeners import Callback, Listeners
-from projections import PositionBook, Projector, load_order, save_snapshot
+from oms.engine.sealing import Sealer, snapshot_now
+from projections import PositionBook, Projector, load_order
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class LiveOrders:
         store: EventStore,
         completed_capacity: int,
         on_journal_failure: Callable[[BaseException], None],
+        *,
+        seal_key: SealKey | None = None,
+        seal_every: int = 0,
     ) -> None:
         self._store = store
         self._capacity = max(completed_capacity, 1)
@@ -48,6 +52,10 @@ class LiveOrders:
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
+        self._seal_key = seal_key
+        self._sealer = Sealer(
+            seal_key, seal_every, lambda: self.save_snapshot(only_if_changed=True)
+        )
         self._readback_locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ reading
@@ -228,6 +236,7 @@ class LiveOrders:
 
     async def close(self) -> None:
         """Flush the journal, stop it, deliver queued listener calls."""
+        await self._sealer.close()
         try:
             await self._journal.close()
         except Exception as exc:
@@ -242,7 +251,7 @@ class LiveOrders:
             return False
         # ``save_snapshot`` serializes before its first await: nothing can be emitted between
         # the idle check above and the copy it writes.
-        await save_snapshot(self._store, self._projector)
+        await snapshot_now(self._store, self._projector, self._seal_key)  # sealed with a key
         self._events_since_snapshot = 0
         return True
 
@@ -256,3 +265,4 @@ class LiveOrders:
         if last > tracker.last_position:
             tracker.last_position = last
         self._events_since_snapshot += len(pairs)
+        self._sealer.note(len(pairs))

@@ -24,7 +24,7 @@ from oms.engine.config import EngineConfig
 from oms.engine.errors import RecoveryFailed
 from oms.engine.live_orders import LiveOrders
 from oms.engine.reconcile import ReconcileCounts, Reconciler
-from projections import load_state
+from oms.engine.sealing import start_state
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +179,21 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
     with _Step(report, "claim"):
         report.lease = await parts.claim()
     with _Step(report, "replay"):
-        loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
+        # The whole chain by default; only the tail after the newest seal (or snapshot) when
+        # so configured, chained from the sealed hash (or the stored hash before it).
+        start = await start_state(store, config.verify_on_start, config.seal_key,
+                                  max(config.completed_in_memory, 1))
+        loaded = start.loaded
         live.adopt(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.from_snapshot = loaded.from_snapshot
-        # The whole chain by default; only what came after the snapshot when so configured
-        # (seeded by the stored hash before it).
-        verify_from = 1
-        if loaded.from_snapshot and config.verify_on_start == "since_snapshot":
-            verify_from = max(1, loaded.last_position - loaded.events_replayed)
         report.orders_in_journal = len(live.records())
         report.active_orders_before = live.active_count
     with _Step(report, "verify"):
-        verified = await store.verify(from_position=verify_from)
+        verified = await store.verify(
+            from_position=start.verify_from, previous_hash=start.previous_hash
+        )
         if not verified.ok:
             raise RecoveryFailed(
                 "verify",

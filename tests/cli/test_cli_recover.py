@@ -98,6 +98,8 @@ def test_a_keystore_without_password_or_terminal_fails_in_one_line(
     assert result.returncode == 2
     assert "set OMS_KEYSTORE_PASSWORD" in one_error_line(result)
     assert result.stdout == ""
+
+
 def _approve_agent(exchange: str, master: LocalAccount, agent: str) -> None:
     import urllib.request
 

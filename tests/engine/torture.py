@@ -85,7 +85,8 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
 
 
 async def run_torture(
-    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None
+    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None,
+    seals: bool = False,
 ) -> dict[str, Any]:
     """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
 
@@ -97,6 +98,8 @@ async def run_torture(
     dump, nonce = work / "dump.json", work / "nonce"
     db = journal_url or str(work / "journal.db")
     env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
+    if seals:  # the workers seal every 40 events and start from the newest seal
+        env["OMS_TORTURE_SEAL_KEY"] = "0x" + bytes(Account.create().key).hex()
     stats: Counter[str] = Counter()
     problems: list[str] = []
     recovery_s: list[float] = []

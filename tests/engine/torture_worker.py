@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -26,7 +27,10 @@ from connectors.hyperliquid import HyperliquidConnector
 from oms.domain.enums import OrderType
 from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
+from oms.engine.seal_keys import Eip191SealKey
 from projections import load_state
+
+SEAL_ENV = "OMS_TORTURE_SEAL_KEY"
 
 PAIRS = {"ETH": Decimal("0.01"), "SOL": Decimal("0.1")}
 DYDX_PAIRS = {"ETH-USD": Decimal("0.01"), "SOL-USD": Decimal("0.1")}
@@ -186,6 +190,11 @@ async def main() -> None:
     # A small memory bound so that orders leave memory (and are read back) within a short run.
     config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
                           completed_in_memory=args.completed_in_memory)
+    if os.environ.get(SEAL_ENV):  # issue 20: seal often, start from the newest seal
+        config = dataclasses.replace(
+            config, seal_key=Eip191SealKey(os.environ[SEAL_ENV]), snapshot_every=40,
+            verify_on_start="since_seal",
+        )
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
     manager = await OrderManager.open(url, connector, config=config)
     await dump_state(manager, args.dump)
