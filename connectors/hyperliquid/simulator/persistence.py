@@ -11,7 +11,9 @@ priority. Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -117,12 +119,19 @@ def encode(state: dict[str, Any]) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    # A temporary name of its own per write: a periodic save and the save at stop may overlap
+    # (one in a worker thread), and a shared ".tmp" would let one rename the other's file away.
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def load_state(path: Path) -> dict[str, Any] | None:
