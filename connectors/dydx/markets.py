@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from connectors.base import OrderRuleViolation, TradingRule, UnknownPair
@@ -127,12 +127,26 @@ class DydxTradingRule(TradingRule):
         steps = (amount / self.step_size).to_integral_value(rounding=ROUND_DOWN)
         return (steps * self.step_size).normalize() if steps else Decimal(0)
 
-    def quantize_price(self, price: Decimal) -> Decimal:
-        """Round ``price`` to the nearest multiple of the tick (at least one tick)."""
+    def quantize_price(self, price: Decimal, side: str | None = None) -> Decimal:
+        """Round ``price`` to a multiple of the tick (at least one tick).
+
+        ``side="buy"`` rounds down and ``side="sell"`` up, so a limit is never worse than asked
+        (as :meth:`TradingRule.quantize_price`); without a side, to the nearest tick.
+        """
+        self._finite("price", price)
         if price <= 0:
             raise OrderRuleViolation(f"{self.pair}: price must be positive, got {price}")
-        ticks = (price / self.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
-        return (max(ticks, Decimal(1)) * self.tick_size).normalize()
+        rounding = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING, None: ROUND_HALF_EVEN}.get(side)
+        if rounding is None:
+            raise ValueError(f"side must be 'buy', 'sell' or None, got {side!r}")
+        ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
+        if ticks < 1:
+            if side is not None:  # a buy rounded down to 0 would be no price at all
+                raise OrderRuleViolation(
+                    f"{self.pair}: price {price} is below one tick ({self.tick_size})"
+                )
+            ticks = Decimal(1)
+        return (ticks * self.tick_size).normalize()
 
     def check(self, price: Decimal, amount: Decimal) -> None:
         """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are on the grid."""
