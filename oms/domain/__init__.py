@@ -13,7 +13,15 @@ from oms.domain.codec import (
     encode,
 )
 from oms.domain.decide import decide
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+    TriggerState,
+)
 from oms.domain.events import (
     CancelRejected,
     CancelRequested,
@@ -27,6 +35,7 @@ from oms.domain.events import (
     OrderRejected,
     OrderStatusUnknown,
     OrderSubmitted,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, evolve, fold, step
@@ -39,6 +48,7 @@ __all__ = [
     "ClientOrderId",
     "Effect",
     "EventDecodeError",
+    "Grouping",
     "InFlightOrder",
     "InvalidClientOrderId",
     "MalformedEvent",
@@ -59,6 +69,8 @@ __all__ = [
     "TimeInForce",
     "TradeSide",
     "Transition",
+    "TriggerState",
+    "TriggerStateChanged",
     "UnknownEventType",
     "UnsupportedEventVersion",
     "classify",
