@@ -29,19 +29,22 @@ from types import TracebackType
 from typing import Any
 
 from connectors.base import (
+    ActionResult,
     BboUpdate,
     BookUpdate,
     CancelResult,
     FillReport,
+    Grouping,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    Side,
     TradeReport,
     TradingRule,
 )
-from connectors.hyperliquid import constants, outcomes, parsing, wire
+from connectors.hyperliquid import constants, order_wires, outcomes, parsing, prices, wire
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import (
     LeverageOutOfRange,
@@ -196,28 +199,24 @@ class HyperliquidConnector:
         return await self._rest.exchange(body)
 
     def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
-        rule = self.trading_rule(request.pair)
-        return wire.checked_order_wire(
-            rule,
-            request.side == "buy",
-            request.price,
-            request.amount,
-            request.reduce_only,
-            wire.limit_order_type(request.tif),
-            request.cloid,
-        )
+        return order_wires.request_wire(self.trading_rule(request.pair), request)
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self,
+        requests: Sequence[PlaceOrderRequest],
+        expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
-        """Place orders in one ``order`` action (grouping ``na``); one result per request.
+        """Place orders in one ``order`` action; one result per request.
 
-        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything.
+        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything
+        (also for a TP/SL grouping the exchange would refuse, see :mod:`order_wires`).
         """
         if not requests:
             return []
+        order_wires.check_grouping(requests, grouping)
         wires = [self._order_wire(r) for r in requests]
-        reply = await self._send(wire.order_action(wires), expires_after_ms)
+        reply = await self._send(wire.order_action(wires, grouping), expires_after_ms)
         return outcomes.place_results(reply, [r.cloid for r in requests])
 
     async def modify(
@@ -248,6 +247,17 @@ class HyperliquidConnector:
         action = wire.cancel_by_cloid_action([(asset, cloid)])
         return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
 
+    async def cancel_many_by_cloid(
+        self, cancels: Sequence[tuple[str, str]], expires_after_ms: int | None
+    ) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders in one ``cancelByCloid`` action (one IP weight for
+        the batch, reference §10); one three-valued result per cancel, in order."""
+        if not cancels:
+            return []
+        items = [(self.trading_rule(pair).asset_id, cloid) for pair, cloid in cancels]
+        reply = await self._send(wire.cancel_by_cloid_action(items), expires_after_ms)
+        return outcomes.cancel_results(reply, len(items))
+
     async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
         """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
         if at_ms is not None and at_ms < _now_ms() + constants.SCHEDULE_CANCEL_MIN_LEAD_MS:
@@ -259,7 +269,7 @@ class HyperliquidConnector:
 
     async def update_leverage(
         self, pair: str, leverage: int, is_cross: bool = True
-    ) -> CancelResult:
+    ) -> ActionResult:
         """Set the leverage of a perp (cross or isolated margin)."""
         rule = self.trading_rule(pair)
         if rule.is_spot or not 1 <= leverage <= rule.max_leverage:
@@ -269,6 +279,14 @@ class HyperliquidConnector:
         action = wire.update_leverage_action(rule.asset_id, is_cross, leverage)
         return outcomes.default_result(await self._send(action, None))
 
+    async def update_isolated_margin(self, pair: str, amount: Decimal) -> ActionResult:
+        """Add (> 0) or remove (< 0) ``amount`` USDC of an isolated position's margin.
+
+        Sent as ``updateIsolatedMargin`` with ``ntli`` = micro-USD (reference §4.7, §13.5).
+        """
+        rule = self.trading_rule(pair)
+        action = order_wires.isolated_margin_action(rule, amount)
+        return outcomes.default_result(await self._send(action, None))
     # queries -----------------------------------------------------------------------------------
 
     async def order_status(self, cloid: str) -> OrderStatusReport:
@@ -320,6 +338,16 @@ class HyperliquidConnector:
         if not isinstance(state, dict):
             raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
         return parsing.parse_positions(state)
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """Best opposite quote of the live book when fresh, else of an ``l2Book`` snapshot,
+        else the ``allMids`` mid (see :mod:`connectors.hyperliquid.prices`)."""
+        self.trading_rule(pair)
+        return await prices.reference_price(self._rest, self._books.get(pair), pair, side)
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The mark price of perp ``pair`` (``metaAndAssetCtxs``), what triggers fire on."""
+        return prices.mark_of(await self._rest.info({"type": "metaAndAssetCtxs"}), pair)
 
     async def spot_balances(self) -> dict[str, Decimal]:
         """Spot token balances (total, including amounts on hold) by token name."""

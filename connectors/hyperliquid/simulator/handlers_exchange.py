@@ -26,7 +26,9 @@ from .auth import (
     recover_user_signed,
 )
 from .engine import ExchangeEngine, OrderWire, Status
+from .leverage import update_isolated_margin, update_leverage
 from .rules import order_rule_error
+from .triggers import place_group
 
 DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
 MODIFY_MISSING = "Cannot modify canceled or filled order"
@@ -162,7 +164,11 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
             return err("Builder fee has not been approved.")
         if not payload["orders"]:
             return err("Order list must not be empty.")
-        statuses = [_place(engine, user, w, now, take_rejection) for w in payload["orders"]]
+        if payload["grouping"] in ("normalTpsl", "positionTpsl"):
+            statuses = place_group(engine, user, payload["orders"], payload["grouping"], now,
+                                   lambda w: _place(engine, user, w, now, take_rejection))
+        else:
+            statuses = [_place(engine, user, w, now, take_rejection) for w in payload["orders"]]
         return ok({"type": "order", "data": {"statuses": statuses}})
     if kind == "cancel":
         statuses = [engine.cancel(user, a, o, now) for a, o in payload]
@@ -187,15 +193,9 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
             engine.scheduled_cancels[user] = payload
         engine.changes += 1
         return ok({"type": "default"})
-    if kind == "updateLeverage":
-        asset, is_cross, leverage = payload
-        market = engine.markets.get(asset)
-        if market is None or market.is_spot:
-            return err(f"Invalid asset {asset}.")
-        if not 1 <= leverage <= market.max_leverage:
-            return err(f"Invalid leverage value. Max leverage for {market.coin} is "
-                       f"{market.max_leverage}.")
-        engine.account(user).leverage[market.coin] = (leverage, is_cross)
-        engine.changes += 1
-        return ok({"type": "default"})
+    if kind in ("updateLeverage", "updateIsolatedMargin"):
+        asset, flag, value = payload
+        problem = (update_leverage(engine, user, asset, flag, value) if kind == "updateLeverage"
+                   else update_isolated_margin(engine, user, asset, value))
+        return err(problem) if problem is not None else ok({"type": "default"})
     return ok({"type": "default"})  # noop: the nonce is burnt, nothing else happens

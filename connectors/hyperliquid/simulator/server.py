@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 
@@ -26,9 +27,11 @@ from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
 from .handlers_info import handle_info
+from .leverage import margin_sweep
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
 from .pushes import build_pushes
+from .triggers import run_triggers
 from .truth import Truth
 from .ws import WsHub
 
@@ -143,6 +146,18 @@ class SimulatedExchange:
     async def step_market(self) -> None:
         """Advance the market maker by one tick now (deterministic for the seed)."""
         self.market_maker.step(now_ms())
+        self._after_marks_moved()
+
+    def set_mark(self, coin: str, mark: Decimal) -> None:
+        """Test API: move the mark (reference) price of ``coin`` now; triggers it crosses
+        fire and margin is re-checked before this returns. The market maker walks on from it."""
+        self.engine.note_mid(coin, mark)
+        self._after_marks_moved()
+
+    def _after_marks_moved(self) -> None:
+        now = now_ms()
+        run_triggers(self.engine, now)
+        margin_sweep(self.engine, now)
         self._flush()
 
     async def save(self, force: bool = False) -> None:
@@ -164,7 +179,7 @@ class SimulatedExchange:
                 self.engine.fire_scheduled_cancels(now_ms())
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
-                self._flush()
+                self._after_marks_moved()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()
             except Exception:  # a bug in one tick must not stop the exchange
