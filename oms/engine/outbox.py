@@ -3,8 +3,11 @@
 Items enter the outbox only after their journal entry is durable (see ``journal.py``). A sender task
 drains whatever is waiting, up to ``max_batch`` orders per action (one signature, one request), and
 keeps at most ``max_in_flight`` requests on the wire so a slow reply does not hold everything
-behind it. Each action's ``expiresAfter`` is the earliest journaled deadline of its orders, so "the
-deadline has passed and the exchange does not know the order" always means "never placed".
+behind it. Waiting cancels go out the same way, up to ``max_batch`` per ``cancelByCloid`` action
+(the exchange counts one IP weight per batch), each with its own outcome. A TP/SL group (an entry
+with its legs, or legs on a position) is one action of its own. Each action's ``expiresAfter`` is
+the earliest journaled deadline of its orders, so "the deadline has passed and the exchange does
+not know the order" always means "never placed".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from connectors.base import (
     CancelResult,
     ExchangeConnector,
+    Grouping,
     Outcome,
     PlaceOrderRequest,
     PlaceResult,
@@ -32,6 +36,13 @@ CancelCallback = Callable[[str, CancelResult], None]
 @dataclass(frozen=True, slots=True)
 class _Place:
     request: PlaceOrderRequest
+    deadline_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    requests: tuple[PlaceOrderRequest, ...]
+    grouping: Grouping
     deadline_ms: int
 
 
@@ -72,7 +83,7 @@ class Outbox:
         self._on_canceled = on_canceled
         self._max_batch = max_batch
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._places: list[_Place] = []
+        self._places: list[_Place | _Group] = []
         self._cancels: list[_Cancel | _Modify] = []
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
@@ -88,6 +99,13 @@ class Outbox:
     def place(self, request: PlaceOrderRequest, deadline_ms: int) -> None:
         """Queue a journaled placement."""
         self._places.append(_Place(request, deadline_ms))
+        self._wake.set()
+
+    def place_group(
+        self, requests: list[PlaceOrderRequest], grouping: Grouping, deadline_ms: int
+    ) -> None:
+        """Queue journaled orders that must leave together in one action with ``grouping``."""
+        self._places.append(_Group(tuple(requests), grouping, deadline_ms))
         self._wake.set()
 
     def cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
@@ -142,11 +160,36 @@ class Outbox:
                     if isinstance(item, _Modify):
                         self._spawn(self._send_modify(item))
                     else:
-                        self._spawn(self._send_cancel(item))
+                        self._spawn(self._send_cancels([item, *self._take_cancels()]))
+                elif isinstance(self._places[0], _Group):
+                    group = self._places.pop(0)
+                    assert isinstance(group, _Group)
+                    self._spawn(self._send_group(group))
                 else:
-                    batch = self._places[: self._max_batch]
-                    del self._places[: self._max_batch]
+                    batch = self._take_places()
                     self._spawn(self._send_places(batch))
+
+    def _take_cancels(self) -> list[_Cancel]:
+        """Plain cancels queued next (up to the batch size), leaving modifies in order."""
+        taken: list[_Cancel] = []
+        while self._cancels and len(taken) < self._max_batch - 1:
+            head = self._cancels[0]
+            if not isinstance(head, _Cancel):
+                break
+            taken.append(head)
+            del self._cancels[0]
+        return taken
+
+    def _take_places(self) -> list[_Place]:
+        """Plain placements queued next (up to the batch size), stopping at a group."""
+        taken: list[_Place] = []
+        while self._places and len(taken) < self._max_batch:
+            head = self._places[0]
+            if not isinstance(head, _Place):
+                break
+            taken.append(head)
+            del self._places[0]
+        return taken
 
     def _spawn(self, coro: asyncio.Future[None] | object) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
@@ -175,14 +218,38 @@ class Outbox:
         for request, result in zip(requests, results, strict=True):
             self._on_placed(request, result)
 
-    async def _send_cancel(self, item: _Cancel) -> None:
+    async def _send_group(self, group: _Group) -> None:
+        requests = list(group.requests)
         self.sent_actions += 1
         try:
-            result = await self._connector.cancel_by_cloid(item.pair, item.cloid, item.deadline_ms)
+            results = await self._connector.place_orders(
+                requests, group.deadline_ms, group.grouping
+            )
+            if len(results) != len(requests):
+                raise ValueError(f"{len(results)} results for {len(requests)} orders")
         except Exception as exc:
-            log.warning("cancel raised %s: outcome unknown, resolving by cloid", exc)
-            result = CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")
-        self._on_canceled(item.cloid, result)
+            log.warning("group placement raised %s: outcomes unknown, resolving by cloid", exc)
+            results = [
+                PlaceResult(Outcome.UNKNOWN, r.cloid, reason=f"connector error: {exc}")
+                for r in requests
+            ]
+        for request, result in zip(requests, results, strict=True):
+            self._on_placed(request, result)
+
+    async def _send_cancels(self, items: list[_Cancel]) -> None:
+        self.sent_actions += 1
+        deadline = min(item.deadline_ms for item in items)
+        try:
+            results = await self._connector.cancel_many_by_cloid(
+                [(item.pair, item.cloid) for item in items], deadline
+            )
+            if len(results) != len(items):
+                raise ValueError(f"{len(results)} results for {len(items)} cancels")
+        except Exception as exc:
+            log.warning("cancel raised %s: outcomes unknown, resolving by cloid", exc)
+            results = [CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")] * len(items)
+        for item, result in zip(items, results, strict=True):
+            self._on_canceled(item.cloid, result)
 
     async def _send_modify(self, item: _Modify) -> None:
         self.sent_actions += 1

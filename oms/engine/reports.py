@@ -7,6 +7,8 @@ Keeping this translation pure keeps it testable without a network.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from connectors.base import (
     CancelResult,
     ExchangeOrderStatus,
@@ -15,6 +17,7 @@ from connectors.base import (
     Outcome,
     PlaceResult,
 )
+from oms.domain.enums import TriggerState
 from oms.domain.events import (
     CancelRejected,
     OrderAccepted,
@@ -23,6 +26,7 @@ from oms.domain.events import (
     OrderFilled,
     OrderRejected,
     OrderStatusUnknown,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
@@ -31,9 +35,18 @@ from oms.domain.order import InFlightOrder
 def place_result_events(cid: ClientOrderId, result: PlaceResult, now_ns: int) -> list[OrderEvent]:
     """Candidate events for the reply to a placement.
 
-    ``CONFIRMED`` → accepted (fills arrive separately, with their trade ids); ``REJECTED`` →
-    rejected by the exchange; ``UNKNOWN`` → status unknown (the engine then asks by cloid).
+    ``CONFIRMED`` → accepted (fills arrive separately, with their trade ids); a TP/SL leg's bare
+    ``waitingForFill`` / ``waitingForTrigger`` (no oid) → its trigger stage, which implies
+    acceptance; ``REJECTED`` → rejected by the exchange; ``UNKNOWN`` → status unknown (the
+    engine then asks by cloid).
     """
+    if result.outcome is Outcome.CONFIRMED and result.reason in _STAGES:
+        stage = _STAGES[result.reason]
+        events: list[OrderEvent] = []
+        if result.exchange_order_id is not None:
+            events.append(OrderAccepted(cid, result.exchange_order_id, now_ns))
+        events.append(TriggerStateChanged(cid, stage, result.reason, None, now_ns))
+        return events
     if result.outcome is Outcome.CONFIRMED and result.exchange_order_id is not None:
         return [
             OrderAccepted(
@@ -76,14 +89,22 @@ def cancel_result_events(cid: ClientOrderId, result: CancelResult, now_ns: int) 
     ]
 
 
+_STAGES = {
+    "waitingForFill": TriggerState.WAITING_FOR_FILL,
+    "waitingForTrigger": TriggerState.WAITING_FOR_TRIGGER,
+}
+
+
 def status_report_events(
-    order: InFlightOrder, report: OrderStatusReport, now_ns: int
+    order: InFlightOrder, report: OrderStatusReport, now_ns: int, mark: Decimal | None = None
 ) -> list[OrderEvent]:
     """Candidate events for an order status seen on the exchange (query or stream).
 
     ``FILLED`` yields only the acceptance: executed amounts come from fills (with trade ids), which
     the engine fetches when the status says filled and the journal has not seen them all yet.
     ``NOT_FOUND`` yields nothing here: only the deadline logic may turn it into "never placed".
+    ``TRIGGERED`` yields the trigger stage (with ``mark``, the mark price the engine last saw,
+    if any); the fired order's fills and end come as for any order.
     """
     cid = order.client_order_id
     status = report.status
@@ -101,7 +122,11 @@ def status_report_events(
         and order.exchange_order_id is None
     ):
         events.append(OrderAccepted(client_order_id=cid, exchange_order_id=oid, at_ns=now_ns))
-    if status is ExchangeOrderStatus.CANCELED:
+    if status is ExchangeOrderStatus.TRIGGERED:
+        events.append(
+            TriggerStateChanged(cid, TriggerState.TRIGGERED, report.raw_status, mark, now_ns)
+        )
+    elif status is ExchangeOrderStatus.CANCELED:
         events.append(
             OrderCanceled(client_order_id=cid, reason=report.raw_status or "canceled", at_ns=now_ns)
         )
