@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Side = Literal["buy", "sell"]
@@ -94,6 +94,25 @@ class TradingRule:
         if decimals <= 0:
             return price.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
         return price.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+
+    def worst_price(self, side: Side, reference: Decimal, slippage: Decimal) -> Decimal:
+        """``reference × (1 ± slippage)`` as a valid price, rounded on the permissive side (a
+        buy's bound up, a sell's down) so rounding never makes the bound tighter than asked.
+
+        >>> rule = TradingRule("ETH", 1, 4, 5, 2, Decimal(10))
+        >>> rule.worst_price("buy", Decimal("3001.7"), Decimal("0.05"))
+        Decimal('3151.8')
+        """
+        if not Decimal(0) <= slippage < Decimal(1):
+            raise ValueError(f"slippage must be in [0, 1), got {slippage} (0.05 means 5 %)")
+        raw = reference * (1 + slippage if side == "buy" else 1 - slippage)
+        nearest = self.quantize_price(raw)
+        if nearest == raw:
+            return nearest
+        exponent = nearest.as_tuple().exponent
+        assert isinstance(exponent, int)
+        rounding = ROUND_CEILING if side == "buy" else ROUND_FLOOR
+        return self.quantize_price(raw.quantize(Decimal(1).scaleb(exponent), rounding=rounding))
 
     def check(self, price: Decimal, amount: Decimal) -> None:
         """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as is."""
@@ -341,6 +360,10 @@ class ExchangeConnector(Protocol):
 
     async def mark_price(self, pair: str) -> Decimal:
         """The mark price of a perp (what trigger orders fire on)."""
+        ...
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` the exchange holds for ``pair`` on this account."""
         ...
 
     async def cancel_by_cloid(

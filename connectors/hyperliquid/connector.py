@@ -44,7 +44,15 @@ from connectors.base import (
     TradeReport,
     TradingRule,
 )
-from connectors.hyperliquid import constants, order_wires, outcomes, parsing, prices, wire
+from connectors.hyperliquid import (
+    constants,
+    fill_pages,
+    order_wires,
+    outcomes,
+    parsing,
+    prices,
+    wire,
+)
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import (
     LeverageOutOfRange,
@@ -63,8 +71,6 @@ from connectors.hyperliquid.ws import HyperliquidWs
 
 log = logging.getLogger(__name__)
 
-_FILL_PAGE_HINT = 500  # the exchange caps time-range replies (500 to 2000 rows)
-_MAX_FILL_PAGES = 20
 
 
 def _now_ms() -> int:
@@ -312,25 +318,7 @@ class HyperliquidConnector:
 
     async def fills_since(self, start_ms: int) -> list[FillReport]:
         """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
-        seen: dict[tuple[str, str], FillReport] = {}
-        start = start_ms
-        for _ in range(_MAX_FILL_PAGES):
-            page = await self._rest.info(
-                {"type": "userFillsByTime", "user": self.account, "startTime": start}
-            )
-            if not isinstance(page, list):
-                raise UnexpectedReply("userFillsByTime reply is not a list", repr(page))
-            fresh = 0
-            for raw in page:
-                fill = parsing.parse_fill(raw)
-                key = (fill.trade_id, fill.exchange_order_id)
-                if key not in seen:
-                    seen[key] = fill
-                    fresh += 1
-            if len(page) < _FILL_PAGE_HINT or fresh == 0:
-                break
-            start = max(f.timestamp_ms for f in seen.values())
-        return sorted(seen.values(), key=lambda f: (f.timestamp_ms, f.trade_id))
+        return await fill_pages.fills_since(self._rest, self.account, start_ms)
 
     async def positions(self) -> list[PositionReport]:
         """Open perp positions of the account."""
@@ -344,6 +332,12 @@ class HyperliquidConnector:
         else the ``allMids`` mid (see :mod:`connectors.hyperliquid.prices`)."""
         self.trading_rule(pair)
         return await prices.reference_price(self._rest, self._books.get(pair), pair, side)
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` of ``pair`` for this account (``activeAssetData``, §13.5)."""
+        self.trading_rule(pair)
+        body = {"type": "activeAssetData", "user": self.account, "coin": pair}
+        return parsing.parse_leverage(await self._rest.info(body))
 
     async def mark_price(self, pair: str) -> Decimal:
         """The mark price of perp ``pair`` (``metaAndAssetCtxs``), what triggers fire on."""

@@ -219,3 +219,13 @@ def parse_l2_book(data: Mapping[str, Any]) -> BookUpdate:
             bids=_levels(bids),
             asks=_levels(asks),
         )
+
+
+def parse_leverage(reply: Any) -> tuple[int, bool]:
+    """``activeAssetData`` → ``(leverage, is_cross)`` (``{"leverage": {"type", "value"}}``)."""
+    with unexpected_shape("activeAssetData", reply):
+        setting = reply["leverage"]
+        kind = str(setting["type"])
+        if kind not in ("cross", "isolated"):
+            raise UnexpectedReply(f"unknown leverage type {kind!r}", repr(reply))
+        return int(setting["value"]), kind == "cross"

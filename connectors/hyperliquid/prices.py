@@ -3,22 +3,22 @@
 Hyperliquid has no market order type: a "market" order is an IOC limit at a worst price (the
 official SDK's ``market_open`` uses ``mid × (1 ± slippage)`` with a default slippage of 5 %,
 reference §4.2 / §13.3). We start from the best opposite quote instead of the mid when the book
-has one (a tighter, still-fillable bound), then apply the slippage and round to a valid price
-*away* from the fill (a buy's bound rounds up, a sell's down) so rounding never makes the bound
-tighter than asked.
+has one (a tighter, still-fillable bound); ``TradingRule.worst_price`` then applies the slippage
+and rounds on the permissive side.
 
 Example::
 
-    worst_price(rule, "buy", Decimal("3000"), Decimal("0.05"))   # Decimal('3150')
+    ref = await reference_price(rest, None, "ETH", "buy")        # best ask of an l2Book snapshot
+    rule.worst_price("buy", ref, DEFAULT_SLIPPAGE)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
-from connectors.base import BookUpdate, Side, TradingRule
+from connectors.base import BookUpdate, Side
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import UnexpectedReply, unexpected_shape
 from connectors.hyperliquid.parsing import parse_decimal, parse_l2_book
@@ -26,21 +26,6 @@ from connectors.hyperliquid.rest import HyperliquidRest
 
 DEFAULT_SLIPPAGE = Decimal("0.05")
 """The official SDK's default slippage for ``market_open``/``market_close`` (5 %)."""
-
-
-def worst_price(rule: TradingRule, side: Side, reference: Decimal, slippage: Decimal) -> Decimal:
-    """``reference × (1 ± slippage)`` rounded to a valid price on the permissive side."""
-    if not Decimal(0) <= slippage < Decimal(1):
-        raise ValueError(f"slippage must be in [0, 1), got {slippage} (0.05 means 5 %)")
-    raw = reference * (1 + slippage if side == "buy" else 1 - slippage)
-    nearest = rule.quantize_price(raw)
-    if nearest == raw:
-        return nearest
-    # Step one tick at the precision quantize chose, in the permissive direction.
-    step = Decimal(1).scaleb(nearest.as_tuple().exponent)  # type: ignore[arg-type]
-    rounding = ROUND_CEILING if side == "buy" else ROUND_FLOOR
-    bound = raw.quantize(step, rounding=rounding)
-    return rule.quantize_price(bound)
 
 
 def book_reference(book: BookUpdate, side: Side) -> Decimal | None:

@@ -160,6 +160,16 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         account = engine.account(user)
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
                 "nRequestsCap": 10000 + int(account.cum_volume)}
+    if kind == "activeAssetData":  # §13.5: the leverage setting even without a position
+        coin = str(body.get("coin"))
+        market = engine.config.market_by_coin(coin)
+        account = engine.account(user)
+        lev, cross = account.leverage.get(coin, (engine.config.default_leverage, True))
+        setting: dict[str, Any] = {"type": "cross" if cross else "isolated", "value": lev}
+        if not cross:
+            setting["rawUsd"] = fmt(account.isolated_extra.get(coin, ZERO))
+        return {"user": user, "coin": market.coin, "leverage": setting,
+                "markPx": fmt(engine.mids[coin])}
     if kind == "userRole":
         return {"role": "user"}
     raise ActionFormatError(f"unknown info type {kind!r}")
