@@ -344,12 +344,15 @@ class ExchangeConnector(Protocol):
         ...
 
     async def update_leverage(
-        self, pair: str, leverage: int, is_cross: bool = True
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
     ) -> ActionResult:
         """Set the leverage (and cross or isolated margin) of a perp for later orders."""
         ...
 
-    async def update_isolated_margin(self, pair: str, amount: Decimal) -> ActionResult:
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
         """Add (``amount`` > 0) or remove (< 0) quote-currency margin of an isolated position."""
         ...
 

@@ -274,7 +274,8 @@ class HyperliquidConnector:
         return outcomes.default_result(reply)
 
     async def update_leverage(
-        self, pair: str, leverage: int, is_cross: bool = True
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
     ) -> ActionResult:
         """Set the leverage of a perp (cross or isolated margin)."""
         rule = self.trading_rule(pair)
@@ -283,16 +284,18 @@ class HyperliquidConnector:
                 f"{pair}: leverage {leverage} outside 1..{rule.max_leverage} (spot has none)"
             )
         action = wire.update_leverage_action(rule.asset_id, is_cross, leverage)
-        return outcomes.default_result(await self._send(action, None))
+        return outcomes.default_result(await self._send(action, expires_after_ms))
 
-    async def update_isolated_margin(self, pair: str, amount: Decimal) -> ActionResult:
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
         """Add (> 0) or remove (< 0) ``amount`` USDC of an isolated position's margin.
 
         Sent as ``updateIsolatedMargin`` with ``ntli`` = micro-USD (reference §4.7, §13.5).
         """
         rule = self.trading_rule(pair)
         action = order_wires.isolated_margin_action(rule, amount)
-        return outcomes.default_result(await self._send(action, None))
+        return outcomes.default_result(await self._send(action, expires_after_ms))
     # queries -----------------------------------------------------------------------------------
 
     async def order_status(self, cloid: str) -> OrderStatusReport:

@@ -85,14 +85,33 @@ class AccountCommandUnknown:
     at_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class LeverageObserved:
+    """Reconciliation read the exchange's leverage of ``pair`` and it differed from the journal
+    (set elsewhere, or an outcome that was never learned): the exchange's value is the truth."""
+
+    TYPE: ClassVar[str] = "LeverageObserved"
+    VERSION: ClassVar[int] = 1
+
+    pair: str
+    leverage: int
+    cross: bool
+    at_ns: int
+
+
 AccountEvent = Union[  # noqa: UP007 - a named union reads better in signatures
-    AccountCommandRequested, AccountCommandConfirmed, AccountCommandRejected, AccountCommandUnknown
+    AccountCommandRequested,
+    AccountCommandConfirmed,
+    AccountCommandRejected,
+    AccountCommandUnknown,
+    LeverageObserved,
 ]
 ACCOUNT_EVENT_CLASSES: tuple[type[AccountEvent], ...] = (
     AccountCommandRequested,
     AccountCommandConfirmed,
     AccountCommandRejected,
     AccountCommandUnknown,
+    LeverageObserved,
 )
 _BY_TYPE = {c.TYPE: c for c in ACCOUNT_EVENT_CLASSES}
 
@@ -130,6 +149,9 @@ class AccountState:
         """Fold one event (an outcome of an unknown request id is ignored)."""
         if isinstance(event, AccountCommandRequested):
             self.pending[event.request_id] = event
+            return
+        if isinstance(event, LeverageObserved):
+            self.leverage[event.pair] = (event.leverage, event.cross)
             return
         request = self.pending.get(event.request_id)
         if request is None:
