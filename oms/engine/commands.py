@@ -74,14 +74,14 @@ class OrderCommands:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
         ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the IOC).
         Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing is
         journaled);
-        a risk refusal is journaled as a rejected order and its id returned.
+        a risk refusal is journaled as a rejected order and its id returned. Leverage is not an
+        order parameter on Hyperliquid: set it first with ``await set_leverage(pair, n)``.
         """
         return self._place(
             TradeSide.BUY,
@@ -92,7 +92,7 @@ class OrderCommands:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
         )
 
     def sell(
@@ -105,7 +105,6 @@ class OrderCommands:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._place(
@@ -117,7 +116,7 @@ class OrderCommands:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
         )
 
     def cancel(self, client_order_id: str) -> None:

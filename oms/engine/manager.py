@@ -35,12 +35,15 @@ from oms.domain.events import (
 )
 from oms.domain.ids import ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
+from oms.engine.account_commands import AccountCommands
 from oms.engine.commands import OrderCommands
 from oms.engine.config import EngineConfig
-from oms.engine.errors import EngineClosed
+from oms.engine.errors import EngineClosed, RecoveryFailed
 from oms.engine.intake import ReportIntake
 from oms.engine.journal import Journal
 from oms.engine.listeners import Callback, Listeners
+from oms.engine.order_kind_api import OrderKindApi
+from oms.engine.order_kinds import OrderKindCommands
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
@@ -48,7 +51,7 @@ from projections import PositionBook, Projector, save_snapshot
 
 log = logging.getLogger(__name__)
 
-class OrderManager(OrderCommands, ReportIntake):
+class OrderManager(OrderCommands, ReportIntake, OrderKindApi):
     """Tracks, journals, submits and reconciles orders on one exchange account."""
 
     def __init__(
@@ -88,6 +91,11 @@ class OrderManager(OrderCommands, ReportIntake):
         self._last_stream_s = time.monotonic()
         self._events_since_snapshot = 0
         self.recovery_report: RecoveryReport | None = None
+        self._kinds = OrderKindCommands(
+            _LiveView(self), self._gate, self._outbox, connector, self.config,
+            self._ensure_trading, self._net_position, self._place_plain,
+        )
+        self._accounts = AccountCommands(store, connector, self.config, self._ensure_trading)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -108,6 +116,11 @@ class OrderManager(OrderCommands, ReportIntake):
         manager = cls(store_obj, connector, risk, config, owns_store=owns)
         try:
             manager.recovery_report = await recover(manager)
+            manager._kinds.adopt(manager._orders.values())
+            try:
+                await manager._accounts.recover()
+            except Exception as exc:  # fail closed, like every other recovery step
+                raise RecoveryFailed("account", f"leverage reconciliation failed: {exc}") from exc
         except BaseException:
             await manager.close()
             raise
@@ -231,6 +244,7 @@ class OrderManager(OrderCommands, ReportIntake):
             return out
         self._put(cid, order)
         self._journal.submit(order_stream(ClientOrderId(cid)), out)
+        self._kinds.on_emitted(order)
         if order.exchange_order_id is not None and cid in self._cancel_on_ack:
             self._cancel_on_ack.discard(cid)
             if not order.state.is_terminal:
@@ -260,6 +274,7 @@ class OrderManager(OrderCommands, ReportIntake):
             return
         self._put(cid, order)
         self._journal.submit(order_stream(ClientOrderId(cid)), out, after)
+        self._kinds.on_emitted(order)
 
     def adopt_projector(self, projector: Projector) -> None:
         """Take the replayed projection as the durable state and seed live state from it."""
@@ -356,3 +371,25 @@ class OrderManager(OrderCommands, ReportIntake):
             f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
             " restart: start-up replays the journal and reconciles with the exchange"
         )
+
+
+class _LiveView:
+    """The live orders as :class:`OrderKindCommands` sees them (decide, fold, journal; lookups)."""
+
+    def __init__(self, manager: OrderManager) -> None:
+        self._manager = manager
+
+    def emit(
+        self, cid: str, candidates: list[OrderEvent], after: Callable[[], None] | None = None
+    ) -> list[OrderEvent]:
+        if after is None:
+            return self._manager.emit(cid, candidates)
+        self._manager._emit_then(cid, candidates, after)
+        return candidates
+
+    def get(self, cid: str) -> OrderRecord | None:
+        return self._manager._orders.get(cid)
+
+    @property
+    def active_count(self) -> int:
+        return self._manager.active_count

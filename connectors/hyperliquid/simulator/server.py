@@ -22,7 +22,7 @@ from types import TracebackType
 import orjson
 from aiohttp import web
 
-from .config import SimulatorConfig
+from .config import HOUSE_ADDRESSES, SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
@@ -153,6 +153,16 @@ class SimulatedExchange:
         fire and margin is re-checked before this returns. The market maker walks on from it."""
         self.engine.note_mid(coin, mark)
         self._after_marks_moved()
+
+    def pull_quotes(self, coin: str) -> int:
+        """Test API: take the market maker's quotes in ``coin`` off the book (until its next
+        tick), so a test's counterparty trades with the test's own orders; returns how many."""
+        house = [r for r in self.engine.orders.values()
+                 if r.coin == coin and r.status == "open" and r.user in HOUSE_ADDRESSES]
+        for record in house:
+            self.engine.close_order(record, "canceled", now_ms())
+        self._flush()
+        return len(house)
 
     def _after_marks_moved(self) -> None:
         now = now_ms()
