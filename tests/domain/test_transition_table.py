@@ -56,8 +56,8 @@ COLUMNS = (
 EXPECTED: dict[OrderState, tuple[object, ...]] = {
     #    Created Submit Accept Reject Fill CancelRq Canceled CancelRej Unknown NotFound Anomaly Trig
     PC: (A, PC, OP, FL, PF, PX, CD, A, PC, FL, PC, A),
-    OP: (A, A, IG, A, PF, PX, CD, A, OP, A, OP, A),
-    PF: (A, A, IG, A, PF, PX, CD, A, PF, A, PF, A),
+    OP: (A, A, IG, A, PF, PX, CD, A, IG, A, OP, A),
+    PF: (A, A, IG, A, PF, PX, CD, A, IG, A, PF, A),
     PX: (A, A, IG, A, PX, PX, CD, OP, PX, A, PX, A),
     FD: (A, A, IG, A, A, A, IG, IG, IG, A, FD, A),
     CD: (A, A, IG, A, CD, A, IG, IG, IG, A, CD, A),
