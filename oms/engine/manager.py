@@ -415,14 +415,7 @@ class OrderManager(OrderCommands, ReportIntake, OrderKindApi):
                 # memory stays flat. A late fill for a forgotten order reloads its stream.
                 self._completed.append(cid)
                 if len(self._completed) > self.config.completed_in_memory:
-                    old = self._completed.popleft()
-                    stale = self._orders.get(old)
-                    if old in self._pending:
-                        self._completed.append(old)  # events on their way: evict it later
-                    elif stale is not None and stale.state.is_terminal:
-                        del self._orders[old]
-                        if stale.exchange_order_id is not None:
-                            self._by_oid.pop(stale.exchange_order_id, None)
+                    self._trim_completed()
         else:
             self._active.add(cid)
         if order.exchange_order_id is not None:
@@ -487,6 +480,27 @@ class OrderManager(OrderCommands, ReportIntake, OrderKindApi):
             if publish and record is not None:
                 self._listeners.publish(event, record.freeze(), before)
         self._events_since_snapshot += len(pairs)
+        if len(self._completed) > self.config.completed_in_memory:
+            self._trim_completed()
+
+    def _trim_completed(self) -> None:
+        """Forget the oldest completed orders beyond the capacity, skipping (and keeping in
+        their place) those with events on their way: they go once durable (``_on_durable``)."""
+        completed = self._completed
+        excess = len(completed) - self.config.completed_in_memory
+        kept: list[str] = []
+        while completed and excess > 0:
+            old = completed.popleft()
+            if old in self._pending:
+                kept.append(old)
+                continue
+            excess -= 1
+            stale = self._orders.get(old)
+            if stale is not None and stale.state.is_terminal:
+                del self._orders[old]
+                if stale.exchange_order_id is not None:
+                    self._by_oid.pop(stale.exchange_order_id, None)
+        completed.extendleft(reversed(kept))
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self._trading = False
