@@ -1,4 +1,4 @@
-"""``oms orders`` / ``oms history`` show trigger state and bracket links (real journal, real CLI)."""
+"""``oms orders`` / ``oms history`` show trigger state and bracket links (real journal, CLI)."""
 
 from __future__ import annotations
 
