@@ -13,6 +13,7 @@ from oms.domain.codec import (
     encode,
 )
 from oms.domain.decide import decide
+from oms.domain.decider import Decision, Then, decide_command, decide_observation
 from oms.domain.enums import (
     Grouping,
     OrderState,
@@ -46,6 +47,7 @@ __all__ = [
     "CancelRejected",
     "CancelRequested",
     "ClientOrderId",
+    "Decision",
     "Effect",
     "EventDecodeError",
     "Grouping",
@@ -66,6 +68,7 @@ __all__ = [
     "OrderSubmitted",
     "OrderType",
     "PositionAction",
+    "Then",
     "TimeInForce",
     "TradeSide",
     "Transition",
@@ -75,6 +78,8 @@ __all__ = [
     "UnsupportedEventVersion",
     "classify",
     "decide",
+    "decide_command",
+    "decide_observation",
     "decode",
     "encode",
     "evolve",

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from order_builders import CID, accepted, canceled, created, filled, trigger_changed
+from kit.orders import CID, accepted, canceled, created, filled, trigger_changed
 
 from oms.domain import (
     Grouping,
