@@ -215,6 +215,10 @@ async def main() -> None:
                           completed_in_memory=args.completed_in_memory)
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
     manager = await OrderManager.open(url, connector, config=config)
+    # Recovery's own follow-ups (a cancel journaled before the ack, sent once it came) may still
+    # be on the wire when open() returns: the dump compares folds taken at one moment, so wait.
+    with contextlib.suppress(TimeoutError):
+        await manager.settled(timeout_s=30)
     await dump_state(manager, args.dump)
     print("RECOVERED", flush=True)
     loop = asyncio.get_running_loop()
