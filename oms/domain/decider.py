@@ -114,6 +114,14 @@ class DeciderView(OrderView, Protocol):
     def expires_after_ms(self) -> int | None: ...
     @property
     def cancel_attempts(self) -> int: ...
+    @property
+    def reduce_only(self) -> bool: ...
+
+
+SHRUNK_TO_POSITION = (
+    "filled at the position's size: the exchange cut this reduce-only order to the position"
+    " and canceled the rest"
+)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -249,7 +257,17 @@ def _status_candidates(order: DeciderView, seen: StatusSeen, timing: Timing) -> 
     oid = seen.exchange_order_id
     if status in _ACKNOWLEDGING and oid is not None and order.exchange_order_id is None:
         events.append(OrderAccepted(cid, oid, now_ns))
-    if status is Seen.TRIGGERED:
+    if (
+        status is Seen.FILLED
+        and order.reduce_only
+        and seen.executed is not None
+        and seen.executed <= order.executed_base < order.amount
+    ):
+        # A reduce-only order larger than the position is shrunk to it (reference §13.3): the
+        # exchange says filled with every fill journaled, so the remainder is dead. A late fill
+        # is still applied to a CANCELED order.
+        events.append(OrderCanceled(cid, SHRUNK_TO_POSITION, now_ns))
+    elif status is Seen.TRIGGERED:
         # The mark that fired it is not in the report; the event keeps None (see events.py).
         raw = seen.raw_status or "triggered"
         events.append(TriggerStateChanged(cid, TriggerState.TRIGGERED, raw, None, now_ns))

@@ -20,6 +20,8 @@ from oms.domain import (
     evolve,
     fold,
 )
+from oms.domain.decider import SHRUNK_TO_POSITION, decide_observation
+from oms.domain.messages import Seen, StatusSeen, Timing
 from oms.domain.order import OrderRecord
 from projections.record_codec import record_from_json, record_to_json
 
@@ -102,3 +104,14 @@ def test_record_json_round_trips_and_old_records_read() -> None:
     old_layout = record_to_json(OrderRecord.thaw(plain))[:-5]  # written before trigger fields
     assert record_from_json(old_layout).freeze() == plain
     assert plain.client_order_id == CID
+
+
+def test_a_filled_reduce_only_order_shrunk_to_the_position_ends() -> None:
+    timing = Timing(now_ms=10_000, grace_ms=1_000, horizon_ms=5_000)
+    stop = fold([created(order_type=OrderType.STOP_MARKET), accepted(), filled("T1", "0.6")])
+    assert stop is not None and stop.reduce_only and stop.state is OrderState.PARTIALLY_FILLED
+    seen = StatusSeen(Seen.FILLED, "E1", "filled", Decimal("0.6"))
+    [ended] = decide_observation(stop, seen, timing).events
+    assert ended.TYPE == "OrderCanceled" and ended.reason == SHRUNK_TO_POSITION  # type: ignore[union-attr]
+    plain = fold([created(), accepted(), filled("T1", "0.6")])  # not reduce-only: fetch fills
+    assert decide_observation(plain, seen, timing).events == ()

@@ -138,7 +138,8 @@ def fire(engine: ExchangeEngine, record: OrderRecord, now: int) -> None:
         if pos == _ZERO or (pos > _ZERO) == record.is_buy:
             engine.close_order(record, "reduceOnlyCanceled", now)
             return
-        record.sz = min(record.sz, abs(pos))
+        # Shrunk to the position (§13.3); the simulator reports the shrunk size as origSz too.
+        record.sz = record.orig_sz = min(record.sz, abs(pos))
     lev = account.leverage_of(record.coin, engine.config.default_leverage)
     if not record.reduce_only and engine.lacks_margin(account, market, record, lev):
         engine.close_order(record, "marginCanceled", now)
