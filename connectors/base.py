@@ -148,6 +148,20 @@ class TradingRule:
                 " use quantize_price"
             )
 
+    def worst_price(self, side: Side, reference: Decimal, slippage: Decimal) -> Decimal:
+        """``reference × (1 ± slippage)`` as a valid price, rounded toward the passive side (a
+        buy's bound down, a sell's up): the bound is never worse than the slippage asked for
+        (issue 13: no quantization makes a price worse than asked, market bounds included).
+
+        >>> rule = TradingRule("ETH", 1, 4, 5, 2, Decimal(10))
+        >>> rule.worst_price("buy", Decimal("3001.7"), Decimal("0.05"))
+        Decimal('3151.7')
+        """
+        if not Decimal(0) <= slippage < Decimal(1):
+            raise ValueError(f"slippage must be in [0, 1), got {slippage} (0.05 means 5 %)")
+        raw = reference * (1 + slippage if side == "buy" else 1 - slippage)
+        return self.quantize_price(raw, side)
+
     def check(self, price: Decimal, amount: Decimal) -> None:
         """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as is."""
         if amount != self.quantize_amount(amount):
@@ -169,8 +183,28 @@ class TradingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    """What makes an order a trigger order (stop or take-profit).
+
+    ``tpsl`` is ``"sl"`` (stop-loss) or ``"tp"`` (take-profit); ``is_market`` makes the fired
+    order a market order bounded by the request's price, else a limit order at that price.
+    """
+
+    price: Decimal
+    is_market: bool
+    tpsl: Literal["tp", "sl"]
+
+
+Grouping = Literal["na", "normalTpsl", "positionTpsl"]
+"""How orders of one placement relate: independent, entry + TP/SL legs, or TP/SL on the position."""
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceOrderRequest:
-    """One order to place. ``cloid`` is the exchange form of our client order id."""
+    """One order to place. ``cloid`` is the exchange form of our client order id.
+
+    ``trigger`` makes it a trigger order (then ``tif`` is not sent: triggers have none).
+    """
 
     cloid: str
     pair: str
@@ -179,6 +213,7 @@ class PlaceOrderRequest:
     price: Decimal
     tif: TimeInForce = "Gtc"
     reduce_only: bool = False
+    trigger: TriggerSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +242,10 @@ class CancelResult:
     outcome: Outcome
     reason: str | None = None
     raw: str | None = None
+
+
+ActionResult = CancelResult
+"""The outcome of an account action answered without per-order statuses (leverage, margin)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,9 +368,48 @@ class ExchangeConnector(Protocol):
         ...
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self,
+        requests: Sequence[PlaceOrderRequest],
+        expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
-        """Place orders in one action; one result per request, in order."""
+        """Place orders in one action; one result per request, in order.
+
+        ``grouping="normalTpsl"``: ``requests`` are an entry order followed by its take-profit
+        and/or stop-loss legs; ``"positionTpsl"``: TP/SL legs on the current position.
+        """
+        ...
+
+    async def cancel_many_by_cloid(
+        self, cancels: Sequence[tuple[str, str]], expires_after_ms: int | None
+    ) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders in one action; one result per cancel, in order."""
+        ...
+
+    async def update_leverage(
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
+    ) -> ActionResult:
+        """Set the leverage (and cross or isolated margin) of a perp for later orders."""
+        ...
+
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
+        """Add (``amount`` > 0) or remove (< 0) quote-currency margin of an isolated position."""
+        ...
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """The price a market order of ``side`` starts from: the best opposite quote of the
+        book (or the mid when that side is empty). Raises :class:`ExchangeUnavailable`."""
+        ...
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The mark price of a perp (what trigger orders fire on)."""
+        ...
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` the exchange holds for ``pair`` on this account."""
         ...
 
     async def cancel_by_cloid(

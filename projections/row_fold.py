@@ -32,7 +32,14 @@ from typing import Any
 import orjson
 
 from eventstore.raw_read import RawRow
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+)
 from oms.domain.events import (
     CancelRequested,
     OrderAccepted,
@@ -75,6 +82,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
     cid_type = ClientOrderId
     sides, types = _members(TradeSide), _members(OrderType)
     tifs, actions = _members(TimeInForce), _members(PositionAction)
+    groupings = _members(Grouping)
 
     def created(cid: str, d: dict[str, Any]) -> bool:
         if cid in active or cid in completed:
@@ -85,7 +93,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             pair, venue, account = d["pair"], d["venue"], d["account"]
             if type(pair) is not str or type(venue) is not str or type(account) is not str:
                 return False
-            price = d["price"]
+            price, trigger_price, parent = d["price"], d["trigger_price"], d["parent_id"]
+            if parent is not None and type(parent) is not str:
+                return False
             record = new_record(
                 str.__new__(cid_type, cid),
                 intern(pair),  # shared strings: a million orders do not hold a million "ETH"
@@ -100,6 +110,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
                 d["created_at_ns"],
                 intern(venue),
                 intern(account),
+                None if trigger_price is None else Decimal(trigger_price),
+                None if parent is None else str.__new__(cid_type, parent),
+                groupings[d["grouping"]],
             )
         except _BAD_ROW:
             return False

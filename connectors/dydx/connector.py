@@ -30,12 +30,15 @@ from connectors.base import (
     CancelResult,
     ExchangeOrderStatus,
     FillReport,
+    Grouping,
+    OrderRuleViolation,
     OrderStatusReport,
     Outcome,
     PlaceOrderRequest,
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    Side,
     TradingRule,
 )
 from connectors.dydx import constants as c
@@ -55,6 +58,8 @@ from connectors.streams import Subscription
 log = logging.getLogger(__name__)
 
 _DEFAULT_HORIZON_MS = 10_000
+_NO_LEVERAGE = ("dYdX v4 margins per subaccount (cross by default): there is no per-market"
+                " leverage or isolated-margin action to send")
 _FILL_PAGE = 1000
 _MAX_FILL_PAGES = 20
 
@@ -171,12 +176,18 @@ class DydxConnector:
         return self._height
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
         """One transaction per order (a CLOB transaction carries one message); one result each.
 
-        Raises ``OrderRuleViolation`` / ``UnknownPair`` before anything is sent.
+        Raises ``OrderRuleViolation`` / ``UnknownPair`` before anything is sent, and
+        ``OrderRuleViolation`` for a TP/SL grouping or a trigger (conditional orders are not
+        supported on dYdX here yet).
         """
+        if grouping != "na" or any(r.trigger is not None for r in requests):
+            raise OrderRuleViolation("dYdX: conditional (trigger / TP-SL) orders are not"
+                                     " supported by this connector yet")
         sender = self._require_sender()
         for r in requests:  # every conversion is exact or refused, before anything is sent
             market = self.markets.get(r.pair)
@@ -276,6 +287,37 @@ class DydxConnector:
         from connectors.dydx.batch import batch_cancel
 
         return await batch_cancel(self, cloids, expires_after_ms)
+
+    async def cancel_many_by_cloid(self, cancels: Sequence[tuple[str, str]],
+                                   expires_after_ms: int | None) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders (:meth:`batch_cancel`); one result each, in order."""
+        return await self.batch_cancel([cloid for _, cloid in cancels], expires_after_ms)
+
+    async def update_leverage(self, pair: str, leverage: int, is_cross: bool = True,
+                              expires_after_ms: int | None = None) -> CancelResult:
+        """dYdX v4 has no per-market leverage setting (margin is per subaccount): REJECTED."""
+        return CancelResult(Outcome.REJECTED, reason=_NO_LEVERAGE)
+
+    async def update_isolated_margin(self, pair: str, amount: Decimal,
+                                     expires_after_ms: int | None = None) -> CancelResult:
+        """Isolated margin is a subaccount transfer on dYdX, not supported here: REJECTED."""
+        return CancelResult(Outcome.REJECTED, reason=_NO_LEVERAGE)
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """dYdX has no leverage setting to read: refused with the reason."""
+        raise OrderRuleViolation(_NO_LEVERAGE)
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The market's oracle price (what dYdX marks positions at)."""
+        await self.refresh_markets()
+        price = self.markets.get(pair).oracle_price
+        if price is None:
+            raise UnexpectedReply(f"{pair}: the Indexer gave no oracle price")
+        return price
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """Where a market order starts: the oracle price (:meth:`slippage_price` bounds it)."""
+        return await self.mark_price(pair)
 
     async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
         """dYdX has no dead-man switch: always REJECTED (short-term orders expire by GTB)."""

@@ -29,20 +29,31 @@ from types import TracebackType
 from typing import Any, Literal
 
 from connectors.base import (
+    ActionResult,
     BboUpdate,
     BookUpdate,
     CancelResult,
     FillReport,
+    Grouping,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
     PositionReport,
     ReconnectCallback,
     SendBudget,
+    Side,
     TradeReport,
     TradingRule,
 )
-from connectors.hyperliquid import constants, outcomes, parsing, wire
+from connectors.hyperliquid import (
+    constants,
+    fill_pages,
+    order_wires,
+    outcomes,
+    parsing,
+    prices,
+    wire,
+)
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import (
     LeverageOutOfRange,
@@ -64,8 +75,6 @@ from connectors.hyperliquid.ws_post import WsPoster
 
 log = logging.getLogger(__name__)
 
-_FILL_PAGE_HINT = 500  # the exchange caps time-range replies (500 to 2000 rows)
-_MAX_FILL_PAGES = 20
 
 
 def _now_ms() -> int:
@@ -250,28 +259,24 @@ class HyperliquidConnector:
         return reply
 
     def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
-        rule = self.trading_rule(request.pair)
-        return wire.checked_order_wire(
-            rule,
-            request.side == "buy",
-            request.price,
-            request.amount,
-            request.reduce_only,
-            wire.limit_order_type(request.tif),
-            request.cloid,
-        )
+        return order_wires.request_wire(self.trading_rule(request.pair), request)
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self,
+        requests: Sequence[PlaceOrderRequest],
+        expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
-        """Place orders in one ``order`` action (grouping ``na``); one result per request.
+        """Place orders in one ``order`` action; one result per request.
 
-        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything.
+        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything
+        (also for a TP/SL grouping the exchange would refuse, see :mod:`order_wires`).
         """
         if not requests:
             return []
+        order_wires.check_grouping(requests, grouping)
         wires = [self._order_wire(r) for r in requests]
-        reply = await self._send(wire.order_action(wires), expires_after_ms)
+        reply = await self._send(wire.order_action(wires, grouping), expires_after_ms)
         return outcomes.place_results(reply, [r.cloid for r in requests])
 
     async def modify(
@@ -302,6 +307,17 @@ class HyperliquidConnector:
         action = wire.cancel_by_cloid_action([(asset, cloid)])
         return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
 
+    async def cancel_many_by_cloid(
+        self, cancels: Sequence[tuple[str, str]], expires_after_ms: int | None
+    ) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders in one ``cancelByCloid`` action (one IP weight for
+        the batch, reference §10); one three-valued result per cancel, in order."""
+        if not cancels:
+            return []
+        items = [(self.trading_rule(pair).asset_id, cloid) for pair, cloid in cancels]
+        reply = await self._send(wire.cancel_by_cloid_action(items), expires_after_ms)
+        return outcomes.cancel_results(reply, len(items))
+
     async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
         """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
         if at_ms is not None and at_ms < _now_ms() + constants.SCHEDULE_CANCEL_MIN_LEAD_MS:
@@ -312,8 +328,9 @@ class HyperliquidConnector:
         return outcomes.default_result(reply)
 
     async def update_leverage(
-        self, pair: str, leverage: int, is_cross: bool = True
-    ) -> CancelResult:
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
+    ) -> ActionResult:
         """Set the leverage of a perp (cross or isolated margin)."""
         rule = self.trading_rule(pair)
         if rule.is_spot or not 1 <= leverage <= rule.max_leverage:
@@ -321,8 +338,18 @@ class HyperliquidConnector:
                 f"{pair}: leverage {leverage} outside 1..{rule.max_leverage} (spot has none)"
             )
         action = wire.update_leverage_action(rule.asset_id, is_cross, leverage)
-        return outcomes.default_result(await self._send(action, None))
+        return outcomes.default_result(await self._send(action, expires_after_ms))
 
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
+        """Add (> 0) or remove (< 0) ``amount`` USDC of an isolated position's margin.
+
+        Sent as ``updateIsolatedMargin`` with ``ntli`` = micro-USD (reference §4.7, §13.5).
+        """
+        rule = self.trading_rule(pair)
+        action = order_wires.isolated_margin_action(rule, amount)
+        return outcomes.default_result(await self._send(action, expires_after_ms))
     # queries -----------------------------------------------------------------------------------
 
     async def order_status(self, cloid: str) -> OrderStatusReport:
@@ -348,25 +375,7 @@ class HyperliquidConnector:
 
     async def fills_since(self, start_ms: int) -> list[FillReport]:
         """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
-        seen: dict[tuple[str, str], FillReport] = {}
-        start = start_ms
-        for _ in range(_MAX_FILL_PAGES):
-            page = await self._rest.info(
-                {"type": "userFillsByTime", "user": self.account, "startTime": start}
-            )
-            if not isinstance(page, list):
-                raise UnexpectedReply("userFillsByTime reply is not a list", repr(page))
-            fresh = 0
-            for raw in page:
-                fill = parsing.parse_fill(raw)
-                key = (fill.trade_id, fill.exchange_order_id)
-                if key not in seen:
-                    seen[key] = fill
-                    fresh += 1
-            if len(page) < _FILL_PAGE_HINT or fresh == 0:
-                break
-            start = max(f.timestamp_ms for f in seen.values())
-        return sorted(seen.values(), key=lambda f: (f.timestamp_ms, f.trade_id))
+        return await fill_pages.fills_since(self._rest, self.account, start_ms)
 
     async def positions(self) -> list[PositionReport]:
         """Open perp positions of the account."""
@@ -374,6 +383,22 @@ class HyperliquidConnector:
         if not isinstance(state, dict):
             raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
         return parsing.parse_positions(state)
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """Best opposite quote of the live book when fresh, else of an ``l2Book`` snapshot,
+        else the ``allMids`` mid (see :mod:`connectors.hyperliquid.prices`)."""
+        self.trading_rule(pair)
+        return await prices.reference_price(self._rest, self._books.get(pair), pair, side)
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` of ``pair`` for this account (``activeAssetData``, §13.5)."""
+        self.trading_rule(pair)
+        body = {"type": "activeAssetData", "user": self.account, "coin": pair}
+        return parsing.parse_leverage(await self._rest.info(body))
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The mark price of perp ``pair`` (``metaAndAssetCtxs``), what triggers fire on."""
+        return prices.mark_of(await self._rest.info({"type": "metaAndAssetCtxs"}), pair)
 
     async def spot_balances(self) -> dict[str, Decimal]:
         """Spot token balances (total, including amounts on hold) by token name."""

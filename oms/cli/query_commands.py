@@ -58,7 +58,18 @@ def order_row(o: InFlightOrder) -> dict[str, Any]:
         "average_price": _num(o.average_price),
         "exchange_order_id": o.exchange_order_id or "",
         "unknown": o.unknown,
+        "trigger_price": _num(o.trigger_price),
+        "trigger_state": o.trigger_state.value if o.trigger_state is not None else "",
+        "parent_id": str(o.parent_id) if o.parent_id is not None else "",
+        "grouping": o.grouping.value,
     }
+
+
+def _kind(row: dict[str, Any]) -> str:
+    """``stop_market @2800 waiting_for_trigger`` for a trigger order, else the type."""
+    if not row["trigger_price"]:
+        return str(row["type"])
+    return f"{row['type']} @{row['trigger_price']} {row['trigger_state']}".rstrip()
 
 
 def orders(
@@ -96,8 +107,12 @@ def orders(
     columns = ("pair", "side", "amount", "price", "state", "executed", "average_price")
     for name in columns:
         table.add_column(name, justify="left" if name in ("pair", "side", "state") else "right")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("parent", no_wrap=True)  # the entry's id ends with these (--json: all)
     for row in shown_rows:
-        table.add_row(row["client_order_id"], *(str(row[c]) for c in columns))
+        parent = row["parent_id"]
+        table.add_row(row["client_order_id"], *(str(row[c]) for c in columns), _kind(row),
+                      f"…{parent[-8:]}" if parent else "")
     out.print(table)
     fail_if(problem)
 
@@ -125,7 +140,7 @@ def history(
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows, problem = run(_history(url, cid, archive_dir))
+    rows, problem, children = run(_history(url, cid, archive_dir))
     if not rows:
         fail_if(problem)
         raise CliError(f"no order {cid} in the journal")
@@ -133,7 +148,13 @@ def history(
         out.print_json(data=rows)
         fail_if(problem)
         return
-    table = Table(title=f"order {cid}", title_justify="left")
+    created: dict[str, Any] = rows[0]["data"] if rows[0]["type"] == "OrderCreated" else {}
+    links = ""
+    if created.get("parent_id"):
+        links = f" — {created.get('grouping')} leg of {created['parent_id']}"
+    if children:
+        links += f" — legs: {', '.join(children)}"
+    table = Table(title=f"order {cid}{links}", title_justify="left")
     for name in ("position", "version", "recorded_at", "type", "data"):
         table.add_column(name, overflow="fold")
     for r in rows:
@@ -145,7 +166,9 @@ def history(
 
 async def _history(
     url: str | None, cid: ClientOrderId, archive_dir: Path | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+    """The order's events, a problem with the journal's anchor (or None), and the ids of its
+    bracket legs when it is a bracket's entry."""
     stream = order_stream(cid)
     target = resolve_url(url)
     async with open_existing(target) as store:
@@ -156,13 +179,18 @@ async def _history(
             events = [ev async for ev in read_history(store, archive_dir)
                       if ev.stream_id == stream]
             problem = await anchor_problem(store, target)
-    rows = [
-        {"position": ev.position, "version": ev.version,
-         "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
-         "type": ev.type, "data": ev.data}
-        for ev in events
-    ]
-    return rows, problem
+        rows: list[dict[str, Any]] = [
+            {"position": ev.position, "version": ev.version,
+             "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
+             "type": ev.type, "data": ev.data}
+            for ev in events
+        ]
+        children: list[str] = []
+        first: dict[str, Any] = rows[0]["data"] if rows else {}
+        if first.get("grouping") == "normalTpsl" and not first.get("parent_id"):
+            everything = await orders_as_of(store, None, None)
+            children = sorted(str(c) for c, o in everything.items() if o.parent_id == cid)
+    return rows, problem, children
 
 
 def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:

@@ -64,6 +64,11 @@ def _created_v1_to_v2(data: JSONDict) -> JSONDict:
     return {**data, "venue": "hyperliquid", "account": "main"}
 
 
+def _created_v2_to_v3(data: JSONDict) -> JSONDict:
+    # v2 predates trigger orders and TP/SL groups: every order was a plain one, sent alone.
+    return {**data, "trigger_price": None, "parent_id": None, "grouping": "na"}
+
+
 def _filled_v1_to_v2(data: JSONDict) -> JSONDict:
     # v1 fees were always charged in USDC and the fill did not carry the exchange's order id.
     return {**data, "fee_asset": "USDC", "exchange_order_id": None}
@@ -71,6 +76,7 @@ def _filled_v1_to_v2(data: JSONDict) -> JSONDict:
 
 UPCASTERS: Mapping[tuple[str, int], Upcaster] = {
     ("OrderCreated", 1): _created_v1_to_v2,
+    ("OrderCreated", 2): _created_v2_to_v3,
     ("OrderFilled", 1): _filled_v1_to_v2,
 }
 """``(type, version) -> function`` turning a payload of that version into the next version's."""

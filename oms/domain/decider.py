@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from oms.domain.decide import decide
-from oms.domain.enums import OrderState
+from oms.domain.enums import OrderState, TriggerState
 from oms.domain.events import (
     CancelRejected,
     CancelRequested,
@@ -53,6 +53,7 @@ from oms.domain.events import (
     OrderRejected,
     OrderStatusUnknown,
     OrderSubmitted,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId
 from oms.domain.messages import (
@@ -113,6 +114,14 @@ class DeciderView(OrderView, Protocol):
     def expires_after_ms(self) -> int | None: ...
     @property
     def cancel_attempts(self) -> int: ...
+    @property
+    def reduce_only(self) -> bool: ...
+
+
+SHRUNK_TO_POSITION = (
+    "filled at the position's size: the exchange cut this reduce-only order to the position"
+    " and canceled the rest"
+)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -161,7 +170,7 @@ def decide_observation(
     if isinstance(observation, FillSeen):
         candidates = [observation.fill]
     elif isinstance(observation, PlaceReplied):
-        candidates = [_place_candidate(cid, observation, now_ns)]
+        candidates = _place_candidates(cid, observation, now_ns)
         if observation.filled_at_once:
             then.add(Then.FETCH_FILLS)
     elif isinstance(observation, CancelReplied):
@@ -188,6 +197,25 @@ def decide_observation(
     ):
         then.add(Then.RESOLVE)  # refused, or a reply that changed nothing: ask what happened
     return Decision(events, frozenset(then))
+
+
+_STAGES = {
+    "waitingForFill": TriggerState.WAITING_FOR_FILL,
+    "waitingForTrigger": TriggerState.WAITING_FOR_TRIGGER,
+}
+
+
+def _place_candidates(cid: ClientOrderId, reply: PlaceReplied, now_ns: int) -> list[OrderEvent]:
+    """A TP/SL leg's bare ``waitingForFill`` / ``waitingForTrigger`` reply (no oid) is its
+    trigger stage, which implies acceptance; any other reply is one candidate."""
+    stage = _STAGES.get(reply.reason or "") if reply.outcome is Reply.CONFIRMED else None
+    if stage is None:
+        return [_place_candidate(cid, reply, now_ns)]
+    events: list[OrderEvent] = []
+    if reply.exchange_order_id is not None:
+        events.append(OrderAccepted(cid, reply.exchange_order_id, now_ns))
+    events.append(TriggerStateChanged(cid, stage, reply.reason or "", None, now_ns))
+    return events
 
 
 def _place_candidate(cid: ClientOrderId, reply: PlaceReplied, now_ns: int) -> OrderEvent:
@@ -229,7 +257,21 @@ def _status_candidates(order: DeciderView, seen: StatusSeen, timing: Timing) -> 
     oid = seen.exchange_order_id
     if status in _ACKNOWLEDGING and oid is not None and order.exchange_order_id is None:
         events.append(OrderAccepted(cid, oid, now_ns))
-    if status is Seen.CANCELED:
+    if (
+        status is Seen.FILLED
+        and order.reduce_only
+        and seen.executed is not None
+        and seen.executed <= order.executed_base < order.amount
+    ):
+        # A reduce-only order larger than the position is shrunk to it (reference §13.3): the
+        # exchange says filled with every fill journaled, so the remainder is dead. A late fill
+        # is still applied to a CANCELED order.
+        events.append(OrderCanceled(cid, SHRUNK_TO_POSITION, now_ns))
+    elif status is Seen.TRIGGERED:
+        # The mark that fired it is not in the report; the event keeps None (see events.py).
+        raw = seen.raw_status or "triggered"
+        events.append(TriggerStateChanged(cid, TriggerState.TRIGGERED, raw, None, now_ns))
+    elif status is Seen.CANCELED:
         events.append(OrderCanceled(cid, seen.raw_status or "canceled", now_ns))
     elif status is Seen.REJECTED:
         events.append(OrderRejected(cid, seen.raw_status or "rejected", "exchange", now_ns))

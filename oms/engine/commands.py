@@ -68,14 +68,14 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
         ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the IOC).
         Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing is
         journaled);
-        a risk refusal is journaled as a rejected order and its id returned.
+        a risk refusal is journaled as a rejected order and its id returned. Leverage is not an
+        order parameter on Hyperliquid: set it first with ``await set_leverage(pair, n)``.
         """
         return self._place(
             TradeSide.BUY,
@@ -86,7 +86,7 @@ class CommandHandler:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
         )
 
     def sell(
@@ -99,7 +99,6 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._place(
@@ -111,7 +110,7 @@ class CommandHandler:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
         )
 
     def cancel(self, client_order_id: str) -> None:

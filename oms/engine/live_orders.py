@@ -57,6 +57,7 @@ class LiveOrders:
             seal_key, seal_every, lambda: self.save_snapshot(only_if_changed=True)
         )
         self._readback_locks: dict[str, asyncio.Lock] = {}
+        self._watchers: list[Callable[[OrderRecord], None]] = []
 
     # ------------------------------------------------------------------ reading
 
@@ -183,7 +184,15 @@ class LiveOrders:
             self._journal.submit(
                 order_stream(ClientOrderId(cid)), out, self._then(published, after)
             )
+            if record is not None:
+                for watcher in self._watchers:
+                    watcher(record)
         return out
+
+    def watch(self, watcher: Callable[[OrderRecord], None]) -> None:
+        """Call ``watcher(record)`` after every emit or append that changed an order (a bracket
+        arms its legs when its entry fills)."""
+        self._watchers.append(watcher)
 
     def _then(
         self, published: list[_Published] | None, after: Callable[[], None] | None

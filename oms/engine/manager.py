@@ -11,7 +11,10 @@ their life cycle and exposes the public API; it holds no order logic of its own:
   resolution of unknown outcomes;
 - :class:`~oms.engine.reconcile.Reconciler` — gap fills, active-order reconcile, sweep;
 - :class:`~oms.engine.streams.Background` — stream consumers, poller, dead-man switch;
-- :func:`~oms.engine.recovery.recover` — the start-up sequence.
+- :func:`~oms.engine.recovery.recover` — the start-up sequence;
+- :class:`~oms.engine.order_kinds.OrderKindCommands` — stops, take-profits, brackets, position
+  TP/SL, market orders; :class:`~oms.engine.account_commands.AccountCommands` — leverage and
+  isolated margin, journaled with their outcomes.
 
 Everything a user can call is in :data:`PUBLIC_API`; none of it journals an event directly,
 skips the risk gate or reaches the outbox. Example::
@@ -31,18 +34,22 @@ from decimal import Decimal
 from connectors.base import ExchangeConnector
 from eventstore import EventStore, Fenced
 from oms.domain.codec import decode
-from oms.domain.enums import OrderType, PositionAction, TimeInForce
+from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.events import OrderEvent
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.engine.account_commands import AccountCommandResult, AccountCommands, MarginMode
 from oms.engine.anchoring import anchor_keeper
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
+from oms.engine.errors import RecoveryFailed
 from oms.engine.intake import ReportHandler
 from oms.engine.lease import LEASE_STREAM, EngineLease, fenced_reason
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
 from oms.engine.nonce_home import ensure_nonce_file
+from oms.engine.order_kind_rules import Leg
+from oms.engine.order_kinds import DEFAULT_MARKET_SLIPPAGE, BracketOrder, OrderKindCommands
 from oms.engine.outbox import Outbox
 from oms.engine.reconcile import ReconcileCounts, Reconciler
 from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
@@ -62,6 +69,9 @@ PUBLIC_API: frozenset[str] = frozenset(
         "open", "close", "is_trading", "recovery_report", "store", "connector", "config",
         # commands
         "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
+        # order kinds and account commands (issue 15)
+        "trigger_order", "bracket", "position_tpsl", "market", "market_close", "set_leverage",
+        "update_isolated_margin", "leverage",
         # queries
         "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
         "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
@@ -102,10 +112,16 @@ class OrderManager:
             max_in_flight=config.max_in_flight,
             gate=BudgetGate(getattr(connector, "send_budget", None), config.budget_policy),
         )
+        gate = RiskGate(risk or RiskLimits())
         self._commands = CommandHandler(
-            self._live, RiskGate(risk or RiskLimits()), self._outbox, connector, config,
-            self._status,
+            self._live, gate, self._outbox, connector, config, self._status
         )
+        self._kinds = OrderKindCommands(
+            self._live, gate, self._outbox, connector, config, self._status.ensure,
+            self._net_position, self._place_plain,
+        )
+        self._live.watch(self._kinds.on_emitted)
+        self._accounts = AccountCommands(store, connector, config, self._status.ensure)
         self._reconciler = Reconciler(self._live, self._reports, connector, config, self._tasks)
         self._background = Background(
             self._live, self._reports, self._reconciler, connector, config, self._tasks
@@ -139,6 +155,11 @@ class OrderManager:
             manager.add_listener(**listeners)
         try:
             manager._recovery_report = await recover(manager._recovery_parts())
+            manager._kinds.adopt(manager._live.records())
+            try:
+                await manager._accounts.recover()
+            except Exception as exc:  # fail closed, like every other recovery step
+                raise RecoveryFailed("account", f"leverage reconciliation failed: {exc}") from exc
         except BaseException:
             await manager.close()
             raise
@@ -159,6 +180,19 @@ class OrderManager:
             flush=self.flush,
             anchor=self._anchor,
         )
+
+    def _net_position(self, pair: str) -> Decimal:
+        position = self._live.positions.get(pair)
+        return position.net_size if position is not None else Decimal(0)
+
+    def _place_plain(
+        self, side: TradeSide, pair: str, amount: Decimal, order_type: OrderType, price: Decimal,
+        reduce_only: bool,
+    ) -> ClientOrderId:
+        place = self._commands.buy if side is TradeSide.BUY else self._commands.sell
+        action = PositionAction.CLOSE if reduce_only else PositionAction.OPEN
+        return place(pair, amount, order_type, price=price, reduce_only=reduce_only,
+                     position_action=action)
 
     def _send_cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
         # Wiring only: the report handler's journaled cancels (cancel-on-ack) leave through
@@ -255,7 +289,6 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
@@ -265,7 +298,7 @@ class OrderManager:
         """
         return self._commands.buy(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
-            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            reduce_only=reduce_only, position_action=position_action,
         )  # fmt: skip
 
     def sell(
@@ -278,12 +311,11 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._commands.sell(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
-            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            reduce_only=reduce_only, position_action=position_action,
         )  # fmt: skip
 
     def cancel(self, client_order_id: str) -> None:
@@ -316,6 +348,68 @@ class OrderManager:
         """Run a gap fill now: fills since the last journaled one, then every active order's
         status (what the engine does after a reconnect or a silent stream)."""
         return await self._reconciler.refresh("request")
+
+    # ------------------------------------------------------------------ order kinds, account
+    # (details on OrderKindCommands / AccountCommands; each raises before journaling on bad input)
+
+    async def trigger_order(
+        self, side: TradeSide, pair: str, amount: Decimal, order_type: OrderType, *,
+        trigger_price: Decimal, price: Decimal | None = None, reduce_only: bool = True,
+    ) -> ClientOrderId:
+        """A stop / take-profit (``STOP_*`` / ``TAKE_PROFIT_*``) resting until the mark crosses
+        ``trigger_price``; ``price``: the limit once fired (``*_MARKET``: worst price, ±10 %)."""
+        return await self._kinds.trigger_order(
+            side, pair, amount, order_type, trigger_price=trigger_price, price=price,
+            reduce_only=reduce_only,
+        )  # fmt: skip
+
+    def bracket(
+        self, side: TradeSide, pair: str, amount: Decimal, *, price: Decimal,
+        take_profit: Leg | None = None, stop_loss: Leg | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> BracketOrder:
+        """An entry with its take-profit and/or stop-loss: one action, every id at once, all
+        journaled before it leaves; the legs arm when the entry fills."""
+        return self._kinds.bracket(
+            side, pair, amount, price=price, take_profit=take_profit, stop_loss=stop_loss,
+            time_in_force=time_in_force,
+        )  # fmt: skip
+
+    async def position_tpsl(
+        self, pair: str, *, take_profit: Leg | None = None, stop_loss: Leg | None = None
+    ) -> BracketOrder:
+        """Take-profit and/or stop-loss on the current position, sized to it."""
+        return await self._kinds.position_tpsl(pair, take_profit=take_profit, stop_loss=stop_loss)
+
+    async def market(
+        self, side: TradeSide, pair: str, amount: Decimal, *,
+        slippage: Decimal = DEFAULT_MARKET_SLIPPAGE, reduce_only: bool = False,
+    ) -> ClientOrderId:
+        """A market order: an IOC at the book's best price ± ``slippage`` (default 5 %)."""
+        return await self._kinds.market(
+            side, pair, amount, slippage=slippage, reduce_only=reduce_only
+        )  # fmt: skip
+
+    async def market_close(
+        self, pair: str, *, slippage: Decimal = DEFAULT_MARKET_SLIPPAGE
+    ) -> ClientOrderId | None:
+        """Close the exchange's current position in ``pair`` reduce-only (None when flat)."""
+        return await self._kinds.market_close(pair, slippage=slippage)
+
+    async def set_leverage(
+        self, pair: str, leverage: int, margin: MarginMode = "cross"
+    ) -> AccountCommandResult:
+        """Set the leverage and margin mode of ``pair``, journaled with its outcome."""
+        return await self._accounts.set_leverage(pair, leverage, margin)
+
+    async def update_isolated_margin(self, pair: str, amount: Decimal) -> AccountCommandResult:
+        """Add (> 0) or remove (< 0) USDC of an isolated position's margin, journaled."""
+        return await self._accounts.update_isolated_margin(pair, amount)
+
+    @property
+    def leverage(self) -> Mapping[str, tuple[int, bool]]:
+        """``pair -> (leverage, is_cross)`` per the journal, reconciled at start-up."""
+        return self._accounts.leverage
 
     # ------------------------------------------------------------------ queries
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from connectors.hyperliquid import HyperliquidConnector
-from oms.domain.enums import OrderType
+from oms.domain.enums import OrderType, TradeSide
 from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
+from oms.engine.order_kind_rules import Leg
 from oms.engine.seal_keys import Eip191SealKey
 from projections import load_state
 
@@ -44,6 +45,8 @@ def _order_view(o: InFlightOrder) -> dict[str, Any]:
         "trade_ids": sorted(o.trade_ids),
         "exchange_order_id": o.exchange_order_id,
         "pair": o.pair,
+        "trigger_state": o.trigger_state.value if o.trigger_state else None,
+        "parent_id": o.parent_id,
     }
 
 
@@ -73,6 +76,7 @@ async def dump_state(manager: OrderManager, path: Path) -> None:
     journal_problems = await check_journal(manager, everything.positions.as_dict())
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report,
+                               "leverage": {p: list(v) for p, v in manager.leverage.items()},
                                "evicted_from_memory": len(evicted),
                                "journal_problems": journal_problems}))
     tmp.replace(path)
@@ -119,8 +123,50 @@ async def _mids(connector: Any) -> dict[str, Decimal]:
     return {p: connector.markets.get(p).oracle_price for p in DYDX_PAIRS}
 
 
+# Order kinds the exchange or this engine may refuse for reasons of the moment (mark moved,
+# no position, a switch refused): the refusal itself is what the torture wants journaled.
+_REFUSED = (ValueError, ConnectionError, TimeoutError)
+
+
+async def order_kind(manager: OrderManager, rng: random.Random, pair: str, mid: Decimal) -> None:
+    """One random stop / take-profit, bracket, market order or leverage change (issue 15)."""
+    rule = manager.connector.trading_rule(pair)
+    size = PAIRS[pair] * rng.randint(5, 20)
+    side = TradeSide.BUY if rng.random() < 0.5 else TradeSide.SELL
+    up = 1 if side is TradeSide.BUY else -1
+    kind = rng.random()
+    with contextlib.suppress(*_REFUSED):
+        if kind < 0.35:  # a bracket: entry resting or crossing, legs 1-2 % away
+            entry = rule.quantize_price(mid * (1 + up * Decimal(str(rng.uniform(-0.003, 0.002)))))
+            tp = rule.quantize_price(entry * (1 + up * Decimal("0.015")))
+            sl = rule.quantize_price(entry * (1 - up * Decimal("0.02")))
+            sl_limit = rule.quantize_price(sl * (1 - up * Decimal("0.05")))
+            manager.bracket(side, pair, size, price=entry, take_profit=Leg(tp),
+                            stop_loss=Leg(sl, price=sl_limit))
+        elif kind < 0.6:  # a stop or take-profit on the position, when there is one
+            position = manager.positions.get(pair)
+            net = position.net_size if position is not None else Decimal(0)
+            if net != 0:
+                exit_side = TradeSide.SELL if net > 0 else TradeSide.BUY
+                down = 1 if net > 0 else -1  # a long's stop is below, its take-profit above
+                stop = rng.random() < 0.5
+                order_type = OrderType.STOP_MARKET if stop else OrderType.TAKE_PROFIT_MARKET
+                away = Decimal(str(rng.uniform(0.003, 0.012)))
+                trigger = mid * (1 - down * away) if stop else mid * (1 + down * away)
+                await manager.trigger_order(exit_side, pair, abs(net), order_type,
+                                            trigger_price=rule.quantize_price(trigger))
+        elif kind < 0.85:  # a market order (or a close)
+            if rng.random() < 0.3:
+                await manager.market_close(pair)
+            else:
+                await manager.market(side, pair, size)
+        else:  # a leverage change (a margin-mode switch with a position is refused: journaled)
+            margin = "cross" if rng.random() < 0.8 else "isolated"
+            await manager.set_leverage(pair, rng.randint(1, 10), margin)
+
+
 async def trade(manager: OrderManager, connector: Any, seed: int) -> None:
-    """Place and cancel orders at random until killed."""
+    """Place and cancel orders (of every kind on Hyperliquid) at random until killed."""
     rng = random.Random(seed)
     mids: dict[str, Decimal] = {}
     pairs = PAIRS if isinstance(connector, HyperliquidConnector) else DYDX_PAIRS
@@ -131,7 +177,11 @@ async def trade(manager: OrderManager, connector: Any, seed: int) -> None:
         step += 1
         action = rng.random()
         active = list(manager.active_orders)
-        if action < 0.6 or not active:
+        if action < 0.12 and isinstance(connector, HyperliquidConnector):
+            pair = rng.choice(list(PAIRS))
+            if pair in mids:
+                await order_kind(manager, rng, pair, mids[pair])
+        elif action < 0.6 or not active:
             pair = rng.choice(list(pairs))
             mid = mids.get(pair)
             if mid is None:
@@ -197,6 +247,10 @@ async def main() -> None:
         )
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
     manager = await OrderManager.open(url, connector, config=config)
+    # Recovery's own follow-ups (a cancel journaled before the ack, sent once it came) may still
+    # be on the wire when open() returns: the dump compares folds taken at one moment, so wait.
+    with contextlib.suppress(TimeoutError):
+        await manager.settled(timeout_s=30)
     await dump_state(manager, args.dump)
     print("RECOVERED", flush=True)
     loop = asyncio.get_running_loop()

@@ -23,8 +23,8 @@ MAX_NUMBER_CHARS = 40
 U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
-                      "scheduleCancel", "updateLeverage", "noop", "createSubAccount",
-                      "setReferrer"})
+                      "scheduleCancel", "updateLeverage", "updateIsolatedMargin", "noop",
+                      "createSubAccount", "setReferrer"})
 USER_SIGNED_TYPES = frozenset({"approveAgent", "approveBuilderFee"})
 MAX_REFERRAL_CODE = 20
 
@@ -109,6 +109,7 @@ def parse_order_wire(raw: Any) -> tuple[OrderWire, dict[str, Any]]:
     canonical: dict[str, Any] = {"a": asset, "b": is_buy, "p": p_text, "s": s_text,
                                  "r": reduce_only}
     tif: str | None = None
+    trigger: tuple[Decimal, str, bool] | None = None
     if "limit" in order_type and len(order_type) == 1:
         tif = _req(_obj(order_type["limit"], "limit"), "tif", str)
         if tif not in TIFS:
@@ -116,19 +117,24 @@ def parse_order_wire(raw: Any) -> tuple[OrderWire, dict[str, Any]]:
         canonical["t"] = {"limit": {"tif": tif}}
     elif "trigger" in order_type and len(order_type) == 1:
         trig = _obj(order_type["trigger"], "trigger")
-        _, trigger_px = canonical_number(_req(trig, "triggerPx", str))
+        trigger_value, trigger_px = canonical_number(_req(trig, "triggerPx", str))
         tpsl = _req(trig, "tpsl", str)
         if tpsl not in ("tp", "sl"):
             raise ActionFormatError("tpsl must be tp or sl")
-        canonical["t"] = {"trigger": {"isMarket": _req(trig, "isMarket", bool),
+        is_market = _req(trig, "isMarket", bool)
+        canonical["t"] = {"trigger": {"isMarket": is_market,
                                       "triggerPx": trigger_px, "tpsl": tpsl}}
+        trigger = (trigger_value, tpsl, is_market)
     else:
         raise ActionFormatError("order type must be {limit: …} or {trigger: …}")
     cloid = None
     if "c" in raw:
         cloid = parse_cloid(raw["c"])
         canonical["c"] = cloid
-    wire = OrderWire(asset, is_buy, px, sz, reduce_only, tif, cloid, tif is None)
+    if trigger is None:
+        wire = OrderWire(asset, is_buy, px, sz, reduce_only, tif, cloid)
+    else:
+        wire = OrderWire(asset, is_buy, px, sz, reduce_only, None, cloid, True, *trigger)
     return wire, canonical
 
 
@@ -161,7 +167,8 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
             builder_fee = (canonical["builder"]["b"], canonical["builder"]["f"])
             if not ADDRESS_RE.match(builder_fee[0]):
                 raise ActionFormatError("builder.b must be a 0x address")
-        payload = {"orders": [w for w, _ in pairs], "builder": builder_fee}
+        payload = {"orders": [w for w, _ in pairs], "builder": builder_fee,
+                   "grouping": grouping}
     elif kind == "cancel":
         cancels = [(_req(_obj(c, "cancel"), "a", int), _req(c, "o", int))
                    for c in _list(raw.get("cancels"), "cancels")]
@@ -199,6 +206,9 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         payload = (_req(raw, "asset", int), _req(raw, "isCross", bool),
                    _req(raw, "leverage", int))
         canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
+    elif kind == "updateIsolatedMargin":
+        payload = (_req(raw, "asset", int), _req(raw, "isBuy", bool), _req(raw, "ntli", int))
+        canonical.update({"asset": payload[0], "isBuy": payload[1], "ntli": payload[2]})
     elif kind == "noop":
         payload = None
     elif kind == "setReferrer":

@@ -25,6 +25,7 @@ from .config import HOUSE_ADDRESSES, MarketSpec, SimulatorConfig
 from .matching import Match, OrderBook, RestingOrder
 from .records import OrderRecord, fmt
 from .rules import order_rule_error
+from .triggers import on_status, place_trigger
 
 OPEN = "open"
 # Cancels the exchange makes on its own, also pushed as ``nonUserCancel`` on ``userEvents``.
@@ -45,6 +46,9 @@ class OrderWire:
     tif: str | None
     cloid: str | None = None
     is_trigger: bool = False
+    trigger_px: Decimal | None = None
+    tpsl: str | None = None
+    is_market: bool = False
     builder_fee: tuple[str, Decimal] | None = None  # (builder, rate) approved by the user
 
 
@@ -82,6 +86,7 @@ class ExchangeEngine:
         self.last_bbo: dict[str, tuple[Any, Any]] = {}
         self.mids_dirty = False
         self.reduce_only_open: dict[str, set[int]] = defaultdict(set)
+        self.armed: set[int] = set()  # trigger orders watching the mark (see triggers.py)
 
     # ----- accounts -------------------------------------------------------------------------
 
@@ -147,6 +152,7 @@ class ExchangeEngine:
                 self.reduce_only_open[record.user].discard(record.oid)
         self.pending_updates[record.user].append(record.update_wire())
         self.changes += 1
+        on_status(self, record, status, now)
 
     def _reject(self, user: str, market: MarketSpec, wire: OrderWire, status: str,
                 message: str, now: int) -> Status:
@@ -162,11 +168,10 @@ class ExchangeEngine:
         market = self.markets.get(wire.asset)
         if market is None:
             return {"error": f"Invalid asset {wire.asset}."}
-        if wire.is_trigger:
-            return {"error": "Trigger orders are not supported by this simulator. "
-                             f"asset={market.asset}"}
         if forced_error is not None:
             return self._reject(user, market, wire, "rejected", forced_error, now)
+        if wire.is_trigger:
+            return place_trigger(self, user, market, wire, now)
         if wire.cloid is not None and (user, wire.cloid) in self.open_cloids:
             return {"error": f"Duplicate cloid: an open order already uses {wire.cloid}. "
                              f"asset={market.asset}"}
@@ -216,6 +221,16 @@ class ExchangeEngine:
 
     def _execute(self, record: OrderRecord, market: MarketSpec, book: OrderBook,
                  account: Account, lev: int, now: int) -> Status:
+        before = self.next_tid
+        status = self._match(record, market, book, account, lev, now)
+        if self.next_tid != before:
+            # The taker's own reduce-only orders, checked once its status is final (so a filled
+            # TP/SL leg cancels its sibling as siblingFilledCanceled first).
+            self._check_reduce_only(record.user, market.coin, now)
+        return status
+
+    def _match(self, record: OrderRecord, market: MarketSpec, book: OrderBook,
+                 account: Account, lev: int, now: int) -> Status:
         result = book.match(record.is_buy, record.limit_px, record.sz, record.user)
         for maker in result.self_trade_cancelled:
             self._close_resting(self.orders[maker.oid], "selfTradeCanceled", now)
@@ -250,6 +265,18 @@ class ExchangeEngine:
         return {"filled": {"totalSz": fmt(filled), "avgPx": fmt(avg.quantize(Decimal("1e-8"))
                                                                  .normalize()),
                            "oid": record.oid, **cloid_part}}
+
+    def execute(self, record: OrderRecord, market: MarketSpec, account: Account, lev: int,
+                now: int) -> Status:
+        """Match an open record (a fired trigger) against its book and rest what is left."""
+        return self._execute(record, market, self.books[market.coin], account, lev, now)
+
+    def lacks_margin(self, account: Account, market: MarketSpec, record: OrderRecord,
+                     lev: int) -> bool:
+        """Whether ``record`` (opening, not house) would fail the placement margin check."""
+        wire = OrderWire(record.asset, record.is_buy, record.limit_px, record.sz, False, None)
+        return not account.house and self._money_check(account, market, wire, record.sz,
+                                                       lev) is not None
 
     def _release(self, record: OrderRecord, qty: Decimal, before: Decimal) -> None:
         if record.reserved == ZERO or before == ZERO:
@@ -318,13 +345,18 @@ class ExchangeEngine:
                 self._close_resting(record, "reduceOnlyCanceled", now)
 
     def _close_resting(self, record: OrderRecord, status: str, now: int) -> None:
-        self.books[record.coin].remove(record.oid)
+        self.books[record.coin].remove(record.oid)  # a waiting trigger is not on the book
+        self.armed.discard(record.oid)
         self._release(record, record.sz, record.sz)
         self.dirty_books.add(record.coin)
         self._set_status(record, status, now)
         if status in NON_USER_CANCELS and record.user not in HOUSE_ADDRESSES:
             self.pending_non_user_cancels[record.user].append(
                 {"coin": record.coin, "oid": record.oid})
+
+    new_record = _record
+    reject = _reject
+    close_order = _close_resting
 
     # ----- cancels --------------------------------------------------------------------------
 

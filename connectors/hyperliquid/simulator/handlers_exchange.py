@@ -32,11 +32,13 @@ from .auth import (
 )
 from .authority import actor_of, may_auto_create, vault_error
 from .engine import ExchangeEngine, OrderWire, Status
+from .leverage import update_isolated_margin, update_leverage
 from .rate_limits import OPEN_ORDER_LIMIT_ERROR, ExchangeLimiter
 from .replies import DESERIALIZE_ERROR, Reply, err, ok, unprocessable
 from .request_guards import too_deep
 from .rules import order_rule_error
 from .sub_accounts import create_sub_account
+from .triggers import place_group
 from .user_signed import approve_agent, approve_builder_fee
 
 __all__ = ["DESERIALIZE_ERROR", "Reply", "err", "handle_exchange", "ok", "unprocessable"]
@@ -177,7 +179,11 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
             wires = [replace(w, builder_fee=(builder, rate)) for w in wires]
         if not wires:
             return err("Order list must not be empty.")
-        statuses = _place_all(engine, user, wires, now, take_rejection, limiter)
+        if payload["grouping"] in ("normalTpsl", "positionTpsl"):
+            statuses = place_group(engine, user, wires, payload["grouping"], now,
+                                   lambda w: _place(engine, user, w, now, take_rejection))
+        else:
+            statuses = _place_all(engine, user, wires, now, take_rejection, limiter)
         return ok({"type": "order", "data": {"statuses": statuses}})
     if kind == "cancel":
         statuses = [engine.cancel(user, a, o, now) for a, o in payload]
@@ -208,15 +214,9 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
             engine.scheduled_cancels[user] = payload
         engine.changes += 1
         return ok({"type": "default"})
-    if kind == "updateLeverage":
-        asset, is_cross, leverage = payload
-        market = engine.markets.get(asset)
-        if market is None or market.is_spot:
-            return err(f"Invalid asset {asset}.")
-        if not 1 <= leverage <= market.max_leverage:
-            return err(f"Invalid leverage value. Max leverage for {market.coin} is "
-                       f"{market.max_leverage}.")
-        engine.account(user).leverage[market.coin] = (leverage, is_cross)
-        engine.changes += 1
-        return ok({"type": "default"})
+    if kind in ("updateLeverage", "updateIsolatedMargin"):
+        asset, flag, value = payload
+        problem = (update_leverage(engine, user, asset, flag, value) if kind == "updateLeverage"
+                   else update_isolated_margin(engine, user, asset, value))
+        return err(problem) if problem is not None else ok({"type": "default"})
     return ok({"type": "default"})  # noop: the nonce is burnt, nothing else happens

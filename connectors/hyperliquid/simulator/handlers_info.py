@@ -18,10 +18,12 @@ from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
 from .authority import SUB_ACCOUNT, touch
 from .engine import ExchangeEngine
 from .info_startup import MARKET_TYPES, STARTUP_USER_TYPES, USER_TYPES, answer_startup
+from .leverage import isolated_leverage_wire
 from .pushes import l2_book
 from .records import fmt
 from .replies import Reply, unprocessable
 from .request_guards import too_deep
+from .triggers import nested_children
 
 MAX_FILLS = 2000
 ZERO = Decimal(0)
@@ -72,13 +74,12 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
         lev = account.leverage_of(coin, default_lev)
         value = abs(pos.szi) * mark
         upnl = (mark - pos.entry_px) * pos.szi
-        margin = value / lev
+        margin = value / lev + account.isolated_extra.get(coin, ZERO)
         total_ntl += value
         max_lev = engine.config.market_by_coin(coin).max_leverage
-        setting = account.leverage.get(coin, (lev, True))
         positions.append({"type": "oneWay", "position": {
             "coin": coin, "szi": fmt(pos.szi), "entryPx": fmt(pos.entry_px),
-            "leverage": {"type": "cross" if setting[1] else "isolated", "value": lev},
+            "leverage": isolated_leverage_wire(account, coin, pos.szi, mark, lev, margin),
             "liquidationPx": None, "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
             "maxLeverage": max_lev, "positionValue": fmt(value.quantize(Decimal("1e-6"))),
             "returnOnEquity": fmt((upnl / margin).quantize(Decimal("1e-6")) if margin else ZERO),
@@ -161,7 +162,7 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "openOrders":
         return [r.basic_wire() for r in engine.open_orders(user)]
     if kind == "frontendOpenOrders":
-        return [r.frontend_wire() for r in engine.open_orders(user)]
+        return [r.frontend_wire(nested_children(engine, r)) for r in engine.open_orders(user)]
     if kind == "orderStatus":
         record = engine.find(user, parse_oid_or_cloid(body.get("oid")))
         if record is None:
@@ -191,6 +192,16 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
                 "nRequestsCap": engine.config.address_buffer + int(account.cum_volume),
                 "nRequestsSurplus": 0}
+    if kind == "activeAssetData":  # §13.5: the leverage setting even without a position
+        coin = str(body.get("coin"))
+        market = engine.config.market_by_coin(coin)
+        account = engine.account(user)
+        lev, cross = account.leverage.get(coin, (engine.config.default_leverage, True))
+        setting: dict[str, Any] = {"type": "cross" if cross else "isolated", "value": lev}
+        if not cross:
+            setting["rawUsd"] = fmt(account.isolated_extra.get(coin, ZERO))
+        return {"user": user, "coin": market.coin, "leverage": setting,
+                "markPx": fmt(engine.mids[coin])}
     raise ActionFormatError(f"unknown info type {kind[:100]!r}")
 
 

@@ -24,7 +24,7 @@ USER_TYPES = frozenset({
     "openOrders", "frontendOpenOrders", "orderStatus", "historicalOrders", "userFills",
     "userFillsByTime", "clearinghouseState", "spotClearinghouseState", "userRateLimit",
     "userRole", "userAbstraction", "userDexAbstraction", "maxBuilderFee", "approvedBuilders",
-    "extraAgents", "subAccounts", "referral"})
+    "extraAgents", "subAccounts", "referral", "activeAssetData"})
 STARTUP_USER_TYPES = frozenset({"userAbstraction", "userDexAbstraction", "maxBuilderFee",
                                 "approvedBuilders", "extraAgents", "subAccounts", "referral"})
 

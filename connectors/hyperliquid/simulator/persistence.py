@@ -40,6 +40,7 @@ def _account_state(account: Account) -> dict[str, Any]:
         "usdc": str(account.usdc), "spot": {k: str(v) for k, v in account.spot.items()},
         "positions": {c: [str(p.szi), str(p.entry_px)] for c, p in account.positions.items()},
         "leverage": {c: list(v) for c, v in account.leverage.items()},
+        "isolated_extra": {c: str(v) for c, v in account.isolated_extra.items()},
         "order_margin": str(account.order_margin), "cum_volume": str(account.cum_volume),
         "n_requests": account.n_requests, "house": account.house,
     }
@@ -50,6 +51,7 @@ def _account_from(raw: dict[str, Any]) -> Account:
         usdc=Decimal(raw["usdc"]), spot={k: Decimal(v) for k, v in raw["spot"].items()},
         positions={c: Position(Decimal(s), Decimal(e)) for c, (s, e) in raw["positions"].items()},
         leverage={c: (int(v[0]), bool(v[1])) for c, v in raw["leverage"].items()},
+        isolated_extra={c: Decimal(v) for c, v in raw.get("isolated_extra", {}).items()},
         order_margin=Decimal(raw["order_margin"]), cum_volume=Decimal(raw["cum_volume"]),
         n_requests=int(raw["n_requests"]), house=bool(raw["house"]))
 
@@ -104,8 +106,12 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
         if record.status == OPEN:
             if record.cloid is not None:
                 engine.open_cloids[(record.user, record.cloid)] = record.oid
-            if record.reduce_only:
+            if record.trigger_state == "waitingForTrigger":
+                engine.armed.add(record.oid)
+            if record.reduce_only and record.trigger_state != "waitingForFill":
                 engine.reduce_only_open[record.user].add(record.oid)
+            if record.waiting:
+                continue  # an unfired trigger is not on the book
             engine.books[record.coin].add(RestingOrder(
                 record.oid, record.user, record.is_buy, record.limit_px, record.sz,
                 record.orig_sz, record.timestamp))

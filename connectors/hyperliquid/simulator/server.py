@@ -23,17 +23,19 @@ import orjson
 from aiohttp import web
 
 from .admin import admin_handler
-from .config import SimulatorConfig
+from .config import HOUSE_ADDRESSES, SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
 from .handlers_info import handle_info
+from .leverage import margin_sweep
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
 from .pushes import build_pushes
 from .rate_limits import IP_LIMIT_BODY, ExchangeLimiter
 from .request_guards import body_too_large
 from .sub_accounts import create_vault
+from .triggers import run_triggers
 from .truth import Truth
 from .ws import WsHub
 
@@ -163,6 +165,28 @@ class SimulatedExchange:
     async def step_market(self) -> None:
         """Advance the market maker by one tick now (deterministic for the seed)."""
         self.market_maker.step(now_ms())
+        self._after_marks_moved()
+
+    def set_mark(self, coin: str, mark: Decimal) -> None:
+        """Test API: move the mark (reference) price of ``coin`` now; triggers it crosses
+        fire and margin is re-checked before this returns. The market maker walks on from it."""
+        self.engine.note_mid(coin, mark)
+        self._after_marks_moved()
+
+    def pull_quotes(self, coin: str) -> int:
+        """Test API: take the market maker's quotes in ``coin`` off the book (until its next
+        tick), so a test's counterparty trades with the test's own orders; returns how many."""
+        house = [r for r in self.engine.orders.values()
+                 if r.coin == coin and r.status == "open" and r.user in HOUSE_ADDRESSES]
+        for record in house:
+            self.engine.close_order(record, "canceled", now_ms())
+        self._flush()
+        return len(house)
+
+    def _after_marks_moved(self) -> None:
+        now = now_ms()
+        run_triggers(self.engine, now)
+        margin_sweep(self.engine, now)
         self._flush()
 
     async def save(self, force: bool = False) -> None:
@@ -184,7 +208,7 @@ class SimulatedExchange:
                 self.engine.fire_scheduled_cancels(now_ms())
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
-                self._flush()
+                self._after_marks_moved()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()
             except Exception:  # a bug in one tick must not stop the exchange
