@@ -69,7 +69,7 @@ def archive(
 
 async def _archive(url: str | None, folder: Path, before: int, trusted: str | None
                    ) -> ArchiveEntry:
-    async with open_existing(resolve_url(url)) as store:
+    async with open_existing(resolve_url(url), read_only=False) as store:  # a writer
         return await archive_before(store, folder, before, verifier=Eip191SealVerifier(),
                                     trusted=trusted)
 
@@ -86,7 +86,7 @@ def restore(
 
 
 async def _restore(url: str | None, path: Path, trusted: str | None) -> ArchiveEntry:
-    async with open_existing(resolve_url(url)) as store:
+    async with open_existing(resolve_url(url), read_only=False) as store:  # a writer
         return await restore_archive(store, path, verifier=Eip191SealVerifier(), trusted=trusted)
 
 
