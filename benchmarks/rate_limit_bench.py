@@ -87,10 +87,11 @@ async def run(orders: int, naive: bool = False) -> dict[str, Any]:
                                 price=Decimal(1000 + (i % 1000))) for i in range(orders)]
                 deadline = start + 600
                 while time.perf_counter() < deadline:
-                    if all(oms.get_order(c).state is not OrderState.PENDING_CREATE  # type: ignore[union-attr]
-                           for c in cids[-50:]) and oms.outbox.pending == 0:
+                    if oms.send_queue.queued_orders == 0 and all(
+                            oms.get_order(c).state is not OrderState.PENDING_CREATE  # type: ignore[union-attr]
+                            for c in cids):
                         break
-                    await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.02)
                 drain_s = time.perf_counter() - start
                 states = [oms.get_order(c).state for c in cids]  # type: ignore[union-attr]
                 opened = states.count(OrderState.OPEN)

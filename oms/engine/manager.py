@@ -54,7 +54,7 @@ from oms.engine.outbox import Outbox
 from oms.engine.reconcile import ReconcileCounts, Reconciler
 from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
-from oms.engine.send_budget import BudgetGate
+from oms.engine.send_budget import BudgetGate, SendQueueStatus
 from oms.engine.status import TradingStatus
 from oms.engine.streams import Background
 from oms.engine.tasks import EngineTasks
@@ -75,6 +75,7 @@ PUBLIC_API: frozenset[str] = frozenset(
         # queries
         "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
         "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
+        "send_queue",
     }
 )  # fmt: skip
 """Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
@@ -471,9 +472,10 @@ class OrderManager:
         return {r.client_order_id: r.freeze() for r in self._live.records()}
 
     @property
-    def outbox(self) -> Outbox:
-        """The sender: ``queued_orders`` (waiting for the request budget) and ``budget_refused``."""
-        return self._outbox
+    def send_queue(self) -> SendQueueStatus:
+        """What waits to be sent: orders held back by the exchange's request budget (or not yet
+        batched), and how many were refused because the budget was spent (read-only)."""
+        return SendQueueStatus(self._outbox.queued_orders, self._outbox.budget_refused)
 
     @property
     def active_count(self) -> int:

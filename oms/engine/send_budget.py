@@ -20,12 +20,21 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from connectors.base import SendBudget
 
 BudgetPolicy = Literal["queue", "refuse"]
 TRICKLE_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendQueueStatus:
+    """A read-only view of the outbox for callers (``OrderManager.send_queue``)."""
+
+    queued_orders: int
+    budget_refused: int
 
 
 class BudgetGate:

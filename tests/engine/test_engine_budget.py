@@ -57,7 +57,7 @@ async def test_orders_past_the_budget_are_journaled_as_refused(
                   is OrderState.FAILED]
         assert len(failed) == 3 and all("rate budget exhausted" in (f.reason or "")
                                         for f in failed)  # type: ignore[union-attr]
-        assert oms.outbox.budget_refused == 3
+        assert oms.send_queue.budget_refused == 3
     assert sim.limiter.refused_address == 0  # the exchange never had to refuse
     store = await EventStore.open(sqlite_url)
     try:
@@ -78,19 +78,19 @@ async def test_queued_orders_wait_visibly_while_cancels_go_then_expire(
         # 10 s); the other two wait in the outbox, visibly.
         await wait_for(lambda: sum(oms.get_order(c).state is OrderState.OPEN  # type: ignore[union-attr]
                                    for c in cids) == BUFFER + 1)
-        assert oms.outbox.queued_orders == 8 - BUFFER - 1
+        assert oms.send_queue.queued_orders == 8 - BUFFER - 1
         opened = [c for c in cids if oms.get_order(c).state is OrderState.OPEN]  # type: ignore[union-attr]
         oms.cancel(opened[0])  # cancels are not held
         await wait_for(lambda: oms.get_order(opened[0]).state  # type: ignore[union-attr]
                        is OrderState.CANCELED)
         # Held past their expiresAfter deadline they can never be placed: journaled as refused.
-        await wait_for(lambda: oms.outbox.queued_orders == 0, limit_s=20)
+        await wait_for(lambda: oms.send_queue.queued_orders == 0, limit_s=20)
         held = [oms.get_order(c) for c in cids if oms.get_order(c).state  # type: ignore[union-attr]
                 is OrderState.FAILED]
         assert len(held) == 2
         assert all("not sent before its expiresAfter deadline" in (o.reason or "")  # type: ignore[union-attr]
                    for o in held)
-        assert oms.outbox.budget_refused == 2
+        assert oms.send_queue.budget_refused == 2
     assert sim.limiter.refused_address == 0
 
 
