@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from eventstore.raw_read import RawRow
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.events import (
     CancelRequested,
@@ -68,6 +69,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
     by_exchange_id = tracker._by_exchange_id
     complete = tracker._complete
     apply_fill = projector.positions.apply_fill
+    account_fill = projector.account.apply_own_fill
     new_record = OrderRecord.new
     intern = sys.intern
     cid_type = ClientOrderId
@@ -167,6 +169,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             del active[key]
             complete(key, record)
         apply_fill(record.pair, record.side.sign, amount, price, fee, fee_asset)
+        account_fill(
+            record.pair, record.side.sign, amount, price, fee, fee_asset, exchange_time_ms
+        )
         return True
 
     def cancel_requested(cid: str, d: dict[str, Any]) -> bool:
@@ -249,6 +254,8 @@ class RowFolder:
         projector = self.projector
         tracker = projector.tracker
         slow = projector.apply_order_row
+        account_row = projector.apply_account_row
+        account_prefix = ACCOUNT_STREAM_PREFIX
         handlers_get = self._handlers.get
         loads = orjson.loads
         prefix = ORDER_STREAM_PREFIX
@@ -257,7 +264,13 @@ class RowFolder:
         in_live_path = False
         try:
             for position, stream, type_, version, raw in rows:
-                if not stream.startswith(prefix):
+                if stream.startswith(account_prefix):
+                    # The account's events are few: each takes the exact live path.
+                    tracker.last_position = last
+                    in_live_path = True
+                    account_row(position, type_, loads(raw), version)
+                    in_live_path = False
+                elif not stream.startswith(prefix):
                     foreign += 1  # another part of the system's stream: its payload is not ours
                 else:
                     data = loads(raw)
