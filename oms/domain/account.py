@@ -23,6 +23,7 @@ Spot pairs (``BASE/QUOTE`` or ``@N``) move spot balances instead of a position.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
@@ -139,6 +140,12 @@ class AccountState:
     anomalies: int = 0
     events_applied: int = 0
     kill_switch: str | None = None
+    # The latest changes by exchange time (time_ms, pair, size change, cash change): lets a
+    # reconciliation compare with an exchange answer taken a moment before some of them. Not
+    # part of the account's value (not compared, not snapshotted).
+    recent: deque[tuple[int, str, Decimal, Decimal]] = field(
+        default_factory=lambda: deque(maxlen=4096), compare=False, repr=False
+    )
 
     # ------------------------------------------------------------------ queries
 
@@ -146,6 +153,18 @@ class AccountState:
         """Signed size of ``pair`` (0 when flat or never traded)."""
         pos = self.positions.get(pair)
         return pos.size if pos is not None else ZERO
+
+    def changes_after(self, time_ms: int) -> tuple[dict[str, Decimal], Decimal]:
+        """Size change per pair and cash change folded from exchange events later than
+        ``time_ms`` (as far as :attr:`recent` reaches)."""
+        sizes: dict[str, Decimal] = {}
+        cash = ZERO
+        for when, pair, size, money in reversed(self.recent):
+            if when <= time_ms:
+                break
+            sizes[pair] = sizes.get(pair, ZERO) + size
+            cash += money
+        return sizes, cash
 
     def has(self, key: str) -> bool:
         """Whether an event with this exchange identity was already applied."""
@@ -188,7 +207,14 @@ class AccountState:
         return pos
 
     def _trade(
-        self, pair: str, sign: int, amount: Decimal, price: Decimal, fee: Decimal, fee_asset: str
+        self,
+        pair: str,
+        sign: int,
+        amount: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        fee_asset: str,
+        time_ms: int,
     ) -> AssetPosition | None:
         if is_spot_pair(pair):
             base, _, quote = pair.partition("/")
@@ -199,12 +225,14 @@ class AccountState:
             spot[fee_asset] = spot.get(fee_asset, ZERO) - fee
             return None
         pos = self._position(pair)
-        self.cash += pos.trade(sign, amount, price)
+        money = pos.trade(sign, amount, price)
         if fee_asset == COLLATERAL:
             pos.fees += fee
-            self.cash -= fee
+            money -= fee
         else:
             self.other_fees[fee_asset] = self.other_fees.get(fee_asset, ZERO) + fee
+        self.cash += money
+        self.recent.append((time_ms, pair, amount if sign > 0 else -amount, money))
         return pos
 
     def apply_own_fill(
@@ -219,7 +247,7 @@ class AccountState:
     ) -> None:
         """Fold a fill of one of our orders (already de-duplicated by the order tracker)."""
         self.events_applied += 1
-        self._trade(pair, sign, amount, price, fee, fee_asset)
+        self._trade(pair, sign, amount, price, fee, fee_asset, exchange_time_ms)
         if exchange_time_ms > self.last_exchange_time_ms:
             self.last_exchange_time_ms = exchange_time_ms
 
@@ -237,16 +265,24 @@ class AccountState:
                 self.last_exchange_time_ms = when
         if isinstance(event, OutsideFill):
             pos = self._trade(
-                event.pair, event.side.sign, event.amount, event.price, event.fee, event.fee_asset
+                event.pair,
+                event.side.sign,
+                event.amount,
+                event.price,
+                event.fee,
+                event.fee_asset,
+                event.exchange_time_ms,
             )
             if pos is not None:
                 pos.outside_fills += 1
         elif isinstance(event, FundingPaid):
             self._position(event.pair).funding += event.usdc
             self.cash += event.usdc
+            self.recent.append((event.exchange_time_ms, event.pair, ZERO, event.usdc))
         elif isinstance(event, LedgerUpdated):
             self.cash += event.usdc
             self.ledger += event.usdc
+            self.recent.append((event.exchange_time_ms, "", ZERO, event.usdc))
         elif isinstance(event, AccountObserved):
             self._observe(event)
         elif isinstance(event, AccountCorrected):
@@ -282,17 +318,20 @@ class AccountState:
             pos.leverage_type = lev_type if isinstance(lev_type, str) else pos.leverage_type
 
     def _correct(self, event: AccountCorrected) -> None:
+        # A correction moves our value by the difference both were measured at, so events folded
+        # after the exchange's answer (and before the correction) keep their effect.
         self.corrections += 1
+        delta = event.exchange - event.believed
         what, _, name = event.field.partition(":")
         if what == "size":
             pos = self._position(name)
-            pos.size = event.exchange
-            if not event.exchange:
+            pos.size += delta
+            if not pos.size:
                 pos.entry_price = ZERO
             elif event.exchange_entry_price is not None:
                 pos.entry_price = event.exchange_entry_price
         elif what == "cash":
-            self.cash_corrections += event.exchange - self.cash
-            self.cash = event.exchange
+            self.cash_corrections += delta
+            self.cash += delta
         elif what == "spot":
-            self.spot[name] = event.exchange
+            self.spot[name] = self.spot.get(name, ZERO) + delta

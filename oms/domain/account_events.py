@@ -131,8 +131,9 @@ class AccountCorrected:
     """A difference that remained after reconciliation fetched everything that could explain it.
 
     ``field`` is ``size:<pair>``, ``cash`` or ``spot:<token>``; ``believed`` is what the journal
-    said, ``exchange`` what the exchange says; the fold takes the exchange's value (and its entry
-    price for a size) so the engine's account equals the exchange's. ``reason`` says why.
+    said, ``exchange`` what the exchange said, both as of the exchange's answer; the fold moves our
+    value by ``exchange − believed`` (and takes the exchange's entry price for a size), so the
+    engine's account equals the exchange's. ``reason`` says why.
     """
 
     TYPE: ClassVar[str] = "AccountCorrected"

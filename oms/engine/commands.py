@@ -63,6 +63,7 @@ class OrderCommands:
         ) -> None: ...
         def _ensure_trading(self) -> None: ...
         def _net_position(self, pair: str) -> Decimal: ...
+        def _account_refusal(self, notional: Decimal, reduce_only: bool) -> str | None: ...
 
     def buy(
         self,
@@ -286,6 +287,8 @@ class OrderCommands:
             now_ns=now_ns,
             reduce_only=reduce_only,
         )
+        if reason is None:
+            reason = self._account_refusal(amount_q * price_q, reduce_only)
         if reason is not None:
             rejected = OrderRejected(
                 client_order_id=cid, reason=reason, source="risk", at_ns=now_ns

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from oms.engine.account_config import AccountConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class EngineConfig:
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
+    - ``account``: reconciliation of the account (interval, default 60 s) and its risk limits
+      (:class:`oms.engine.account_config.AccountConfig`).
     """
 
     expires_after_s: float = 5.0
@@ -43,3 +47,4 @@ class EngineConfig:
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    account: AccountConfig = field(default_factory=AccountConfig)

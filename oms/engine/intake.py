@@ -43,6 +43,7 @@ from oms.engine.reports import (
 
 if TYPE_CHECKING:
     from connectors.base import ExchangeConnector
+    from oms.engine.account_sync import AccountKeeper
     from oms.engine.journal import Journal
     from projections import Projector
 
@@ -57,6 +58,7 @@ class ReportIntake:
         _by_oid: dict[str, str]
         _journal: Journal
         _last_stream_s: float
+        _account_keeper: AccountKeeper | None
         config: EngineConfig
         store: EventStore
         connector: ExchangeConnector
@@ -159,6 +161,10 @@ class ReportIntake:
         self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
 
     def _unknown_fill(self, fill: FillReport) -> None:
+        keeper = self._account_keeper
+        if keeper is not None:  # a fill placed elsewhere: the account's event, applied once
+            keeper.on_outside_fill(fill)
+            return
         anomaly = OrderAnomaly(
             client_order_id=ClientOrderId("0" * 32),
             kind="unknown_order",

@@ -21,19 +21,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eventstore import ANY, EventStore, NewEvent, RecordedEvent
-from oms.domain.codec import encode
-from oms.domain.events import OrderEvent
+from oms.domain.codec import DomainEvent, encode
 
 log = logging.getLogger(__name__)
 
 AfterDurable = Callable[[], None]
-DurableSink = Callable[[Sequence[tuple[RecordedEvent, OrderEvent]]], None]
+DurableSink = Callable[[Sequence[tuple[RecordedEvent, DomainEvent]]], None]
 
 
 @dataclass(slots=True)
 class _Item:
     stream: str
-    events: list[OrderEvent]
+    events: list[DomainEvent]
     after: list[AfterDurable] = field(default_factory=list)
     done: asyncio.Future[None] | None = None
 
@@ -74,12 +73,12 @@ class Journal:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-journal")
 
     def submit(
-        self, stream: str, events: list[OrderEvent], after: AfterDurable | None = None
+        self, stream: str, events: Sequence[DomainEvent], after: AfterDurable | None = None
     ) -> None:
         """Queue ``events`` for ``stream``; run ``after`` once they are durable."""
         if self._failed is not None:
             raise JournalFailed(f"journal stopped after an append failed: {self._failed}")
-        item = _Item(stream, events)
+        item = _Item(stream, list(events))
         if after is not None:
             item.after.append(after)
         self._queue.append(item)
@@ -142,7 +141,7 @@ class Journal:
             for item in items
         ]
         results = await asyncio.gather(*appends, return_exceptions=True)
-        pairs: list[tuple[RecordedEvent, OrderEvent]] = []
+        pairs: list[tuple[RecordedEvent, DomainEvent]] = []
         first_error: BaseException | None = None
         for item, result in zip(items, results, strict=True):
             if isinstance(result, BaseException):

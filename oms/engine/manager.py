@@ -22,19 +22,25 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from connectors.base import (
     ExchangeConnector,
 )
 from eventstore import EventStore, RecordedEvent
-from oms.domain.codec import decode
+from oms.domain.account import AccountState
+from oms.domain.account_events import ACCOUNT_EVENT_CLASSES, AccountEvent
+from oms.domain.codec import DomainEvent, decode_any
 from oms.domain.decide import decide
 from oms.domain.events import (
     OrderEvent,
 )
 from oms.domain.ids import ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
+from oms.engine.account_alerts import AccountCallback
+from oms.engine.account_risk import pre_trade
+from oms.engine.account_sync import AccountKeeper, AccountReconcileReport
+from oms.engine.account_wiring import account_keeper
 from oms.engine.commands import OrderCommands
 from oms.engine.config import EngineConfig
 from oms.engine.errors import EngineClosed
@@ -88,6 +94,7 @@ class OrderManager(OrderCommands, ReportIntake):
         self._last_stream_s = time.monotonic()
         self._events_since_snapshot = 0
         self.recovery_report: RecoveryReport | None = None
+        self._account_keeper = account_keeper(self)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -201,6 +208,36 @@ class OrderManager(OrderCommands, ReportIntake):
         """The durable projection (tracker + positions) fed by the journal."""
         return self._projector
 
+    @property
+    def account_keeper(self) -> AccountKeeper | None:
+        """The account keeper (None when the connector cannot read the account)."""
+        return self._account_keeper
+
+    @property
+    def account(self) -> AccountState:
+        """The account (positions incl. fills placed elsewhere, realized PnL with fees and
+        funding, cash, spot, the exchange's margin figures), folded from the journal."""
+        return self._projector.account
+
+    def add_account_listener(self, **callbacks: AccountCallback) -> None:
+        """Register ``on_alert`` (corrections, anomalies, kill switch) and/or
+        ``on_account_event`` (every account event) callbacks, called once durable."""
+        if self._account_keeper is None:
+            raise TypeError("this connector cannot read the account (no AccountReader)")
+        self._account_keeper.listeners.add(**callbacks)
+
+    async def reconcile_account(self) -> AccountReconcileReport:
+        """Reconcile the account with the exchange now (as the periodic task does)."""
+        if self._account_keeper is None:
+            raise TypeError("this connector cannot read the account (no AccountReader)")
+        return await self._account_keeper.reconcile("on request")
+
+    async def reset_account_kill_switch(self, reason: str = "operator") -> None:
+        """Turn a tripped account kill switch off (journaled)."""
+        if self._account_keeper is not None:
+            self._account_keeper.reset(reason)
+            await self._journal.flush()
+
     def add_listener(self, **callbacks: Callback) -> None:
         """Register callbacks: on_created/filled/canceled/failed/completed, on_event.
 
@@ -209,13 +246,14 @@ class OrderManager(OrderCommands, ReportIntake):
         """
         self._listeners.add(**callbacks)
 
-    async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every domain event in journal order: from ``from_position``, else from now on (live)."""
+    async def events(self, from_position: int | None = None) -> AsyncIterator[DomainEvent]:
+        """Every order and account event in journal order: from ``from_position``, else from now
+        on (live)."""
         if from_position is None:
             head, _ = await self.store.head()
             from_position = head + 1
         async for recorded in self.store.subscribe(from_position=from_position):
-            yield decode(recorded.type, recorded.data, recorded.event_version)
+            yield decode_any(recorded.type, recorded.data, recorded.event_version)
 
     async def flush(self) -> None:
         """Wait until every event emitted so far is durable and every queued request is sent."""
@@ -252,6 +290,17 @@ class OrderManager(OrderCommands, ReportIntake):
                 record = step(record, event)
                 out.append(event)
         return record, out
+
+    def journal_account(self, stream: str, events: list[AccountEvent]) -> None:
+        """Queue account events on the journal (the account keeper's only way to write)."""
+        self._journal.submit(stream, list(events))
+
+    def _account_refusal(self, notional: Decimal, reduce_only: bool) -> str | None:
+        if self._account_keeper is None:
+            return None
+        return pre_trade(
+            self.config.account.risk, self._projector.account, notional, reduce_only
+        )
 
     def _emit_then(self, cid: str, events: list[OrderEvent], after: Callable[[], None]) -> None:
         """Emit events that need no decision (commands) and run ``after`` once durable."""
@@ -340,10 +389,17 @@ class OrderManager(OrderCommands, ReportIntake):
 
     # ------------------------------------------------------------------ internals: durability
 
-    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
+    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, DomainEvent]]) -> None:
         tracker = self._projector.tracker
         publish = self._listeners.active
+        keeper = self._account_keeper
         for recorded, event in pairs:
+            if isinstance(event, ACCOUNT_EVENT_CLASSES):  # the account's event
+                self._projector.apply_account_event(event, recorded.position)
+                if keeper is not None:
+                    keeper.on_durable(event)
+                continue
+            event = cast(OrderEvent, event)
             before = tracker.state_of(event.client_order_id) if publish else None
             _, record = self._projector.apply_event(event, recorded.position)
             if publish and record is not None:

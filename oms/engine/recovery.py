@@ -1,4 +1,4 @@
-"""Start-up: replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: replay → verify → connect → reconcile → gap fill → sweep → account → journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from oms.engine.account_wiring import start_account
 from oms.engine.errors import RecoveryFailed
 from oms.engine.reconcile import (
     ReconcileCounts,
@@ -44,6 +45,7 @@ class RecoveryReport:
     chain_verified: int = 0
     counts: ReconcileCounts = field(default_factory=ReconcileCounts)
     corrections: int = 0
+    account: dict[str, object] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -71,6 +73,7 @@ class RecoveryReport:
             "adopted": c.adopted,
             "canceled_unknown": c.canceled_unknown,
             "corrections": self.corrections,
+            "account": self.account,
             "durations_s": {k: round(v, 4) for k, v in self.durations.items()},
             "total_s": round(self.total_seconds, 4),
         }
@@ -132,6 +135,11 @@ async def recover(manager: OrderManager) -> RecoveryReport:
         await gap_fill(manager, report.counts, gap_fill_start(manager))
     with _Step(report, "sweep"):
         sweep_unknown(manager, open_reports, report.counts)
+    keeper = manager.account_keeper
+    if keeper is not None:
+        with _Step(report, "account"):
+            account = await start_account(manager, keeper)
+            report.account = account.as_dict()
     with _Step(report, "journal"):
         await manager.flush()
         head_after, _ = await store.head()

@@ -80,6 +80,8 @@ class SimulatorConfig:
     ws_queue_limit: int = 10_000
     save_interval_s: float = 1.0
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
+    funding_interval_s: float | None = None  # a funding round this often (None: only on demand)
+    funding_rate: Decimal = Decimal("0.0000125")  # hourly rate of every round (reference §13.14)
     markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
 
     def market_by_coin(self, coin: str) -> MarketSpec:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .account_ops import AccountHistory
 from .accounts import ZERO, Account, fee_for
 from .auth import AgentBook, NonceBook
 from .config import HOUSE_ADDRESSES, MarketSpec, SimulatorConfig
@@ -75,6 +76,7 @@ class ExchangeEngine:
         self.last_bbo: dict[str, tuple[Any, Any]] = {}
         self.mids_dirty = False
         self.reduce_only_open: dict[str, set[int]] = defaultdict(set)
+        self.history = AccountHistory()  # funding and ledger rows (account_ops.py)
 
     # ----- accounts -------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import orjson
 
+from .account_ops import liquidation_px
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
 from .engine import ExchangeEngine
 from .handlers_exchange import Reply, unprocessable
+from .info_account import NOT_HANDLED, account_info
 from .pushes import l2_book
 from .records import fmt
 
@@ -72,7 +74,8 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
         positions.append({"type": "oneWay", "position": {
             "coin": coin, "szi": fmt(pos.szi), "entryPx": fmt(pos.entry_px),
             "leverage": {"type": "cross" if setting[1] else "isolated", "value": lev},
-            "liquidationPx": None, "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
+            "liquidationPx": _liq_px(account, coin, marks, default_lev),
+            "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
             "maxLeverage": max_lev, "positionValue": fmt(value.quantize(Decimal("1e-6"))),
             "returnOnEquity": fmt((upnl / margin).quantize(Decimal("1e-6")) if margin else ZERO),
             "unrealizedPnl": fmt(upnl.quantize(Decimal("1e-6"))),
@@ -87,6 +90,11 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
     return {"assetPositions": positions, "crossMaintenanceMarginUsed": fmt(used / 2),
             "crossMarginSummary": summary, "marginSummary": summary, "time": now,
             "withdrawable": fmt(withdrawable.quantize(Decimal("1e-6")))}
+
+
+def _liq_px(account: Any, coin: str, marks: dict[str, Decimal], lev: int) -> str | None:
+    price = liquidation_px(account, coin, marks, lev)
+    return None if price is None else fmt(price.quantize(Decimal("1e-6")))
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -161,6 +169,9 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
                 "nRequestsCap": 10000 + int(account.cum_volume)}
     if kind == "userRole":
         return {"role": "user"}
+    answer = account_info(engine, kind, body, user, now)
+    if answer is not NOT_HANDLED:
+        return answer
     raise ActionFormatError(f"unknown info type {kind!r}")
 
 

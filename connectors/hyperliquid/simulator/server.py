@@ -21,6 +21,7 @@ from types import TracebackType
 import orjson
 from aiohttp import web
 
+from .account_api import AccountTestApi
 from .config import SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
@@ -45,7 +46,7 @@ class SimulatorNotRunning(RuntimeError):
     """The simulator was used before ``start()`` or after ``stop()``; start it first."""
 
 
-class SimulatedExchange:
+class SimulatedExchange(AccountTestApi):
     """A local Hyperliquid-compatible exchange. See the package docstring for the full API."""
 
     def __init__(self, config: SimulatorConfig | None = None,
@@ -164,6 +165,7 @@ class SimulatedExchange:
                 self.engine.fire_scheduled_cancels(now_ms())
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
+                self.account_tick(time.monotonic())
                 self._flush()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()
