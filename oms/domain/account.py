@@ -254,15 +254,12 @@ class AccountState:
     def apply(self, event: AccountEvent) -> bool:
         """Fold one account event; False when it changed nothing (a duplicate key, an anomaly)."""
         self.events_applied += 1
-        kind = type(event)
-        if kind is OutsideFill or kind is FundingPaid or kind is LedgerUpdated:
-            key = event.key  # type: ignore[union-attr]
-            if key in self.seen:
+        if isinstance(event, (OutsideFill, FundingPaid, LedgerUpdated)):
+            if event.key in self.seen:
                 return False
-            self.seen.add(key)
-            when: int = event.exchange_time_ms  # type: ignore[union-attr]
-            if when > self.last_exchange_time_ms:
-                self.last_exchange_time_ms = when
+            self.seen.add(event.key)
+            if event.exchange_time_ms > self.last_exchange_time_ms:
+                self.last_exchange_time_ms = event.exchange_time_ms
         if isinstance(event, OutsideFill):
             pos = self._trade(
                 event.pair,
@@ -288,6 +285,11 @@ class AccountState:
         elif isinstance(event, AccountCorrected):
             self._correct(event)
         elif isinstance(event, AccountAnomaly):
+            anomaly_key: str | None = event.key
+            if anomaly_key is not None:
+                if anomaly_key in self.seen:
+                    return False
+                self.seen.add(anomaly_key)
             self.anomalies += 1
             return False
         elif isinstance(event, KillSwitchTripped):

@@ -150,11 +150,13 @@ class AccountCorrected:
 @dataclass(frozen=True, slots=True)
 class AccountAnomaly:
     """An account input that could not be applied (unknown asset, malformed amount, a
-    clearinghouse answer missing fields), kept verbatim with the raw payload; never applied."""
+    clearinghouse answer missing fields), kept verbatim with the raw payload; never applied.
+    ``key`` (when the input has an identity) makes the same bad input journaled once."""
 
     TYPE: ClassVar[str] = "AccountAnomaly"
     VERSION: ClassVar[int] = 1
 
+    key: str | None
     kind: str
     detail: str
     raw: Mapping[str, Any]

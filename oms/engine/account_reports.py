@@ -13,10 +13,13 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from connectors.account import BadElement, FundingReport, LedgerReport
 from connectors.base import FillReport
@@ -118,14 +121,17 @@ def _jsonable(raw: Any) -> Any:
     return repr(raw)  # floats, Decimals, anything odd: kept verbatim as text
 
 
-def anomaly(kind: str, detail: str, raw: Any) -> AccountAnomaly:
+def anomaly(kind: str, detail: str, raw: Any, key: str | None = None) -> AccountAnomaly:
     """An account anomaly keeping ``raw`` (made JSON-safe, never dropped)."""
     payload = _jsonable(raw)
     if not isinstance(payload, dict):
         payload = {"raw": payload}
-    return AccountAnomaly(kind=kind, detail=detail, raw=payload, at_ns=time.time_ns())
+    return AccountAnomaly(key=key, kind=kind, detail=detail, raw=payload, at_ns=time.time_ns())
 
 
 def bad_element_anomaly(bad: BadElement) -> AccountAnomaly:
-    """The anomaly of an exchange answer's element that could not be parsed."""
-    return anomaly(f"malformed_{bad.what}", bad.detail, bad.raw)
+    """The anomaly of an exchange answer's element that could not be parsed; keyed by its
+    content, so the same bad row fetched again is not journaled again."""
+    payload = _jsonable(bad.raw)
+    digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return anomaly(f"malformed_{bad.what}", bad.detail, payload, key=f"bad:{digest[:32]}")

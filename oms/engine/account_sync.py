@@ -32,6 +32,7 @@ from connectors.base import FillReport
 from oms.domain.account import AccountState, is_spot_pair
 from oms.domain.account_events import (
     ALERT_EVENTS,
+    AccountAnomaly,
     AccountCorrected,
     AccountEvent,
     AccountObserved,
@@ -148,13 +149,11 @@ class AccountKeeper:
         """A fill of an order the journal does not know: an ``OutsideFill`` (or an anomaly when
         its asset is unknown — a position in it could not be valued or traded)."""
         event = outside_fill_event(fill)
-        if self._account().has(event.key) or event.key in self._pending:
-            return
         if not self._known_pair(fill.pair):
-            self._pending.add(event.key)  # one anomaly per trade, however often it is seen
             log.warning("fill %s in unknown asset %r: an anomaly", event.key, fill.pair)
             detail = f"fill {event.key} in {fill.pair!r}, an asset the exchange does not list"
-            self._submit([anomaly("unknown_asset", detail, fill.raw)])
+            # Keyed by the trade: one anomaly however often the fill is seen, across restarts.
+            self.emit([anomaly("unknown_asset", detail, fill.raw, key=event.key)])
             return
         log.info("outside fill %s (%s) %s %s %s", event.key, event.source, fill.pair,
                  fill.side, fill.amount)
@@ -204,8 +203,9 @@ class AccountKeeper:
         events: list[AccountEvent] = [funding_event(f) for f in funding]
         events += [ledger_event(r) for r in ledger]
         bad = [bad_element_anomaly(b) for b in (*bad_funding, *bad_ledger)]
-        report.anomalies += len(bad)
-        report.journaled += len(self.emit(events + list(bad)))
+        emitted = self.emit(events + list(bad))
+        report.anomalies += sum(isinstance(e, AccountAnomaly) for e in emitted)
+        report.journaled += len(emitted)
         await self._flush()
 
     async def _reconcile(self, report: AccountReconcileReport) -> None:
