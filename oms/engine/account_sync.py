@@ -21,10 +21,11 @@ It holds no account state of its own: the account is the projection's fold of th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from connectors.account import AccountReader, AccountSnapshot
@@ -44,6 +45,7 @@ from oms.engine.account_config import AccountConfig
 from oms.engine.account_reports import (
     anomaly,
     bad_element_anomaly,
+    fill_key,
     funding_event,
     ledger_event,
     outside_fill_event,
@@ -125,6 +127,7 @@ class AccountKeeper:
         self.config = config
         self.listeners = AccountListeners()
         self._pending: set[str] = set()
+        self._remembered: dict[str, FillReport] = {}
         self._lock = asyncio.Lock()
         self.last_report: AccountReconcileReport | None = None
 
@@ -158,6 +161,17 @@ class AccountKeeper:
         log.info("outside fill %s (%s) %s %s %s", event.key, event.source, fill.pair,
                  fill.side, fill.amount)
         self.emit([event])
+
+    def remember(self, fill: FillReport) -> None:
+        """Keep a fill report for a moment (bounded): its order is being read back."""
+        reports = self._remembered
+        reports[fill_key(fill.trade_id, fill.exchange_order_id)] = fill
+        while len(reports) > 4096:
+            del reports[next(iter(reports))]
+
+    def recall(self, trade_id: str, exchange_order_id: str) -> FillReport | None:
+        """The remembered report of that fill (None: not remembered)."""
+        return self._remembered.pop(fill_key(trade_id, exchange_order_id), None)
 
     def on_durable(self, event: AccountEvent) -> None:
         """Called once ``event`` is durable and folded: forget its key, tell the listeners."""
@@ -267,7 +281,9 @@ class AccountKeeper:
             report.error = f"{type(exc).__name__}: {exc}"
             if raw:  # the exchange answered something we cannot read: keep it verbatim
                 report.anomalies += 1
-                self.emit([anomaly("malformed_clearinghouse", str(exc), {"reply": raw})])
+                bad = anomaly("malformed_clearinghouse", str(exc), {"reply": raw})
+                digest = hashlib.sha256(str(raw).encode()).hexdigest()[:32]
+                self.emit([replace(bad, key=f"bad:{digest}")])  # once, however often retried
                 await self._flush()
             raise
         return snapshot, spot

@@ -15,8 +15,7 @@ from connectors.account import AccountReader
 from connectors.base import UnknownPair
 from oms.domain.account_events import account_stream
 from oms.engine.account_reports import funding_event
-from oms.engine.account_sync import AccountKeeper, AccountReconcileReport
-from oms.engine.errors import RecoveryFailed
+from oms.engine.account_sync import AccountKeeper
 
 if TYPE_CHECKING:
     from oms.engine.manager import OrderManager
@@ -50,21 +49,13 @@ def account_keeper(manager: OrderManager) -> AccountKeeper | None:
     )
 
 
-async def start_account(manager: OrderManager, keeper: AccountKeeper) -> AccountReconcileReport:
-    """Start-up reconciliation of the account (fail closed), then the background tasks."""
-    try:
-        report = await keeper.reconcile("start-up")
-    except Exception as exc:
-        raise RecoveryFailed(
-            "account",
-            f"could not reconcile the account with the exchange ({type(exc).__name__}: {exc});"
-            " the engine stays closed: check the exchange's clearinghouseState answer",
-        ) from exc
-    manager.spawn(_consume_funding(keeper, manager))
+def start_account(manager: OrderManager, keeper: AccountKeeper) -> None:
+    """After the start-up reconciliation (a step of recovery): the background tasks — pushed
+    funding payments, and a reconciliation every ``reconcile_interval_s``."""
+    manager.spawn(_consume_funding(keeper, manager), service=True)
     interval = keeper.config.reconcile_interval_s
     if interval:
-        manager.spawn(_reconcile_periodically(keeper, interval))
-    return report
+        manager.spawn(_reconcile_periodically(keeper, interval), service=True)
 
 
 async def _reconcile_periodically(keeper: AccountKeeper, interval_s: float) -> None:

@@ -22,7 +22,9 @@ from oms.engine.errors import RecoveryFailed
 
 D = Decimal
 Factory = Callable[[], HyperliquidConnector]
-CONFIG = EngineConfig(account=AccountConfig(reconcile_interval_s=None, settle_s=0.05))
+CONFIG = EngineConfig(
+    account=AccountConfig(reconcile_interval_s=None, settle_s=0.05), recovery_read_retry_s=0.5
+)
 
 
 def anomalies(events: list[AccountEvent]) -> list[AccountAnomaly]:

@@ -22,6 +22,7 @@ import orjson
 from aiohttp import web
 
 from .account_api import AccountTestApi
+from .admin import admin_handler
 from .config import SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
@@ -100,6 +101,8 @@ class SimulatedExchange(AccountTestApi):
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self.hub.handle)
+        if self.config.admin_api:  # off unless asked for (oms sim --admin): tests and demos
+            app.router.add_post("/admin", admin_handler(self))
         # A client still connected at stop() (an engine the caller never closed) must not hold the
         # shutdown for aiohttp's default 60 s per connection.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
