@@ -127,5 +127,6 @@ class Projector:
                 event.fee,
                 event.fee_asset,
                 event.exchange_time_ms,
+                event.closed_pnl,
             )
         return effect, record

@@ -153,6 +153,8 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             if exchange_order_id is not None and type(exchange_order_id) is not str:
                 return False
             price, amount, fee = Decimal(d["price"]), Decimal(d["amount"]), Decimal(d["fee"])
+            closed = d["closed_pnl"]
+            closed_pnl = None if closed is None else Decimal(closed)
             if trade_id in record.trade_ids or record.executed_base + amount > record.amount:
                 return False  # a duplicate (ignored) or an overfill (anomaly)
         except _BAD_ROW:
@@ -170,7 +172,8 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             complete(key, record)
         apply_fill(record.pair, record.side.sign, amount, price, fee, fee_asset)
         account_fill(
-            record.pair, record.side.sign, amount, price, fee, fee_asset, exchange_time_ms
+            record.pair, record.side.sign, amount, price, fee, fee_asset, exchange_time_ms,
+            closed_pnl,
         )
         return True
 

@@ -7,7 +7,11 @@ live and on replay, so a restarted engine holds the same account it held before 
 
 Perp positions use average-cost accounting, as the exchange does: adding moves the entry price,
 reducing realizes ``closed × (price − entry)`` (sign-adjusted), crossing zero opens the rest at the
-fill's price. ``cash`` is the perp collateral by our books: ledger movements + realized trading PnL
+fill's price. When a fill carries the exchange's own ``closedPnl``, that figure is the realized
+PnL: average cost depends on the order fills are applied in, and a fill fetched late (a gap fill
+after a crash) is journaled after fills that came later on the exchange.
+
+``cash`` is the perp collateral by our books: ledger movements + realized trading PnL
 + funding − fees (+ corrections). What only the exchange knows (mark price, margin used, leverage,
 liquidation price, account value, withdrawable) comes from the last ``AccountObserved``.
 
@@ -85,8 +89,11 @@ class AssetPosition:
         """Trading PnL + funding − fees."""
         return self.realized_trading + self.funding - self.fees
 
-    def trade(self, sign: int, amount: Decimal, price: Decimal) -> Decimal:
-        """Fold one trade (``sign`` +1 buy, −1 sell); returns the PnL it realized."""
+    def trade(
+        self, sign: int, amount: Decimal, price: Decimal, reported: Decimal | None = None
+    ) -> Decimal:
+        """Fold one trade (``sign`` +1 buy, −1 sell); returns the PnL it realized: the
+        exchange's figure (``reported``, its ``closedPnl``) when given, else our average cost."""
         self.fills += 1
         size = self.size
         signed = amount if sign > 0 else -amount
@@ -96,10 +103,12 @@ class AssetPosition:
             if total:
                 self.entry_price = _CTX.divide(held * self.entry_price + amount * price, total)
             self.size = size + signed
-            return ZERO
+            if reported:
+                self.realized_trading += reported
+            return reported or ZERO
         closed = min(abs(size), amount)
         direction = 1 if size > ZERO else -1
-        pnl = closed * (price - self.entry_price) * direction
+        pnl = closed * (price - self.entry_price) * direction if reported is None else reported
         self.realized_trading += pnl
         self.size = after = size + signed
         if not after:
@@ -215,6 +224,7 @@ class AccountState:
         fee: Decimal,
         fee_asset: str,
         time_ms: int,
+        reported: Decimal | None,
     ) -> AssetPosition | None:
         if is_spot_pair(pair):
             base, _, quote = pair.partition("/")
@@ -225,7 +235,7 @@ class AccountState:
             spot[fee_asset] = spot.get(fee_asset, ZERO) - fee
             return None
         pos = self._position(pair)
-        money = pos.trade(sign, amount, price)
+        money = pos.trade(sign, amount, price, reported)
         if fee_asset == COLLATERAL:
             pos.fees += fee
             money -= fee
@@ -244,10 +254,12 @@ class AccountState:
         fee: Decimal,
         fee_asset: str,
         exchange_time_ms: int,
+        closed_pnl: Decimal | None = None,
     ) -> None:
-        """Fold a fill of one of our orders (already de-duplicated by the order tracker)."""
+        """Fold a fill of one of our orders (already de-duplicated by the order tracker);
+        ``closed_pnl`` is what the exchange says it realized (None: our average cost)."""
         self.events_applied += 1
-        self._trade(pair, sign, amount, price, fee, fee_asset, exchange_time_ms)
+        self._trade(pair, sign, amount, price, fee, fee_asset, exchange_time_ms, closed_pnl)
         if exchange_time_ms > self.last_exchange_time_ms:
             self.last_exchange_time_ms = exchange_time_ms
 
@@ -269,6 +281,7 @@ class AccountState:
                 event.fee,
                 event.fee_asset,
                 event.exchange_time_ms,
+                event.closed_pnl,
             )
             if pos is not None:
                 pos.outside_fills += 1

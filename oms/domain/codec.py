@@ -70,9 +70,15 @@ def _filled_v1_to_v2(data: JSONDict) -> JSONDict:
     return {**data, "fee_asset": "USDC", "exchange_order_id": None}
 
 
+def _filled_v2_to_v3(data: JSONDict) -> JSONDict:
+    # v2 did not keep the PnL the exchange said the fill realized.
+    return {**data, "closed_pnl": None}
+
+
 UPCASTERS: Mapping[tuple[str, int], Upcaster] = {
     ("OrderCreated", 1): _created_v1_to_v2,
     ("OrderFilled", 1): _filled_v1_to_v2,
+    ("OrderFilled", 2): _filled_v2_to_v3,
 }
 """``(type, version) -> function`` turning a payload of that version into the next version's."""
 

@@ -40,6 +40,10 @@ class OutsideClient:
             self._agent = await asyncio.to_thread(build)
         return self._agent
 
+    async def prepare(self) -> None:
+        """Approve the API wallet now (one action signed by the account's own key)."""
+        await self._exchange()
+
     async def market(self, coin: str, is_buy: bool, size: Decimal) -> dict[str, Any]:
         """A market order (IOC at 5 % slippage) of ``size``; returns the exchange's status."""
         agent = await self._exchange()
