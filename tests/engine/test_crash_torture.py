@@ -3,9 +3,10 @@
 The workers place, cancel and replace (one exchange modify each) at random while another client
 trades on the same account, funding is paid and, now and then, a position is liquidated; every
 restart compares the whole account (positions, cash, realized PnL, fees, funding, margin used).
-Some workers have a memory bound of 1 or 3 completed orders; some are killed during recovery itself; every restart also
-checks the journal (one ``OrderCreated`` per stream, one ``OrderFilled`` per trade id, re-folds
-with capacities 1 and the default equal to the live positions).
+Some workers have a memory bound of 1 or 3 completed orders; some are killed during recovery
+itself; every restart also checks the journal (one ``OrderCreated`` per stream, one
+``OrderFilled`` per trade id, one account event per exchange key, re-folds with capacities 1 and
+the default equal to the live positions, a full fold equal to the live account).
 """
 
 from __future__ import annotations
