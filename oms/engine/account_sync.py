@@ -24,7 +24,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -98,7 +98,7 @@ class AccountReconcileReport:
         }
 
 
-Submit = Callable[[list[AccountEvent]], None]
+Submit = Callable[[Sequence[AccountEvent]], None]
 
 
 class AccountKeeper:

@@ -1,34 +1,54 @@
-"""How the account keeper is plugged into the engine: built from the engine's parts, run as a
-step of recovery (before trading), then periodically and on pushed funding payments.
+"""How the account keeper is plugged into the engine: built from the engine's collaborators
+(the live orders for its journal and fold, the report handler for fills, the connector for the
+exchange's account answers), reconciled as a step of recovery (before trading), then run in the
+background: pushed funding payments and a reconciliation every ``reconcile_interval_s``.
 
-Kept apart from the manager so the manager only names the hooks (``account_keeper(...)``,
-``start_account(...)``) and the keeper never imports the manager.
+The manager only calls :func:`build_account_keeper` and :func:`start_account_tasks`; the keeper
+never imports the manager.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from decimal import Decimal
 
 from connectors.account import AccountReader
-from connectors.base import UnknownPair
-from oms.domain.account_events import account_stream
+from connectors.base import ExchangeConnector, UnknownPair
+from oms.domain.account_events import AccountEvent, account_stream
 from oms.engine.account_reports import funding_event
+from oms.engine.account_risk import pre_trade
 from oms.engine.account_sync import AccountKeeper
-
-if TYPE_CHECKING:
-    from oms.engine.manager import OrderManager
+from oms.engine.commands import CommandHandler
+from oms.engine.config import EngineConfig
+from oms.engine.intake import ReportHandler
+from oms.engine.live_orders import LiveOrders
+from oms.engine.tasks import EngineTasks
 
 log = logging.getLogger(__name__)
 
 
-def account_keeper(manager: OrderManager) -> AccountKeeper | None:
-    """The keeper of ``manager``'s account, or None when its connector cannot read accounts."""
-    connector = manager.connector
+def build_account_keeper(
+    live: LiveOrders,
+    reports: ReportHandler,
+    commands: CommandHandler,
+    connector: ExchangeConnector,
+    config: EngineConfig,
+) -> AccountKeeper | None:
+    """The keeper of the connector's account, wired in (None: the connector cannot read it)."""
     if not isinstance(connector, AccountReader):
         return None
     stream = account_stream(connector.venue, connector.account)
+    keeper: AccountKeeper | None = None
+
+    def submit(events: Sequence[AccountEvent]) -> None:
+        def durable() -> None:
+            if keeper is not None:
+                for event in events:
+                    keeper.on_durable(event)
+
+        live.emit_account(stream, events, durable)
 
     def known(pair: str) -> bool:
         try:
@@ -37,25 +57,35 @@ def account_keeper(manager: OrderManager) -> AccountKeeper | None:
             return False
         return True
 
-    return AccountKeeper(
-        submit=lambda events: manager.journal_account(stream, events),
-        flush=manager.flush,
-        account=lambda: manager.projector.account,
+    keeper = AccountKeeper(
+        submit=submit,
+        flush=live.flush,
+        account=lambda: live.projector.account,
         reader=connector,
-        fills_since=manager.connector.fills_since,
-        apply_fill=manager.on_fill,
+        fills_since=connector.fills_since,
+        apply_fill=reports.on_fill,
         known_pair=known,
-        config=manager.config.account,
+        config=config.account,
     )
+    reports.outside_fills = keeper
+    limits = config.account.risk
+
+    def account_check(notional: Decimal, reduce_only: bool) -> str | None:
+        return pre_trade(limits, live.projector.account, notional, reduce_only)
+
+    commands.account_check = account_check
+    return keeper
 
 
-def start_account(manager: OrderManager, keeper: AccountKeeper) -> None:
-    """After the start-up reconciliation (a step of recovery): the background tasks — pushed
-    funding payments, and a reconciliation every ``reconcile_interval_s``."""
-    manager.spawn(_consume_funding(keeper, manager), service=True)
+def start_account_tasks(
+    keeper: AccountKeeper, connector: AccountReader, tasks: EngineTasks
+) -> None:
+    """After the start-up reconciliation: pushed funding payments, and a reconciliation every
+    ``reconcile_interval_s`` (both services: ``settled()`` does not wait for them)."""
+    tasks.spawn(_consume_funding(keeper, connector), service=True)
     interval = keeper.config.reconcile_interval_s
     if interval:
-        manager.spawn(_reconcile_periodically(keeper, interval), service=True)
+        tasks.spawn(_reconcile_periodically(keeper, interval), service=True)
 
 
 async def _reconcile_periodically(keeper: AccountKeeper, interval_s: float) -> None:
@@ -70,10 +100,8 @@ async def _reconcile_periodically(keeper: AccountKeeper, interval_s: float) -> N
             log.warning("account reconciliation corrected %d value(s)", len(report.corrections))
 
 
-async def _consume_funding(keeper: AccountKeeper, manager: OrderManager) -> None:
-    reader = manager.connector
-    assert isinstance(reader, AccountReader)
-    async for payment in reader.funding_stream():
+async def _consume_funding(keeper: AccountKeeper, connector: AccountReader) -> None:
+    async for payment in connector.funding_stream():
         try:
             keeper.emit([funding_event(payment)])
         except Exception:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from account_helpers import account_events, account_problems
+from kit.account import account_events, account_problems
 
 from connectors.base import ExchangeUnavailable
 from connectors.hyperliquid import HyperliquidConnector

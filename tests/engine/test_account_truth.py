@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
-from account_helpers import OutsideClient, account_events, account_problems
 from engine_helpers import mid, wait_for
+from kit.account import OutsideClient, account_events, account_problems
 
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange

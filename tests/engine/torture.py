@@ -29,8 +29,9 @@ from eth_account import Account
 
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 
-sys.path.insert(0, str(Path(__file__).parent))  # run by hand from any folder
-from account_helpers import OutsideClient
+if __name__ == "__main__":  # run by hand: pytest puts tests/ on the path itself
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+from kit.account import OutsideClient
 
 WORKER = Path(__file__).with_name("torture_worker.py")
 MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply",
