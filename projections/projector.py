@@ -34,7 +34,9 @@ class Projector:
     silently skips what it cannot read.
     """
 
-    __slots__ = ("account", "events_applied", "foreign_events", "positions", "tracker")
+    __slots__ = (
+        "account", "deferred_fills", "events_applied", "foreign_events", "positions", "tracker",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -46,6 +48,11 @@ class Projector:
         self.tracker = tracker if tracker is not None else OrderTracker(completed_capacity)
         self.positions = positions if positions is not None else PositionBook()
         self.account = account if account is not None else AccountState()
+        #: None: our fills are folded into the account at once (replay). A dict: the engine,
+        #: which folds orders as it decides, folds the account in journal order instead — an
+        #: applied fill waits here until it is durable (:meth:`fold_durable_fill`), so the live
+        #: account sees fills and account events in the order a replay will.
+        self.deferred_fills: dict[int, tuple[str, int]] | None = None
         self.events_applied = 0
         self.foreign_events = 0
 
@@ -119,14 +126,28 @@ class Projector:
                 event.fee,
                 event.fee_asset,
             )
-            self.account.apply_own_fill(
-                record.pair,
-                record.side.sign,
-                event.amount,
-                event.price,
-                event.fee,
-                event.fee_asset,
-                event.exchange_time_ms,
-                event.closed_pnl,
-            )
+            if self.deferred_fills is None:
+                self._account_fill(record.pair, record.side.sign, event)
+            else:
+                self.deferred_fills[id(event)] = (record.pair, record.side.sign)
         return effect, record
+
+    def fold_durable_fill(self, event: OrderFilled) -> None:
+        """Fold into the account a fill applied earlier by :meth:`apply_event`, now durable
+        (a no-op for a fill that was not applied)."""
+        if self.deferred_fills is not None:
+            entry = self.deferred_fills.pop(id(event), None)
+            if entry is not None:
+                self._account_fill(entry[0], entry[1], event)
+
+    def _account_fill(self, pair: str, sign: int, event: OrderFilled) -> None:
+        self.account.apply_own_fill(
+            pair,
+            sign,
+            event.amount,
+            event.price,
+            event.fee,
+            event.fee_asset,
+            event.exchange_time_ms,
+            event.closed_pnl,
+        )

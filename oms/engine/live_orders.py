@@ -23,7 +23,7 @@ from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
 from oms.domain.codec import DomainEvent
 from oms.domain.decide import decide
 from oms.domain.enums import OrderState
-from oms.domain.events import OrderCreated, OrderEvent
+from oms.domain.events import OrderCreated, OrderEvent, OrderFilled
 from oms.domain.ids import ORDER_STREAM_PREFIX, ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.engine.journal import Journal
@@ -47,6 +47,7 @@ class LiveOrders:
         self._store = store
         self._capacity = max(completed_capacity, 1)
         self._projector = Projector(completed_capacity=self._capacity)
+        self._projector.deferred_fills = {}
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
@@ -200,12 +201,9 @@ class LiveOrders:
         events: Sequence[AccountEvent],
         after: Callable[[], None] | None = None,
     ) -> None:
-        """Fold account events into the projection's account at once, as a replay would, and
-        journal them on the account's stream; ``after`` runs once they are durable."""
-        projector = self._projector
-        position = projector.tracker.last_position
-        for event in events:
-            projector.apply_account_event(event, position)
+        """Journal account events on the account's stream; they are folded into the account
+        once durable, in journal order with our fills (as a replay folds them), and ``after``
+        runs then."""
         self._journal.submit(stream, list(events), after)
 
     def note(self, stream: str, events: list[OrderEvent]) -> None:
@@ -229,6 +227,7 @@ class LiveOrders:
     def adopt(self, projector: Projector) -> None:
         """Take a replayed projection as the live state (start-up)."""
         projector.tracker.completed_capacity = self._capacity
+        projector.deferred_fills = {}
         self._projector = projector
 
     # ------------------------------------------------------------------ pipeline
@@ -264,9 +263,16 @@ class LiveOrders:
 
     def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, DomainEvent]]) -> None:
         projector = self._projector
-        for recorded, _ in pairs:
+        account = projector.account
+        for recorded, event in pairs:
             stream = recorded.stream_id
-            if not stream.startswith((ORDER_STREAM_PREFIX, ACCOUNT_STREAM_PREFIX)):
+            # The account is folded here, in journal order (orders were folded at emit).
+            if type(event) is OrderFilled:
+                projector.fold_durable_fill(event)
+            elif stream.startswith(ACCOUNT_STREAM_PREFIX):
+                projector.events_applied += 1
+                account.apply(event)  # type: ignore[arg-type]
+            elif not stream.startswith(ORDER_STREAM_PREFIX):
                 projector.foreign_events += 1  # as a replay counts them
         tracker = projector.tracker
         last = pairs[-1][0].position

@@ -29,8 +29,9 @@ from eth_account import Account
 
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 
-if __name__ == "__main__":  # run by hand: pytest puts tests/ on the path itself
-    sys.path.insert(0, str(Path(__file__).parents[1]))
+if __name__ == "__main__":  # run by hand (pytest puts tests/ on the path itself): the repo
+    # first, so that tests/eventstore (a folder of tests) never shadows the package
+    sys.path[:0] = [str(Path(__file__).parents[2]), str(Path(__file__).parents[1])]
 from kit.account import OutsideClient
 
 WORKER = Path(__file__).with_name("torture_worker.py")
