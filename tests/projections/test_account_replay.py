@@ -1,6 +1,6 @@
 """Property test: any sequence of our fills, outside fills, funding and corrections, appended to a
-real SQLite journal, folds to the same account live (``Projector.apply`` per recorded event, as
-the engine does), on a replay from zero (the ``RowFolder`` fast path) and from a snapshot."""
+real SQLite journal, folds to the same account live (``Projector.apply`` per recorded event), on a
+replay from zero (the ``RowFolder`` fast path), from a snapshot, and in the SQL read model."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from oms.domain.codec import encode
 from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.events import OrderAccepted, OrderCreated, OrderFilled, OrderSubmitted
 from oms.domain.ids import ClientOrderId, order_stream
-from projections import Projector, load_state, save_snapshot
+from projections import Projector, ReadModelProjection, load_state, save_snapshot
+from projections.account_read_model import read_account
 
 D = Decimal
 STREAM = account_stream("hyperliquid", "0xabc")
@@ -79,6 +80,13 @@ async def _run(steps: list[tuple[str, str, TradeSide, Decimal, Decimal]], path: 
         replayed = await load_state(store, use_checkpoint=False)
         assert replayed.projector.account.as_dict() == live.account.as_dict()
         assert replayed.projector.account.seen == live.account.seen
+        # The SQL read model, folded in small checkpointed batches, holds the same account.
+        await ReadModelProjection(store, batch_size=3).catch_up()
+        async with store.engine.connect() as conn:
+            in_sql = await read_account(conn, STREAM)
+        if live.account.events_applied:
+            assert in_sql is not None
+            assert in_sql.as_dict() == live.account.as_dict() and in_sql.seen == live.account.seen
         await save_snapshot(store, replayed.projector)
         from_snapshot = await load_state(store)
         assert from_snapshot.from_snapshot
