@@ -5,9 +5,10 @@ once: a key already folded or already on its way to the journal is dropped), and
 account with the exchange — at start-up (a step of recovery) and every
 ``AccountConfig.reconcile_interval_s`` while running:
 
-1. fetch and journal what could explain a difference: fills (ours and outside ones), funding and
-   ledger updates since the last reconciliation (minus a look-back);
-2. read ``clearinghouseState`` / ``spotClearinghouseState`` and journal them (``AccountObserved``);
+1. read ``clearinghouseState`` / ``spotClearinghouseState`` (journaled as ``AccountObserved``);
+2. then fetch and journal what could explain a difference: fills (ours and outside ones),
+   funding and ledger updates since the last reconciliation (minus a look-back) — fetched after
+   the answer, so everything the answer reflects is journaled;
 3. compare each perp position's size, the cash (account value − unrealized PnL) and each spot
    balance with ours, ignoring what we folded from exchange events later than the answer;
 4. a difference seen the same in two consecutive reads (a fill in flight shows once, then is
@@ -227,14 +228,15 @@ class AccountKeeper:
         opening = account.observed_at_ms == 0
         now_ms = time.time_ns() // 1_000_000
         since = (account.observed_at_ms or now_ms) - int(self.config.lookback_s * 1000)
-        await self._catch_up(max(since, 0), report)
         previous: dict[str, tuple[Decimal, Decimal, Decimal | None]] | None = None
         snapshot: AccountSnapshot | None = None
         for _ in range(4):
             snapshot, spot = await self._read(report)
             if snapshot is None:
                 return
-            await self._catch_up(max(since, 0), report)  # what happened up to the answer
+            # Fetched after the answer: everything up to it (and maybe a little more, which
+            # ``changes_after`` leaves out) is journaled before we compare.
+            await self._catch_up(max(since, 0), report)
             diffs = self._differences(snapshot, spot)
             if not diffs:
                 previous = {}
