@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from eventstore.raw_read import RawRow
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX
 from oms.domain.enums import (
     Grouping,
     OrderState,
@@ -77,6 +78,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
     submit_ok, accept_ok = legal_states(OrderSubmitted.TYPE), legal_states(OrderAccepted.TYPE)
     fill_ok, cancel_ok = legal_states(OrderFilled.TYPE), legal_states(CancelRequested.TYPE)
     apply_fill = projector.positions.apply_fill
+    account_fill = projector.account.apply_own_fill
     new_record = OrderRecord.new
     intern = sys.intern
     cid_type = ClientOrderId
@@ -168,6 +170,8 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             if exchange_order_id is not None and type(exchange_order_id) is not str:
                 return False
             price, amount, fee = Decimal(d["price"]), Decimal(d["amount"]), Decimal(d["fee"])
+            closed = d["closed_pnl"]
+            closed_pnl = None if closed is None else Decimal(closed)
             if trade_id in record.trade_ids or record.executed_base + amount > record.amount:
                 return False  # a duplicate (ignored) or an overfill (anomaly)
         except _BAD_ROW:
@@ -184,6 +188,10 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             del active[key]
             complete(key, record)
         apply_fill(record.pair, record.side.sign, amount, price, fee, fee_asset)
+        account_fill(
+            record.pair, record.side.sign, amount, price, fee, fee_asset, exchange_time_ms,
+            closed_pnl,
+        )
         return True
 
     def cancel_requested(cid: str, d: dict[str, Any]) -> bool:
@@ -285,6 +293,8 @@ class RowFolder:
         projector = self.projector
         tracker = projector.tracker
         slow = projector.apply_order_row
+        account_row = projector.apply_account_row
+        account_prefix = ACCOUNT_STREAM_PREFIX
         handlers_get = self._handlers.get
         loads = orjson.loads
         prefix = ORDER_STREAM_PREFIX
@@ -295,7 +305,13 @@ class RowFolder:
         try:
             for index in range(start, len(rows)):
                 position, stream, type_, version, raw = rows[index]
-                if not stream.startswith(prefix):
+                if stream.startswith(account_prefix):
+                    # The account's events are few: each takes the exact live path.
+                    tracker.last_position = last
+                    in_live_path = True
+                    account_row(position, type_, loads(raw), version)
+                    in_live_path = False
+                elif not stream.startswith(prefix):
                     foreign += 1  # another part of the system's stream: its payload is not ours
                 else:
                     data = loads(raw)

@@ -54,6 +54,7 @@ from connectors.hyperliquid import (
     prices,
     wire,
 )
+from connectors.hyperliquid.account_reads import AccountReads
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import (
     LeverageOutOfRange,
@@ -86,7 +87,7 @@ def ws_url_for(base_url: str) -> str:
     return "ws" + base_url.rstrip("/")[len("http") :] + constants.WS_PATH
 
 
-class HyperliquidConnector:
+class HyperliquidConnector(AccountReads):
     """Trade one Hyperliquid account (or vault/sub-account) through REST and WebSocket."""
 
     venue = constants.VENUE

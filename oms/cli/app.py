@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from oms.cli.account_command import account
 from oms.cli.archive_commands import archive, restore
 from oms.cli.audit_commands import audit_app
 from oms.cli.db_commands import db_app
@@ -39,6 +40,7 @@ app.command()(sim)
 app.command()(orders)
 app.command()(history)
 app.command()(positions)
+app.command()(account)
 app.command("replay")(replay_command)
 app.command()(recover)
 app.add_typer(db_app, name="db")

@@ -194,19 +194,22 @@ async def _history(
 
 
 def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Net position, average entry, realized PnL and fees per pair, from the journaled fills."""
+    """Per pair: net size, average entry, realized PnL and fees of our own fills, and the
+    account's size (with fills placed elsewhere, liquidations, corrections) and funding."""
     rows, problem = run(_positions(url))
     if as_json:
         out.print_json(data=rows)
         fail_if(problem)
         return
     table = Table(title="positions", title_justify="left")
-    for name in ("pair", "net_size", "average_entry", "realized_pnl", "fees", "fills", "volume"):
+    names = ("pair", "net_size", "average_entry", "realized_pnl", "fees", "fills", "volume",
+             "account_size", "funding", "outside_fills")
+    for name in names:
         table.add_column(name, justify="left" if name == "pair" else "right")
     for r in rows:
         table.add_row(r["pair"], r["net_size"], r["average_entry"], r["realized_pnl"],
                       ", ".join(f"{v} {k}" for k, v in r["fees"].items()), str(r["fills"]),
-                      r["volume"])
+                      r["volume"], r["account_size"], r["funding"], str(r["outside_fills"]))
     out.print(table)
     fail_if(problem)
 
@@ -216,9 +219,21 @@ async def _positions(url: str | None) -> tuple[list[dict[str, Any]], str | None]
     async with open_existing(target) as store:
         state = await load_state(store)
         problem = await anchor_problem(store, target)
-    return [
-        {"pair": p.pair, "net_size": _num(p.net_size), "average_entry": _num(p.average_entry),
-         "realized_pnl": _num(p.realized_pnl), "fees": {k: _num(v) for k, v in p.fees.items()},
-         "fills": p.fill_count, "volume": _num(p.volume)}
-        for p in sorted(state.positions, key=lambda p: p.pair)
-    ], problem
+    account = state.projector.account.positions
+    own = {p.pair: p for p in state.positions}
+    rows = []
+    for pair in sorted(set(own) | {p for p, v in account.items() if v.size or v.fills}):
+        p, a = own.get(pair), account.get(pair)
+        rows.append({
+            "pair": pair,
+            "net_size": _num(p.net_size) if p else "0",
+            "average_entry": _num(p.average_entry) if p else "",
+            "realized_pnl": _num(p.realized_pnl) if p else "0",
+            "fees": {k: _num(v) for k, v in p.fees.items()} if p else {},
+            "fills": p.fill_count if p else 0,
+            "volume": _num(p.volume) if p else "0",
+            "account_size": _num(a.size) if a else "0",
+            "funding": _num(a.funding) if a else "0",
+            "outside_fills": a.outside_fills if a else 0,
+        })  # fmt: skip
+    return rows, problem

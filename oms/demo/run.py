@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class DemoResult:
     killed_after: int = 0
     killed_pid: int = 0
     fills_while_down: int = 0
+    outside_trades: int = 0
     restart_seconds: float = 0.0
     recovery: dict[str, Any] = field(default_factory=dict)
     after_recovery: Comparison | None = None
@@ -201,6 +203,12 @@ async def _run(work: Path, journal: str, seed: int, orders: int, say: Say) -> De
                     raise DemoError(f"engine #1 exited while trading (log: {log})")
                 if line.startswith("PLACED "):
                     result.killed_after = int(line.split()[1])
+                    if result.killed_after == max(1, kill_at // 2) and not result.outside_trades:
+                        # The same account trades from elsewhere (the web UI, another bot),
+                        # and a funding round is paid, while the engine runs.
+                        sim.trade_as(account, "ETH", True, Decimal("0.05"))
+                        sim.pay_funding(Decimal("0.0001"))
+                        result.outside_trades += 1
             await first.kill()
         result.killed_pid = first.proc.pid
         say(f"SIGKILL sent to engine #1 right after order {result.killed_after} of {orders}")
@@ -208,8 +216,13 @@ async def _run(work: Path, journal: str, seed: int, orders: int, say: Say) -> De
         for _ in range(10):  # the market moves on while the engine is down
             await sim.step_market()
         result.fills_while_down = len(sim.truth.fills(account)) - before
+        sim.trade_as(account, "SOL", False, Decimal("1"))  # and again while it is down
+        sim.pay_funding(Decimal("0.0001"))
+        result.outside_trades += 1
         say(f"the exchange kept trading while the engine was down: "
-            f"{result.fills_while_down} new fills of our orders")
+            f"{result.fills_while_down} new fills of our orders; meanwhile "
+            f"{result.outside_trades} trades were made on the account from elsewhere and funding"
+            " was paid")
         started = time.perf_counter()
         second = await Worker.start(args, env, log)
         await second.expect("RECOVERED", log)

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,21 @@ def engine_view(manager: OrderManager, started_s: float) -> dict[str, Any]:
     }
     positions = {pair: str(p.net_size) for pair, p in manager.positions.as_dict().items()}
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
+    acct = manager.account
+    perps = acct.positions.values()
     return {
         "account": manager.connector.account,
         "orders": orders,
         "positions": positions,
+        "account_positions": {p.pair: str(p.size) for p in perps if p.size},
+        "account_summary": {
+            "cash": str(acct.cash),
+            "realized_trading": str(sum((p.realized_trading for p in perps), Decimal(0))),
+            "fees": str(sum((p.fees for p in perps), Decimal(0))),
+            "funding": str(sum((p.funding for p in perps), Decimal(0))),
+            "outside_fills": sum(p.outside_fills for p in perps),
+            "corrections": acct.corrections,
+        },
         "recovery": report,
         "open_seconds": started_s,
     }

@@ -99,10 +99,15 @@ class OrderRejected:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """A trade against the order. ``trade_id`` identifies it on its venue/account: applied once."""
+    """A trade against the order. ``trade_id`` identifies it on its venue/account: applied once.
+
+    ``closed_pnl`` is the PnL the exchange says the trade realized (None when it did not say):
+    the account's realized PnL is the exchange's, whatever order fills are journaled in.
+    """
 
     TYPE: ClassVar[str] = "OrderFilled"
-    VERSION: ClassVar[int] = 2  # v1 had no fee_asset (always USDC) and no exchange_order_id
+    # v1 had no fee_asset (always USDC) and no exchange_order_id; v2 no closed_pnl
+    VERSION: ClassVar[int] = 3
 
     client_order_id: ClientOrderId
     trade_id: str
@@ -113,6 +118,7 @@ class OrderFilled:
     is_maker: bool
     exchange_time_ms: int
     exchange_order_id: str | None
+    closed_pnl: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

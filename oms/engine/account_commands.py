@@ -31,19 +31,19 @@ from uuid import uuid4
 
 from connectors.base import ActionResult, ExchangeConnector, Outcome
 from eventstore import EventStore, NewEvent
-from oms.domain.account import (
+from oms.domain.leverage import (
     ISOLATED_MARGIN,
     SET_LEVERAGE,
     AccountCommandConfirmed,
     AccountCommandRejected,
     AccountCommandRequested,
     AccountCommandUnknown,
-    AccountEvent,
-    AccountState,
+    LeverageEvent,
     LeverageObserved,
-    account_stream,
-    decode_account,
-    encode_account,
+    LeverageState,
+    decode_leverage_event,
+    encode_leverage_event,
+    leverage_stream,
 )
 from oms.engine.config import EngineConfig
 from oms.engine.order_kind_rules import check_leverage
@@ -74,8 +74,8 @@ class AccountCommands:
         self._connector = connector
         self._config = config
         self._ensure = ensure_trading
-        self._stream = account_stream(connector.venue, connector.account)
-        self._state = AccountState()
+        self._stream = leverage_stream(connector.venue, connector.account)
+        self._state = LeverageState()
         self._lock = asyncio.Lock()  # one command at a time: outcomes land in request order
 
     @property
@@ -131,9 +131,11 @@ class AccountCommands:
 
     async def recover(self) -> None:
         """Fold the journal, resolve pending/unknown leverage changes, adopt exchange truth."""
-        self._state = AccountState()
+        self._state = LeverageState()
         async for recorded in self._store.read_stream(self._stream):
-            self._state.apply(decode_account(recorded.type, recorded.data, recorded.event_version))
+            self._state.apply(
+                decode_leverage_event(recorded.type, recorded.data, recorded.event_version)
+            )
         for request in list(self._state.pending.values()):
             await self._resolve(request)
         for pair, known in sorted(self._state.leverage.items()):
@@ -194,7 +196,7 @@ class AccountCommands:
         await self._append(AccountCommandRejected(rid, reason, time.time_ns()))
         return AccountCommandResult(rid, Outcome.REJECTED, reason)
 
-    async def _append(self, event: AccountEvent) -> None:
-        type_, data, version = encode_account(event)
+    async def _append(self, event: LeverageEvent) -> None:
+        type_, data, version = encode_leverage_event(event)
         await self._store.append(self._stream, [NewEvent(type_, data, version=version)])
         self._state.apply(event)

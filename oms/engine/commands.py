@@ -57,6 +57,9 @@ class CommandHandler:
         self._connector = connector
         self._config = config
         self._status = status
+        #: The account's pre-trade check (``notional, reduce_only -> refusal or None``), set
+        #: by the engine when it keeps the account.
+        self.account_check: Callable[[Decimal, bool], str | None] | None = None
 
     def buy(
         self,
@@ -289,6 +292,8 @@ class CommandHandler:
             now_ns=now_ns,
             reduce_only=reduce_only,
         )
+        if refusal is None and self.account_check is not None:
+            refusal = self.account_check(amount_q * price_q, reduce_only)
         timing = self._config.timing(now_ns)
         decision = decide_command(None, PlaceOrder(created, refusal), timing)
         hand_over = None

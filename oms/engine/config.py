@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from eventstore import SealKey
 from oms.domain.messages import Timing
+from oms.engine.account_config import AccountConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class EngineConfig:
     - ``budget_policy``: when the exchange's per-account request budget is spent, ``"queue"``
       holds new orders in the outbox (one goes every 10 s, as the exchange allows) and
       ``"refuse"`` journals them as failed with the reason (see ``send_budget.py``).
+    - ``account``: reconciliation of the account (interval, default 60 s) and its risk limits
+      (:class:`oms.engine.account_config.AccountConfig`).
     """
 
     expires_after_s: float = 5.0
@@ -73,6 +76,7 @@ class EngineConfig:
     anchor_every_s: float = 5.0
     price_off_tick: Literal["passive", "refuse"] = "passive"
     seal_key: SealKey | None = None
+    account: AccountConfig = field(default_factory=AccountConfig)
 
     def timing(self, now_ns: int | None = None) -> Timing:
         """The decider's view of the clock: now (read here, at the edge), grace and horizon."""

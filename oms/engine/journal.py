@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eventstore import ANY, NO_STREAM, EventStore, ExpectedVersion, NewEvent, RecordedEvent
-from oms.domain.codec import encode
-from oms.domain.events import OrderCreated, OrderEvent
+from oms.domain.codec import DomainEvent, encode
+from oms.domain.events import OrderCreated
 from oms.domain.ids import ORDER_STREAM_PREFIX
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,13 @@ VERSIONS_KEPT = 100_000
 """Order streams whose last version the journal remembers (older ones are read back once)."""
 
 AfterDurable = Callable[[], None]
-DurableSink = Callable[[Sequence[tuple[RecordedEvent, OrderEvent]]], None]
+DurableSink = Callable[[Sequence[tuple[RecordedEvent, DomainEvent]]], None]
 
 
 @dataclass(slots=True)
 class _Item:
     stream: str
-    events: list[OrderEvent]
+    events: list[DomainEvent]
     after: list[AfterDurable] = field(default_factory=list)
     done: asyncio.Future[None] | None = None
 
@@ -94,12 +94,12 @@ class Journal:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-journal")
 
     def submit(
-        self, stream: str, events: list[OrderEvent], after: AfterDurable | None = None
+        self, stream: str, events: Sequence[DomainEvent], after: AfterDurable | None = None
     ) -> None:
         """Queue ``events`` for ``stream``; run ``after`` once they are durable."""
         if self._failed is not None:
             raise JournalFailed(f"journal stopped after an append failed: {self._failed}")
-        item = _Item(stream, events)
+        item = _Item(stream, list(events))
         if after is not None:
             item.after.append(after)
         self._queue.append(item)
@@ -185,7 +185,7 @@ class Journal:
             versions.move_to_end(item.stream)
         while len(versions) > VERSIONS_KEPT:
             versions.popitem(last=False)
-        pairs: list[tuple[RecordedEvent, OrderEvent]] = []
+        pairs: list[tuple[RecordedEvent, DomainEvent]] = []
         first_error: BaseException | None = None
         for item, result in zip(items, results, strict=True):
             if isinstance(result, BaseException):

@@ -19,9 +19,11 @@ import logging
 from collections.abc import Callable, Sequence
 
 from eventstore import EventStore, RecordedEvent, SealKey
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
+from oms.domain.codec import DomainEvent
 from oms.domain.decide import decide
 from oms.domain.enums import OrderState
-from oms.domain.events import OrderCreated, OrderEvent
+from oms.domain.events import OrderCreated, OrderEvent, OrderFilled
 from oms.domain.ids import ORDER_STREAM_PREFIX, ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.engine.journal import Journal
@@ -49,6 +51,7 @@ class LiveOrders:
         self._store = store
         self._capacity = max(completed_capacity, 1)
         self._projector = Projector(completed_capacity=self._capacity)
+        self._projector.deferred_fills = {}
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
@@ -209,6 +212,17 @@ class LiveOrders:
 
         return done
 
+    def emit_account(
+        self,
+        stream: str,
+        events: Sequence[AccountEvent],
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        """Journal account events on the account's stream; they are folded into the account
+        once durable, in journal order with our fills (as a replay folds them), and ``after``
+        runs then."""
+        self._journal.submit(stream, list(events), after)
+
     def note(self, stream: str, events: list[OrderEvent]) -> None:
         """Journal events that belong to no order (e.g. the anomaly of an unknown fill)."""
         self._journal.submit(stream, events)
@@ -230,6 +244,7 @@ class LiveOrders:
     def adopt(self, projector: Projector) -> None:
         """Take a replayed projection as the live state (start-up)."""
         projector.tracker.completed_capacity = self._capacity
+        projector.deferred_fills = {}
         self._projector = projector
 
     # ------------------------------------------------------------------ pipeline
@@ -264,10 +279,18 @@ class LiveOrders:
         self._events_since_snapshot = 0
         return True
 
-    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
+    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, DomainEvent]]) -> None:
         projector = self._projector
-        for recorded, _ in pairs:
-            if not recorded.stream_id.startswith(ORDER_STREAM_PREFIX):
+        account = projector.account
+        for recorded, event in pairs:
+            stream = recorded.stream_id
+            # The account is folded here, in journal order (orders were folded at emit).
+            if type(event) is OrderFilled:
+                projector.fold_durable_fill(event)
+            elif stream.startswith(ACCOUNT_STREAM_PREFIX):
+                projector.events_applied += 1
+                account.apply(event)  # type: ignore[arg-type]
+            elif not stream.startswith(ORDER_STREAM_PREFIX):
                 projector.foreign_events += 1  # as a replay counts them
         tracker = projector.tracker
         last = pairs[-1][0].position

@@ -14,7 +14,9 @@ their life cycle and exposes the public API; it holds no order logic of its own:
 - :func:`~oms.engine.recovery.recover` — the start-up sequence;
 - :class:`~oms.engine.order_kinds.OrderKindCommands` — stops, take-profits, brackets, position
   TP/SL, market orders; :class:`~oms.engine.account_commands.AccountCommands` — leverage and
-  isolated margin, journaled with their outcomes.
+  isolated margin, journaled with their outcomes;
+- :class:`~oms.engine.account_sync.AccountKeeper` — the account: fills placed elsewhere,
+  funding, ledger, reconciliation with the exchange's account, account risk and kill switch.
 
 Everything a user can call is in :data:`PUBLIC_API`; none of it journals an event directly,
 skips the risk gate or reaches the outbox. Example::
@@ -31,14 +33,18 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 
+from connectors.account import AccountReader
 from connectors.base import ExchangeConnector
 from eventstore import EventStore, Fenced
-from oms.domain.codec import decode
+from oms.domain.account import AccountState
+from oms.domain.codec import DomainEvent, decode_any
 from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
-from oms.domain.events import OrderEvent
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.engine.account_alerts import AccountCallback
 from oms.engine.account_commands import AccountCommandResult, AccountCommands, MarginMode
+from oms.engine.account_sync import AccountKeeper, AccountReconcileReport
+from oms.engine.account_wiring import build_account_keeper, start_account_tasks
 from oms.engine.anchoring import anchor_keeper
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
@@ -76,6 +82,8 @@ PUBLIC_API: frozenset[str] = frozenset(
         "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
         "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
         "send_queue",
+        # the account
+        "account", "add_account_listener", "reconcile_account", "reset_account_kill_switch",
     }
 )  # fmt: skip
 """Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
@@ -127,6 +135,9 @@ class OrderManager:
         self._background = Background(
             self._live, self._reports, self._reconciler, connector, config, self._tasks
         )
+        self._account = build_account_keeper(
+            self._live, self._reports, self._commands, connector, config
+        )
         self._recovery_report: RecoveryReport | None = None
         self._anchor = anchor_keeper(store, config)
 
@@ -161,6 +172,8 @@ class OrderManager:
                 await manager._accounts.recover()
             except Exception as exc:  # fail closed, like every other recovery step
                 raise RecoveryFailed("account", f"leverage reconciliation failed: {exc}") from exc
+            if manager._account is not None and isinstance(connector, AccountReader):
+                start_account_tasks(manager._account, connector, manager._tasks)
         except BaseException:
             await manager.close()
             raise
@@ -180,7 +193,12 @@ class OrderManager:
             start_pipeline=self._start_pipeline,
             flush=self.flush,
             anchor=self._anchor,
+            reconcile_account=self._reconcile_account_at_start if self._account else None,
         )
+
+    async def _reconcile_account_at_start(self) -> dict[str, object]:
+        assert self._account is not None
+        return (await self._account.reconcile("start-up")).as_dict()
 
     def _net_position(self, pair: str) -> Decimal:
         position = self._live.positions.get(pair)
@@ -500,8 +518,9 @@ class OrderManager:
         """
         self._live.add_listener(**callbacks)
 
-    async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every order event in journal order: from ``from_position``, else from now on (live).
+    async def events(self, from_position: int | None = None) -> AsyncIterator[DomainEvent]:
+        """Every order and account event in journal order: from ``from_position``, else from
+        now on (live).
 
         Anomalies journaled for no order are included; the engine lease's claims are not."""
         if from_position is None:
@@ -510,7 +529,37 @@ class OrderManager:
         async for recorded in self._store.subscribe(from_position=from_position):
             if recorded.stream_id == LEASE_STREAM:
                 continue  # the engine's own bookkeeping, not an order's event
-            yield decode(recorded.type, recorded.data, recorded.event_version)
+            yield decode_any(recorded.type, recorded.data, recorded.event_version)
+
+    # ------------------------------------------------------------------ the account
+
+    @property
+    def account(self) -> AccountState:
+        """The account: positions (our fills and everyone else's), realized PnL (trading, fees,
+        funding), cash, spot balances and the exchange's margin figures, folded from the
+        journal (read only)."""
+        return self._live.projector.account
+
+    def add_account_listener(self, **callbacks: AccountCallback) -> None:
+        """Register ``on_alert`` (corrections, anomalies, a tripped kill switch) and/or
+        ``on_account_event`` callbacks, called with each account event once it is durable."""
+        self._keeper().listeners.add(**callbacks)
+
+    async def reconcile_account(self) -> AccountReconcileReport:
+        """Reconcile the account with the exchange now (as the periodic task does)."""
+        return await self._keeper().reconcile("on request")
+
+    async def reset_account_kill_switch(self, reason: str = "operator") -> None:
+        """Turn a tripped account kill switch off (journaled, with ``reason``)."""
+        self._keeper().reset(reason)
+        await self._live.flush()
+
+    def _keeper(self) -> AccountKeeper:
+        if self._account is None:
+            raise TypeError(
+                f"{type(self._connector).__name__} cannot read the account (no AccountReader)"
+            )
+        return self._account
 
     async def flush(self) -> None:
         """Wait until every event emitted so far is durable and every queued request is sent."""

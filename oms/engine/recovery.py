@@ -1,4 +1,5 @@
-"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → account →
+journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -44,6 +45,7 @@ class RecoveryReport:
     chain_verified: int = 0
     counts: ReconcileCounts = field(default_factory=ReconcileCounts)
     corrections: int = 0
+    account: dict[str, object] = field(default_factory=dict)
     read_retries: dict[str, int] = field(default_factory=dict)
     changed: list[dict[str, str]] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
@@ -74,6 +76,7 @@ class RecoveryReport:
             "adopted": c.adopted,
             "canceled_unknown": c.canceled_unknown,
             "corrections": self.corrections,
+            "account": self.account,
             "read_retries": dict(self.read_retries),
             "orders_changed": list(self.changed),
             "orders_swept": list(c.details),
@@ -168,6 +171,8 @@ class RecoveryParts:
     anchor: AnchorKeeper | None = None
     """The journal's anchor: compared before anything is written (a lost tail keeps the engine
     closed), then written with the head once the chain verified."""
+    reconcile_account: Callable[[], Awaitable[dict[str, object]]] | None = None
+    """Reconciles the account with the exchange (None: the connector cannot read it)."""
 
 
 async def recover(parts: RecoveryParts) -> RecoveryReport:
@@ -220,6 +225,9 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
         # A fresh view: orders on the first list may have filled (and left memory) since.
         fresh = await retry("sweep", parts.connector.open_orders)
         await reconciler.sweep_unknown(fresh, report.counts)
+    if parts.reconcile_account is not None:
+        with _Step(report, "account"):
+            report.account = await retry("account", parts.reconcile_account)
     with _Step(report, "journal"):
         await parts.flush()
         head_after, _ = await store.head()

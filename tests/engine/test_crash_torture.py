@@ -1,11 +1,14 @@
 """The crash torture (see ``torture.py``, ``torture_dydx.py``): 25 SIGKILLs per exchange in CI;
 every restart equals the exchange.
 
-The workers place, cancel and replace (one exchange modify each) at random, some with a memory
-bound of 1 or 3 completed orders; some are killed during recovery itself; every restart also
-checks the journal (one ``OrderCreated`` per stream, one ``OrderFilled`` per trade id, re-folds
-with capacities 1 and the default equal to the live positions). The same worker and engine run on
-Hyperliquid and on dYdX v4; only the connector differs.
+The workers place, cancel and replace (one exchange modify each) at random while another client
+trades on the same account, funding is paid and, now and then, a position is liquidated; every
+restart compares the whole account (positions, cash, realized PnL, fees, funding, margin used).
+Some workers have a memory bound of 1 or 3 completed orders; some are killed during recovery
+itself; every restart also checks the journal (one ``OrderCreated`` per stream, one
+``OrderFilled`` per trade id, one account event per exchange key, re-folds with capacities 1 and
+the default equal to the live positions, a full fold equal to the live account). The same worker
+and engine run on Hyperliquid and on dYdX v4; only the connector differs.
 """
 
 from __future__ import annotations
@@ -69,6 +72,11 @@ async def test_sigkill_torture(tmp_path: Path, exchange: str) -> None:
     assert result["exchange_fills"] > 20, "fills must happen for the check to mean anything"
     assert result["actions_batchModify"] > 5, "replaces (exchange modifies) must be tortured too"
     assert result["actions_cancelByCloid"] > 20
+    # The account's truth is tortured too: another client's trades and funding, running and down.
+    outside = result.get("outside_trades_running", 0) + result.get("outside_trades_down", 0)
+    assert outside > 3, "outside trades must happen"
+    funding = result.get("funding_rounds_running", 0) + result.get("funding_rounds_down", 0)
+    assert funding > 3, "funding payments must happen"
     assert result["mismatches"] == 0, result["problems"]
 
 

@@ -30,7 +30,8 @@ async def test_events_streams_every_domain_event_in_journal_order(
 
         async def consume() -> None:
             async for event in oms.events(from_position=1):
-                seen.append(event)
+                if hasattr(event, "client_order_id"):  # start-up journals the account first
+                    seen.append(event)  # type: ignore[arg-type]
 
         task = asyncio.create_task(consume())
         px = (await mid(oms.connector, "ETH")) * D("0.9")

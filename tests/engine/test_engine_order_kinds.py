@@ -26,7 +26,7 @@ from oms.domain import (
     decode,
     order_stream,
 )
-from oms.domain.account import account_stream
+from oms.domain.leverage import leverage_stream
 from oms.engine import EngineConfig, OrderManager
 from oms.engine.order_kind_rules import (
     BracketMismatch,
@@ -195,7 +195,7 @@ async def test_leverage_and_margin_are_journaled_and_survive_a_restart(
         assert (await oms.set_leverage("BTC", 3, "cross")).outcome is Outcome.CONFIRMED
         with pytest.raises(ValueError, match="uses cross margin"):
             await oms.update_isolated_margin("BTC", D("1"))
-        stream = account_stream(oms.connector.venue, user)
+        stream = leverage_stream(oms.connector.venue, user)
         types = [r.type async for r in oms.store.read_stream(stream)]
         assert types.count("AccountCommandRequested") == 5
         assert types.count("AccountCommandConfirmed") == 3

@@ -27,9 +27,10 @@ from connectors.hyperliquid import HyperliquidConnector
 from oms.domain.enums import OrderType, TradeSide
 from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
+from oms.engine.account_config import AccountConfig
 from oms.engine.order_kind_rules import Leg
 from oms.engine.seal_keys import Eip191SealKey
-from projections import load_state
+from projections import Projector, load_state, replay
 
 SEAL_ENV = "OMS_TORTURE_SEAL_KEY"
 
@@ -74,12 +75,46 @@ async def dump_state(manager: OrderManager, path: Path) -> None:
     }
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
     journal_problems = await check_journal(manager, everything.positions.as_dict())
+    journal_problems += await check_account_fold(manager)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report,
                                "leverage": {p: list(v) for p, v in manager.leverage.items()},
+                               "account": account_view(manager),
                                "evicted_from_memory": len(evicted),
                                "journal_problems": journal_problems}))
     tmp.replace(path)
+
+
+def account_view(manager: OrderManager) -> dict[str, Any]:
+    """The engine's whole account: perp sizes (our fills and everyone else's), cash, realized
+    trading PnL, fees, funding, the exchange's margin figure, and how many corrections."""
+    account = manager.account
+    perps = {p: v for p, v in account.positions.items() if v.size}
+    return {
+        "positions": {p: str(v.size) for p, v in perps.items()},
+        "cash": str(account.cash),
+        "realized_trading": str(sum((v.realized_trading for v in account.positions.values()),
+                                    Decimal(0))),
+        "fees": str(sum((v.fees for v in account.positions.values()), Decimal(0))),
+        "funding": str(sum((v.funding for v in account.positions.values()), Decimal(0))),
+        "margin_used": str(account.total_margin_used),
+        "corrections": account.corrections,
+        "anomalies": account.anomalies,
+    }
+
+
+async def check_account_fold(manager: OrderManager) -> list[str]:
+    """The live account equals a fold of the journal from position 1 up to the last event the
+    engine made durable (the account is folded in journal order; taken at one instant, since
+    the background reconciliation keeps journaling while we check)."""
+    live = manager.account.as_dict()
+    upto = manager.projector.tracker.last_position
+    folded = Projector(completed_capacity=sys.maxsize)
+    await replay(manager.store, folded, to_position=upto)
+    if folded.account.as_dict() != live:
+        differ = sorted(k for k, v in folded.account.as_dict().items() if live.get(k) != v)
+        return [f"a fold of the journal to {upto} gives another account than live: {differ}"]
+    return []
 
 
 async def check_journal(manager: OrderManager, folded: dict[str, Any]) -> list[str]:
@@ -92,13 +127,17 @@ async def check_journal(manager: OrderManager, folded: dict[str, Any]) -> list[s
     problems: list[str] = []
     created: Counter[str] = Counter()
     trades: Counter[str] = Counter()
+    keyed: Counter[str] = Counter()
     async for recorded in manager.store.read_all(1):
         if recorded.type == "OrderCreated":
             created[recorded.stream_id] += 1
         elif recorded.type == "OrderFilled":
             trades[str(recorded.data["trade_id"])] += 1
+        elif recorded.type in ("OutsideFill", "FundingPaid", "LedgerUpdated"):
+            keyed[str(recorded.data["key"])] += 1
     problems += [f"{s}: {n} OrderCreated" for s, n in created.items() if n != 1]
     problems += [f"trade {t}: journaled {n} times" for t, n in trades.items() if n != 1]
+    problems += [f"account event {k}: journaled {n} times" for k, n in keyed.items() if n != 1]
     live = {pair: pos.net_size for pair, pos in manager.positions.as_dict().items()}
     for capacity in (1, 50_000):
         state = await load_state(manager.store, use_checkpoint=False,
@@ -239,7 +278,8 @@ async def main() -> None:
         )
     # A small memory bound so that orders leave memory (and are read back) within a short run.
     config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
-                          completed_in_memory=args.completed_in_memory)
+                          completed_in_memory=args.completed_in_memory,
+                          account=AccountConfig(reconcile_interval_s=1.0, settle_s=0.1))
     if os.environ.get(SEAL_ENV):  # issue 20: seal often, start from the newest seal
         config = dataclasses.replace(
             config, seal_key=Eip191SealKey(os.environ[SEAL_ENV]), snapshot_every=40,

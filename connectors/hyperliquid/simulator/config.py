@@ -85,6 +85,8 @@ class SimulatorConfig:
     save_interval_s: float = 1.0
     admin_api: bool = False  # POST /admin on loopback: faults and marks at run time
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
+    funding_interval_s: float | None = None  # a funding round this often (None: only on demand)
+    funding_rate: Decimal = Decimal("0.0000125")  # hourly rate of every round (reference §13.14)
     markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
     #: Fund an account on its first use (an /info query naming it, or an L1 action it signs).
     #: ``False`` is the live behaviour: ``User or API Wallet 0x… does not exist.`` until funded.

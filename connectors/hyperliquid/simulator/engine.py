@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .account_ops import AccountHistory
 from .accounts import ZERO, Account, fee_for
 from .auth import AgentBook, NonceBook
 from .config import HOUSE_ADDRESSES, MarketSpec, SimulatorConfig
@@ -87,6 +88,7 @@ class ExchangeEngine:
         self.mids_dirty = False
         self.reduce_only_open: dict[str, set[int]] = defaultdict(set)
         self.armed: set[int] = set()  # trigger orders watching the mark (see triggers.py)
+        self.history = AccountHistory()  # funding and ledger rows (account_ops.py)
 
     # ----- accounts -------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import orjson
 
+from .account_ops import liquidation_px
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
 from .authority import SUB_ACCOUNT, touch
 from .engine import ExchangeEngine
+from .info_account import NOT_HANDLED, account_info
 from .info_startup import MARKET_TYPES, STARTUP_USER_TYPES, USER_TYPES, answer_startup
 from .leverage import isolated_leverage_wire
 from .pushes import l2_book
@@ -80,7 +82,8 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
         positions.append({"type": "oneWay", "position": {
             "coin": coin, "szi": fmt(pos.szi), "entryPx": fmt(pos.entry_px),
             "leverage": isolated_leverage_wire(account, coin, pos.szi, mark, lev, margin),
-            "liquidationPx": None, "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
+            "liquidationPx": _liq_px(account, coin, marks, default_lev),
+            "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
             "maxLeverage": max_lev, "positionValue": fmt(value.quantize(Decimal("1e-6"))),
             "returnOnEquity": fmt((upnl / margin).quantize(Decimal("1e-6")) if margin else ZERO),
             "unrealizedPnl": fmt(upnl.quantize(Decimal("1e-6"))),
@@ -109,6 +112,11 @@ def user_role(engine: ExchangeEngine, user: str) -> dict[str, Any]:
             return {"role": "subAccount", "data": {"master": owner}}
         return {"role": "vault"}
     return {"role": "user"} if engine.has_account(user) else {"role": "missing"}
+
+
+def _liq_px(account: Any, coin: str, marks: dict[str, Decimal], lev: int) -> str | None:
+    price = liquidation_px(account, coin, marks, lev)
+    return None if price is None else fmt(price.quantize(Decimal("1e-6")))
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -202,6 +210,9 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
             setting["rawUsd"] = fmt(account.isolated_extra.get(coin, ZERO))
         return {"user": user, "coin": market.coin, "leverage": setting,
                 "markPx": fmt(engine.mids[coin])}
+    answer = account_info(engine, kind, body, user, now)
+    if answer is not NOT_HANDLED:
+        return answer
     raise ActionFormatError(f"unknown info type {kind[:100]!r}")
 
 

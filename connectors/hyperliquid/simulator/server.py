@@ -22,6 +22,7 @@ from types import TracebackType
 import orjson
 from aiohttp import web
 
+from .account_api import AccountTestApi
 from .admin import admin_handler
 from .config import HOUSE_ADDRESSES, SimulatorConfig
 from .engine import ExchangeEngine
@@ -52,7 +53,7 @@ class SimulatorNotRunning(RuntimeError):
     """The simulator was used before ``start()`` or after ``stop()``; start it first."""
 
 
-class SimulatedExchange:
+class SimulatedExchange(AccountTestApi):
     """A local Hyperliquid-compatible exchange. See the package docstring for the full API."""
 
     def __init__(self, config: SimulatorConfig | None = None,
@@ -167,11 +168,15 @@ class SimulatedExchange:
         self.market_maker.step(now_ms())
         self._after_marks_moved()
 
-    def set_mark(self, coin: str, mark: Decimal) -> None:
-        """Test API: move the mark (reference) price of ``coin`` now; triggers it crosses
-        fire and margin is re-checked before this returns. The market maker walks on from it."""
+    def set_mark(self, coin: str, mark: Decimal) -> list[str]:
+        """Test API: move the mark (and oracle) price of ``coin`` now. Before this returns,
+        under-margined accounts are liquidated, triggers it crosses fire and isolated margin
+        is re-checked; returns the users liquidated. The market maker walks on from it."""
+        self.config.market_by_coin(coin)
         self.engine.note_mid(coin, mark)
+        liquidated = self.account_ops.liquidate_under_margined(now_ms())
         self._after_marks_moved()
+        return liquidated
 
     def pull_quotes(self, coin: str) -> int:
         """Test API: take the market maker's quotes in ``coin`` off the book (until its next
@@ -208,6 +213,7 @@ class SimulatedExchange:
                 self.engine.fire_scheduled_cancels(now_ms())
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
+                self.account_tick(time.monotonic())
                 self._after_marks_moved()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()

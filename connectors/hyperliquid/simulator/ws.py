@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str]
 PostHandler = Callable[[str, bytes], Awaitable[Reply]]
 COIN_CHANNELS = {"l2Book": "l2Book", "trades": "trades", "bbo": "bbo"}
-USER_CHANNELS = {"orderUpdates": "orderUpdates", "userFills": "userFills", "userEvents": "user"}
+USER_CHANNELS = {"orderUpdates": "orderUpdates", "userFills": "userFills", "userEvents": "user",
+                 "userFundings": "userFundings",
+                 "userNonFundingLedgerUpdates": "userNonFundingLedgerUpdates"}
 MAX_SNAPSHOT_FILLS = 2000
 
 
