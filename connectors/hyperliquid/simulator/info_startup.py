@@ -24,7 +24,8 @@ USER_TYPES = frozenset({
     "openOrders", "frontendOpenOrders", "orderStatus", "historicalOrders", "userFills",
     "userFillsByTime", "clearinghouseState", "spotClearinghouseState", "userRateLimit",
     "userRole", "userAbstraction", "userDexAbstraction", "maxBuilderFee", "approvedBuilders",
-    "extraAgents", "subAccounts", "referral", "activeAssetData"})
+    "extraAgents", "subAccounts", "referral", "activeAssetData", "userFunding",
+    "userNonFundingLedgerUpdates"})
 STARTUP_USER_TYPES = frozenset({"userAbstraction", "userDexAbstraction", "maxBuilderFee",
                                 "approvedBuilders", "extraAgents", "subAccounts", "referral"})
 
