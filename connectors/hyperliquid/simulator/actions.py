@@ -38,9 +38,15 @@ def _req(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     # bool is an int subclass; JSON true must not pass for an integer field.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ActionFormatError(f"field {key!r} missing or of the wrong type")
-    if isinstance(value, int) and not 0 <= value < U64_LIMIT:  # wire integers are unsigned 64-bit
+    # Wire integers are unsigned 64-bit, except the signed ones (``ntli`` of
+    # updateIsolatedMargin: negative removes margin), which are i64.
+    low, high = (-(U64_LIMIT // 2), U64_LIMIT // 2) if key in _SIGNED else (0, U64_LIMIT)
+    if isinstance(value, int) and not low <= value < high:
         raise ActionFormatError(f"field {key!r} out of range")
     return value
+
+
+_SIGNED = frozenset({"ntli"})
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
