@@ -279,9 +279,12 @@ def _check_values(config: ServiceConfig) -> None:
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"[exchange] url: expected http(s)://host[:port], got {url!r}")
     e = config.engine
-    if e.dead_man_switch and e.dead_man_switch_s < 5:
-        # Hyperliquid refuses a scheduleCancel time less than 5 s ahead (reference §4.6).
-        raise ConfigError("[engine] dead_man_switch_s must be at least 5 (exchange minimum)")
+    if e.dead_man_switch and e.dead_man_switch_s < 6:
+        # Hyperliquid refuses a scheduleCancel time less than 5 s ahead when it arrives
+        # ("Scheduled cancel time too early, must be at least 5 seconds from now."); the
+        # engine asks for now + dead_man_switch_s, so leave a second for the trip.
+        raise ConfigError("[engine] dead_man_switch_s must be at least 6 (the exchange refuses "
+                          "a scheduled cancel less than 5 s ahead)")
     if e.expires_after_s <= 0 or e.poll_interval_s <= 0:
         raise ConfigError("[engine] expires_after_s and poll_interval_s must be positive")
     if not 0 <= config.metrics.port <= 65535:
