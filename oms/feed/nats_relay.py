@@ -50,6 +50,7 @@ class NatsRelay:
         self._window = duplicate_window_s
         self._nc: Any = None
         self._js: Any = None
+        self._closing = False
         self.published = 0
         self.duplicates = 0
         self.retries = 0
@@ -79,13 +80,15 @@ class NatsRelay:
 
     async def close(self) -> None:
         """Close the NATS connection (flushing what is buffered)."""
+        self._closing = True
         if self._nc is not None and not self._nc.is_closed:
             with contextlib.suppress(Exception):
                 await self._nc.close()
 
     async def _connect(self) -> None:
         async def on_disconnect() -> None:
-            log.warning("NATS relay: disconnected from %s; reconnecting", self._url)
+            if not self._closing:
+                log.warning("NATS relay: disconnected from %s; reconnecting", self._url)
 
         async def on_reconnect() -> None:
             log.info("NATS relay: reconnected to %s", self._url)
