@@ -97,7 +97,7 @@ class Relay:
 
     async def start(self) -> None:
         """Start and wait for its FEED RUNNING line."""
-        with open(self.log, "a") as err:
+        with open(self.log, "a") as err:  # noqa: ASYNC230 - a local log file, once per start
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "oms.cli", "feed", str(self.config), cwd=ROOT,
                 stdout=asyncio.subprocess.PIPE, stderr=err)
