@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from eventstore import EventStore, read_all_raw
+from oms.domain.codec import decode
+from oms.domain.order import OrderRecord, step
 from projections.positions import PositionBook
 from projections.projector import Projector
 from projections.row_fold import RowFolder
@@ -39,15 +41,40 @@ async def replay(store: EventStore, projector: Projector, to_position: int | Non
 
     Reads raw rows in big batches and folds them with :class:`RowFolder`, which leaves the
     projector exactly as ``projector.apply`` of every ``RecordedEvent`` would, only faster.
+    A late event of an order the tracker has evicted (its capacity is a cache size, not a
+    rule) reads the order back from its stream first, so the result is the same for every
+    capacity.
     """
     start = projector.last_position + 1
     count = 0
-    fold = RowFolder(projector).fold
+    folder = RowFolder(projector)
+    tracker = projector.tracker
     with _cyclic_gc_paused():
         async for rows in read_all_raw(store, start, to_position):
-            fold(rows)
+            index: int | None = 0
+            while index is not None:
+                index = folder.fold(rows, index, stop_on_evicted=True)
+                if index is None:
+                    break
+                position, stream = rows[index][0], rows[index][1]
+                record = await read_back(store, stream, before=position)
+                if record is not None:
+                    tracker.restore(record)  # the row is folded onto it by the next call
+                else:
+                    folder.fold(rows[index : index + 1])  # a true orphan: noted as before
+                    index += 1
             count += len(rows)
     return count
+
+
+async def read_back(store: EventStore, stream: str, before: int) -> OrderRecord | None:
+    """An order folded from its stream's events before global position ``before``."""
+    record: OrderRecord | None = None
+    async for recorded in store.read_stream(stream):
+        if recorded.position >= before:
+            break
+        record = step(record, decode(recorded.type, recorded.data, recorded.event_version))
+    return record
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from eventstore import EventStore
 from oms.domain.codec import decode
 from oms.domain.events import OrderCreated, OrderEvent, OrderFilled
 from oms.domain.ids import ORDER_STREAM_PREFIX
-from oms.domain.order import OrderRecord
+from oms.domain.order import InFlightOrder, OrderRecord
 from oms.domain.transitions import Effect, classify
 from projections.positions import Position
 from projections.record_codec import record_from_json, record_to_json
@@ -142,6 +142,28 @@ class ReadModelProjection:
             if not batch:
                 return total
             total += await self._write(start, [(e.position, e.stream_id, e) for e in batch])
+
+    async def iter_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
+        """Every order of the read model, by client order id, as of its checkpoint.
+
+        Reads in keyset-paginated batches, so memory stays flat whatever the journal's size;
+        call :meth:`catch_up` first for the state as of the journal's head.
+        """
+        after = ""
+        while True:
+            query = (
+                sa.select(orders.c.client_order_id, orders.c.record)
+                .where(orders.c.client_order_id > after)
+                .order_by(orders.c.client_order_id)
+                .limit(batch_size)
+            )
+            async with self.store.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                yield record_from_json(orjson.loads(row[1])).freeze()
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][0]
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 0.2) -> None:
         """Keep catching up until ``stop`` is set."""

@@ -244,19 +244,29 @@ class RowFolder:
         self.projector = projector
         self._handlers = _handlers(projector)
 
-    def fold(self, rows: Sequence[RawRow]) -> None:
-        """Fold ``rows`` (in position order, after ``projector.last_position``)."""
+    def fold(
+        self, rows: Sequence[RawRow], start: int = 0, stop_on_evicted: bool = False
+    ) -> int | None:
+        """Fold ``rows[start:]`` (in position order, after ``projector.last_position``).
+
+        With ``stop_on_evicted``, stops *before* a row whose order the tracker does not hold
+        (a late event of an order evicted by the capacity) and returns that row's index, so the
+        caller can read the order back from the journal and call again from there; returns
+        None when every row was folded.
+        """
         projector = self.projector
         tracker = projector.tracker
         slow = projector.apply_order_row
         handlers_get = self._handlers.get
         loads = orjson.loads
         prefix = ORDER_STREAM_PREFIX
+        created = OrderCreated.TYPE
         fast = foreign = 0
         last = tracker.last_position
         in_live_path = False
         try:
-            for position, stream, type_, version, raw in rows:
+            for index in range(start, len(rows)):
+                position, stream, type_, version, raw = rows[index]
                 if not stream.startswith(prefix):
                     foreign += 1  # another part of the system's stream: its payload is not ours
                 else:
@@ -267,11 +277,18 @@ class RowFolder:
                     ):
                         fast += 1
                     else:
+                        if (
+                            stop_on_evicted
+                            and type_ != created
+                            and stream[_PREFIX_LEN:] not in tracker
+                        ):
+                            return index
                         tracker.last_position = last
                         in_live_path = True
                         slow(position, stream, type_, data, version)
                         in_live_path = False
                 last = position
+            return None
         finally:
             # Also on an error the projector reflects exactly what the live path would have
             # left: the rows before the bad one, and whatever the live path did with it.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict, deque
+from collections.abc import Container
 from dataclasses import dataclass
 
 from oms.domain.enums import OrderState
@@ -46,6 +47,7 @@ class OrderTracker:
         "completed_capacity",
         "last_position",
         "notes",
+        "pinned",
     )
 
     def __init__(self, completed_capacity: int = DEFAULT_COMPLETED_CAPACITY) -> None:
@@ -56,6 +58,10 @@ class OrderTracker:
         self.completed_capacity = completed_capacity
         self.last_position = 0
         self.notes: deque[TrackerNote] = deque(maxlen=MAX_NOTES)
+        # Orders that must stay held whatever the capacity (the engine pins an order while
+        # events of it are on their way here): evicting one would turn its next event into an
+        # orphan and make the fold depend on the capacity.
+        self.pinned: Container[str] = ()
 
     def apply(self, event: OrderEvent, position: int) -> tuple[Effect, OrderRecord | None]:
         """Fold ``event`` (read at global ``position``); returns what it did and the order record.
@@ -102,12 +108,21 @@ class OrderTracker:
         return Effect.APPLY, record
 
     def _complete(self, cid: str, record: OrderRecord) -> None:
-        self._completed[cid] = record
-        while len(self._completed) > self.completed_capacity:
-            old_cid, old = self._completed.popitem(last=False)
+        completed = self._completed
+        completed[cid] = record
+        pinned = self.pinned
+        kept: list[tuple[str, OrderRecord]] = []
+        while len(completed) > self.completed_capacity:
+            old_cid, old = completed.popitem(last=False)
+            if old_cid in pinned:
+                kept.append((old_cid, old))  # evicted once nothing is on its way to it
+                continue
             if old.exchange_order_id is not None:
                 self._by_exchange_id.pop(old.exchange_order_id, None)
             self._lost.discard(old_cid)
+        for old_cid, old in reversed(kept):
+            completed[old_cid] = old
+            completed.move_to_end(old_cid, last=False)
 
     def restore(self, record: OrderRecord) -> None:
         """Install ``record`` as it is (snapshot restore), filing it as active or completed."""

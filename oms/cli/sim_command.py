@@ -43,6 +43,14 @@ def sim(
     initial_usdc: Annotated[str, typer.Option(help="USDC each new account starts with.")] = (
         "1000000"
     ),
+    tick: Annotated[
+        float, typer.Option(min=0.01, max=3600.0, help="Seconds between market-maker ticks.")
+    ] = 0.2,
+    admin: Annotated[
+        bool,
+        typer.Option("--admin", help="Serve POST /admin on loopback: change faults and mark"
+                     " prices at run time (see connectors/hyperliquid/simulator/admin.py)."),
+    ] = False,
 ) -> None:
     """Serve the local exchange (REST /info /exchange, WebSocket /ws) until Ctrl-C."""
     try:
@@ -54,7 +62,7 @@ def sim(
     except InvalidOperation:
         raise UsageError(f"--initial-usdc {initial_usdc!r} is not a number") from None
     config = SimulatorConfig(seed=seed, market_maker=not no_market_maker, state_file=state_file,
-                             initial_usdc=usdc)
+                             initial_usdc=usdc, tick_interval_s=tick, admin_api=admin)
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"
                                                   if state_file else ""), style="dim")
     asyncio.run(_serve_until_signal(config, host, port, faults))

@@ -73,9 +73,14 @@ _LIVE_AFTER_ACK = {
     "OrderAccepted": _apply(None, "records a missing exchange id; a repeat is ignored"),
     "OrderRejected": _ANOMALY,
     "OrderNotFound": _ANOMALY,
+    # Accepted (by an ack or a fill) with no action in flight: the outcome of the placement is
+    # known, so a placement reply lost after the WebSocket's ack changes nothing. Applying it
+    # would leave the order flagged unknown with nothing left to resolve it (issue 12, defect 4).
+    "OrderStatusUnknown": _IGNORE,
 }
 _PENDING_CANCEL = {
     **_LIVE_AFTER_ACK,
+    "OrderStatusUnknown": _apply(None, "the cancel's outcome is unknown (lost list)"),
     "OrderAccepted": _apply(None, "records the exchange id; a repeat is ignored"),
     "OrderRejected": _apply(S.FAILED, "only if never accepted"),
     "OrderNotFound": _apply(S.FAILED, "only if never accepted"),

@@ -27,6 +27,9 @@ class EngineConfig:
       faster start on a very long journal, for operators who run ``oms audit verify`` on a
       schedule instead.
     - ``fill_lookback_s``: how far before the last journaled fill the gap fill starts.
+    - ``recovery_read_retry_s``: how long start-up keeps retrying a read that failed for a
+      transient reason (503, 429, timeout, connection reset), with backoff and jitter, before it
+      fails closed (the report counts the retries).
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
     """
@@ -43,3 +46,4 @@ class EngineConfig:
     max_in_flight: int = 4
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
+    recovery_read_retry_s: float = 30.0

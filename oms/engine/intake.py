@@ -28,6 +28,7 @@ from oms.domain.events import (
     CancelRejected,
     OrderAnomaly,
     OrderEvent,
+    OrderFilled,
     OrderNotFound,
     OrderStatusUnknown,
 )
@@ -145,38 +146,72 @@ class ReportIntake:
             )
 
     def on_fill(self, fill: FillReport) -> None:
-        """Apply a fill (deduplicated by trade id by the domain)."""
+        """Apply a fill (deduplicated by trade id by the domain).
+
+        A fill of an order that has left memory is applied after the order is read back from
+        the journal (``emit``), never dropped as an orphan and never applied twice.
+        """
         self._last_stream_s = time.monotonic()
         cid = self._cid_of(fill.cloid) if fill.cloid else None
         if cid is None:
             cid = self._by_oid.get(fill.exchange_order_id)
-        if cid is None or cid not in self._orders:
-            if cid is not None:
-                self.spawn(self._load_then_fill(cid, fill))
-                return
+        if cid is None:
             self._unknown_fill(fill)
             return
         self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
 
+    def _never_journaled(self, cid: str, candidates: list[OrderEvent]) -> None:
+        """Reports about a client order id the journal has no stream for."""
+        for candidate in candidates:
+            if isinstance(candidate, OrderFilled):
+                self._unknown_fill_event(candidate)
+            else:
+                log.info("ignoring %s for %s: the journal does not know it", candidate.TYPE, cid)
+
+    def _unknown_fill_event(self, event: OrderFilled) -> None:
+        self._journal_unknown_fill(
+            event.trade_id,
+            event.exchange_order_id,
+            {"cloid": ClientOrderId(event.client_order_id).cloid, "px": str(event.price),
+             "sz": str(event.amount)},
+        )
+
     def _unknown_fill(self, fill: FillReport) -> None:
+        self._journal_unknown_fill(
+            fill.trade_id,
+            fill.exchange_order_id,
+            {"cloid": fill.cloid, "pair": fill.pair, "px": str(fill.price),
+             "sz": str(fill.amount), "side": fill.side},
+        )
+
+    def _journal_unknown_fill(
+        self, trade_id: str, oid: str | None, data: dict[str, object]
+    ) -> None:
+        self.journal_anomaly(
+            "unknown_order",
+            f"fill {trade_id} for exchange order {oid} that the journal does not know (an order"
+            " placed outside this engine?)",
+            {"trade_id": trade_id, "oid": oid, **data},
+            offending_type="FillReport",
+        )
+
+    def journal_anomaly(
+        self,
+        kind: str,
+        detail: str,
+        data: dict[str, object],
+        offending_type: str = "OrderStatusReport",
+    ) -> None:
+        """Journal something the exchange reported that fits no order (``anomalies`` stream)."""
         anomaly = OrderAnomaly(
             client_order_id=ClientOrderId("0" * 32),
-            kind="unknown_order",
-            detail=f"fill {fill.trade_id} for exchange order {fill.exchange_order_id} that the "
-            "journal does not know (an order placed outside this engine?)",
-            offending_type="FillReport",
-            offending_data={
-                "trade_id": fill.trade_id,
-                "oid": fill.exchange_order_id,
-                "cloid": fill.cloid,
-                "pair": fill.pair,
-                "px": str(fill.price),
-                "sz": str(fill.amount),
-                "side": fill.side,
-            },
+            kind=kind,
+            detail=detail,
+            offending_type=offending_type,
+            offending_data=data,
             at_ns=time.time_ns(),
         )
-        log.warning("journaling an anomaly: %s", anomaly.detail)
+        log.warning("journaling an anomaly: %s", detail)
         self._journal.submit("anomalies", [anomaly])
 
     async def _fold_stream(self, cid: str) -> InFlightOrder | None:
@@ -185,20 +220,6 @@ class ReportIntake:
         async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
             order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
         return order
-
-    async def _load_then_fill(self, cid: str, fill: FillReport) -> None:
-        order = await self._fold_stream(cid)
-        if order is None:
-            self._unknown_fill(fill)
-            return
-        if cid not in self._orders:
-            self._put(cid, OrderRecord.thaw(order))
-        # The durable projection may have evicted it too: give it back its record so the fill
-        # lands on the order (and in the positions) instead of being noted as an orphan.
-        tracker = self.projector.tracker
-        if cid not in tracker:
-            tracker.restore(OrderRecord.thaw(order))
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
 
     def _cid_of(self, cloid: str | None) -> str | None:
         if not cloid:

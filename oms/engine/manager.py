@@ -30,9 +30,7 @@ from connectors.base import (
 from eventstore import EventStore, RecordedEvent
 from oms.domain.codec import decode
 from oms.domain.decide import decide
-from oms.domain.events import (
-    OrderEvent,
-)
+from oms.domain.events import OrderCreated, OrderEvent
 from oms.domain.ids import ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
 from oms.engine.commands import OrderCommands
@@ -44,6 +42,7 @@ from oms.engine.listeners import Callback, Listeners
 from oms.engine.outbox import Outbox
 from oms.engine.recovery import RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
+from oms.engine.views import EngineSnapshot, every_order, snapshot_of
 from projections import PositionBook, Projector, save_snapshot
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,11 @@ class OrderManager(OrderCommands, ReportIntake):
         self._by_oid: dict[str, str] = {}
         self._active: set[str] = set()
         self._completed: deque[str] = deque()
+        # Events handed to the journal and not yet durable, per order: such an order is never
+        # evicted from the projection's tracker (its pending events must find it there).
+        self._pending: dict[str, int] = {}
         self._projector = Projector()
+        self._projector.tracker.pinned = self._pending
         self._journal = Journal(store, self._on_durable, self._on_journal_failure)
         self._outbox = Outbox(
             connector,
@@ -81,7 +84,9 @@ class OrderManager(OrderCommands, ReportIntake):
         )
         self._listeners = Listeners()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._services: set[asyncio.Task[Any]] = set()
         self._cancel_on_ack: set[str] = set()
+        self._readback_locks: dict[str, asyncio.Lock] = {}
         self._resolving: set[str] = set()
         self._trading = False
         self._closed_reason: str | None = "not started"
@@ -98,14 +103,20 @@ class OrderManager(OrderCommands, ReportIntake):
         connector: ExchangeConnector,
         risk: RiskLimits | None = None,
         config: EngineConfig | None = None,
+        *,
+        listeners: Mapping[str, Callback] | None = None,
     ) -> OrderManager:
         """Open the journal, replay, verify, connect, reconcile; then open for trading.
 
+        ``listeners`` (``{"on_filled": f, ...}``, as :meth:`add_listener` takes them) are
+        registered before recovery, so they also receive the events recovery journals.
         Raises :class:`oms.engine.errors.RecoveryFailed` (engine stays closed) if any step fails.
         """
         owns = isinstance(store, str)
         store_obj = await EventStore.open(store) if isinstance(store, str) else store
         manager = cls(store_obj, connector, risk, config, owns_store=owns)
+        if listeners:
+            manager.add_listener(**listeners)
         try:
             manager.recovery_report = await recover(manager)
         except BaseException:
@@ -173,7 +184,40 @@ class OrderManager(OrderCommands, ReportIntake):
         order = self.get_order(client_order_id)
         if order is not None:
             return order
-        return await self._fold_stream(client_order_id)
+        await self._journal.flush()  # the stream then holds every event emitted so far
+        return self.get_order(client_order_id) or await self._fold_stream(client_order_id)
+
+    async def all_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
+        """Every order the journal knows (active, completed, evicted), by client order id.
+
+        Served from the SQL read models, brought up to the journal's head first (incremental,
+        checkpointed: not a fold of the whole journal each time); memory stays flat.
+        """
+        await self._journal.flush()
+        async for order in every_order(self.store, batch_size):
+            yield order
+
+    def snapshot(self) -> EngineSnapshot:
+        """Orders and positions as of one journal position: a fill is in both or in neither."""
+        return snapshot_of(self._projector)
+
+    async def settled(self, timeout_s: float = 30.0) -> None:
+        """Wait until nothing is pending: every event durable, every request sent, and no
+        background fill fetch, resolution or read-back still running.
+
+        Raises ``TimeoutError`` after ``timeout_s`` seconds (e.g. an unknown outcome still
+        waiting for its deadline, or the exchange unreachable).
+        """
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await self.flush()
+                work = [t for t in self._tasks if t not in self._services and not t.done()]
+                if work:
+                    await asyncio.wait(work)
+                    continue
+                if not self._pending and not self._outbox.pending:
+                    return
+                await asyncio.sleep(0.01)
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:
@@ -225,12 +269,66 @@ class OrderManager(OrderCommands, ReportIntake):
     # ------------------------------------------------------------------ internals: emit
 
     def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
-        """Pass candidates through ``decide``, apply them live, queue them for the journal."""
+        """Pass candidates through ``decide``, apply them live, queue them for the journal.
+
+        An order that has left memory (the engine's or the projection's) is first read back
+        from its journal stream (:meth:`_readback_then_emit`); the events are then decided
+        against its whole history, so the result never depends on a cache size.
+        """
+        if candidates and self._needs_readback(cid, candidates[0]):
+            self.spawn(self._readback_then_emit(cid, candidates))
+            return []
+        return self._emit_now(cid, candidates)
+
+    def _needs_readback(self, cid: str, first: OrderEvent) -> bool:
+        if type(first) is OrderCreated:
+            return False
+        if cid not in self._orders:
+            return True  # evicted from memory: its stream (after a flush) is the truth
+        # Held here; the projection holds it too, or is about to (its events are pending and
+        # pinned there).
+        return cid not in self._projector.tracker and cid not in self._pending
+
+    async def _readback_then_emit(self, cid: str, candidates: list[OrderEvent]) -> None:
+        """Bring an evicted order back into memory (engine and tracker), then emit."""
+        if await self.ensure_loaded(cid, candidates[0]):
+            self._emit_now(cid, candidates)
+        else:
+            self._never_journaled(cid, candidates)
+
+    async def ensure_loaded(self, cid: str, first: OrderEvent | None = None) -> bool:
+        """Read an order that has left memory back from its journal stream (False: unknown).
+
+        Serialized per order, and after a journal flush: the stream then holds every event
+        emitted so far, so two reports of one fill arriving together are applied once.
+        """
+        lock = self._readback_locks.setdefault(cid, asyncio.Lock())
+        try:
+            async with lock:
+                await self._journal.flush()
+                if first is not None and not self._needs_readback(cid, first):
+                    return True
+                tracker = self._projector.tracker
+                if cid in self._orders and cid in tracker:
+                    return True
+                order = await self._fold_stream(cid)
+                if order is None:
+                    return cid in self._orders
+                if cid not in self._orders:
+                    self._put(cid, OrderRecord.thaw(order))
+                if cid not in tracker:
+                    tracker.restore(OrderRecord.thaw(order))
+                return True
+        finally:
+            if not lock.locked() and self._readback_locks.get(cid) is lock:
+                del self._readback_locks[cid]
+
+    def _emit_now(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
         order, out = self._decide_all(cid, candidates)
         if not out or order is None:
             return out
         self._put(cid, order)
-        self._journal.submit(order_stream(ClientOrderId(cid)), out)
+        self._submit(cid, out)
         if order.exchange_order_id is not None and cid in self._cancel_on_ack:
             self._cancel_on_ack.discard(cid)
             if not order.state.is_terminal:
@@ -259,12 +357,19 @@ class OrderManager(OrderCommands, ReportIntake):
         if order is None or not out:
             return
         self._put(cid, order)
-        self._journal.submit(order_stream(ClientOrderId(cid)), out, after)
+        self._submit(cid, out, after)
+
+    def _submit(
+        self, cid: str, events: list[OrderEvent], after: Callable[[], None] | None = None
+    ) -> None:
+        self._pending[cid] = self._pending.get(cid, 0) + len(events)
+        self._journal.submit(order_stream(ClientOrderId(cid)), events, after)
 
     def adopt_projector(self, projector: Projector) -> None:
         """Take the replayed projection as the durable state and seed live state from it."""
         self._projector = projector
         tracker = projector.tracker
+        tracker.pinned = self._pending
         for order in [*tracker.active(), *tracker.recently_completed()]:
             self._put(order.client_order_id, OrderRecord.thaw(order))
 
@@ -286,9 +391,10 @@ class OrderManager(OrderCommands, ReportIntake):
 
     def _put(self, cid: str, order: OrderRecord) -> None:
         """Store the live record of one order and keep the indexes in step."""
+        new = cid not in self._orders
         self._orders[cid] = order
         if order.state.is_terminal:
-            if cid in self._active:
+            if cid in self._active or new:  # completed now, or read back from the journal
                 self._active.discard(cid)
                 # Keep recently completed orders (late fills, queries); forget the oldest so
                 # memory stays flat. A late fill for a forgotten order reloads its stream.
@@ -296,7 +402,9 @@ class OrderManager(OrderCommands, ReportIntake):
                 if len(self._completed) > self.config.completed_in_memory:
                     old = self._completed.popleft()
                     stale = self._orders.get(old)
-                    if stale is not None and stale.state.is_terminal:
+                    if old in self._pending:
+                        self._completed.append(old)  # events on their way: evict it later
+                    elif stale is not None and stale.state.is_terminal:
                         del self._orders[old]
                         if stale.exchange_order_id is not None:
                             self._by_oid.pop(stale.exchange_order_id, None)
@@ -315,14 +423,21 @@ class OrderManager(OrderCommands, ReportIntake):
 
     # ------------------------------------------------------------------ internals: resolution
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run a background coroutine owned by the engine (cancelled on close)."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, service: bool = False) -> None:
+        """Run a background coroutine owned by the engine (cancelled on close).
+
+        ``service``: a task that runs for the engine's life (streams, timers), which
+        :meth:`settled` does not wait for.
+        """
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
+        if service:
+            self._services.add(task)
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._services.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("engine task failed: %r", task.exception())
 
@@ -343,9 +458,17 @@ class OrderManager(OrderCommands, ReportIntake):
     def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
         tracker = self._projector.tracker
         publish = self._listeners.active
+        pending = self._pending
         for recorded, event in pairs:
-            before = tracker.state_of(event.client_order_id) if publish else None
+            cid = event.client_order_id
+            before = tracker.state_of(cid) if publish else None
             _, record = self._projector.apply_event(event, recorded.position)
+            left = pending.get(cid)
+            if left is not None:
+                if left <= 1:
+                    del pending[cid]
+                else:
+                    pending[cid] = left - 1
             if publish and record is not None:
                 self._listeners.publish(event, record.freeze(), before)
         self._events_since_snapshot += len(pairs)

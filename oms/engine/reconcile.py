@@ -74,7 +74,9 @@ class ReconcileCounts:
     adopted: int = 0
     canceled_unknown: int = 0
     events: int = 0
+    read_retries: int = 0
     notes: list[str] = field(default_factory=list)
+    details: list[dict[str, str]] = field(default_factory=list)
 
 
 async def reconcile_active(
@@ -130,24 +132,52 @@ def gap_fill_start(manager: OrderManager) -> int:
     return min(candidates) if candidates else _now_ms() - lookback
 
 
-def sweep_unknown(
+async def sweep_unknown(
     manager: OrderManager, open_reports: list[OrderStatusReport], counts: ReconcileCounts
 ) -> None:
-    """Journal (adopt) or cancel open exchange orders that the journal does not know."""
+    """Journal (adopt) or cancel open exchange orders that the journal does not know.
+
+    ``open_reports`` must be a fresh view (taken after reconciliation and the gap fill): an
+    order on an older list may have filled since. An order is judged against the journal,
+    never against memory alone: one that has left memory is read back, the exchange's status
+    applied to it, and it is never adopted a second time.
+    """
     for report in open_reports:
         cid = _our_cid(report.cloid)
         if cid is not None and manager.get_order(cid) is not None:
             continue
         if report.exchange_order_id is not None and report.exchange_order_id in manager.by_oid:
             continue
+        if cid is not None:
+            known = await manager.load_order(cid)
+            if known is not None:
+                counts.notes.append(f"{cid}: open on the exchange, known to the journal as "
+                                    f"{known.state.value}; status applied, not adopted")
+                counts.details.append({"client_order_id": cid, "action": "rechecked",
+                                       "why": f"journal has it ({known.state.value})"})
+                if await manager.ensure_loaded(cid):
+                    manager.on_status_report(report)
+                continue
+            manager.journal_anomaly(
+                "unknown_own_order",
+                f"open order {report.exchange_order_id} carries our cloid {report.cloid} but the"
+                " journal has no stream for it (every order is journaled before it is sent):"
+                " another engine on this account, or a lost journal",
+                {"cloid": report.cloid, "oid": report.exchange_order_id, "pair": report.pair},
+            )
         counts.unknown_found += 1
         if manager.config.unknown_orders == "cancel":
             counts.canceled_unknown += 1
+            counts.details.append({"client_order_id": cid or "", "action": "canceled",
+                                   "why": f"unknown open order {report.exchange_order_id}"})
             manager.spawn(_cancel_external(manager, report))
             continue
         adopted = _adopt(manager, report, cid)
-        if adopted:
+        if adopted is not None:
             counts.adopted += 1
+            counts.details.append({"client_order_id": adopted, "action": "adopted",
+                                   "why": f"open order {report.exchange_order_id} the journal"
+                                   " did not know"})
 
 
 def _our_cid(cloid: str | None) -> str | None:
@@ -159,11 +189,11 @@ def _our_cid(cloid: str | None) -> str | None:
         return None
 
 
-def _adopt(manager: OrderManager, report: OrderStatusReport, cid: str | None) -> bool:
+def _adopt(manager: OrderManager, report: OrderStatusReport, cid: str | None) -> str | None:
     if report.side is None or report.amount is None or report.price is None:
         counts_note = f"cannot adopt order {report.exchange_order_id}: report lacks side/size/price"
         log.warning(counts_note)
-        return False
+        return None
     now_ns = time.time_ns()
     new_cid = ClientOrderId(cid) if cid else ClientOrderId.new(now_ns)
     side = TradeSide.BUY if report.side == "buy" else TradeSide.SELL
@@ -192,7 +222,7 @@ def _adopt(manager: OrderManager, report: OrderStatusReport, cid: str | None) ->
     if report.remaining is not None and report.remaining < report.amount:
         manager.spawn(manager.fetch_fills_for(new_cid))
     log.info("adopted external order %s as %s", report.exchange_order_id, new_cid)
-    return True
+    return str(new_cid)
 
 
 async def _cancel_external(manager: OrderManager, report: OrderStatusReport) -> None:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
 
+from connectors.base import ExchangeUnavailable
+from oms.domain.enums import OrderState
 from oms.engine.errors import RecoveryFailed
 from oms.engine.reconcile import (
     ReconcileCounts,
@@ -44,6 +49,8 @@ class RecoveryReport:
     chain_verified: int = 0
     counts: ReconcileCounts = field(default_factory=ReconcileCounts)
     corrections: int = 0
+    read_retries: dict[str, int] = field(default_factory=dict)
+    changed: list[dict[str, str]] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -71,6 +78,9 @@ class RecoveryReport:
             "adopted": c.adopted,
             "canceled_unknown": c.canceled_unknown,
             "corrections": self.corrections,
+            "read_retries": dict(self.read_retries),
+            "orders_changed": list(self.changed),
+            "orders_swept": list(c.details),
             "durations_s": {k: round(v, 4) for k, v in self.durations.items()},
             "total_s": round(self.total_seconds, 4),
         }
@@ -90,6 +100,58 @@ class _Step:
         if exc is None or isinstance(exc, (RecoveryFailed, asyncio.CancelledError)):
             return
         raise RecoveryFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
+
+
+_T = TypeVar("_T")
+
+
+class _ReadRetry:
+    """Retries a start-up read that failed for a transient reason, for a bounded time.
+
+    A 503 or a reset on ``meta`` or ``openOrders`` during start-up says nothing about the
+    journal or the orders: failing closed at once would keep the engine down for a blip.
+    Reads are idempotent, so they are retried with exponential backoff and jitter until
+    ``limit_s`` has passed; then the step fails closed as before. Retries are counted per step.
+    """
+
+    def __init__(self, report: RecoveryReport, limit_s: float) -> None:
+        self.report, self.limit_s = report, limit_s
+
+    async def __call__(self, step: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max(self.limit_s, 0.0)
+        delay = 0.1
+        while True:
+            try:
+                return await call()
+            except ExchangeUnavailable as exc:
+                if loop.time() + delay > end:
+                    raise
+                self.report.read_retries[step] = self.report.read_retries.get(step, 0) + 1
+                log.warning("start-up read (%s) failed: %s; retrying in %.2f s", step, exc, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+
+def _changes(
+    manager: OrderManager, before: dict[str, tuple[OrderState, Decimal]]
+) -> list[dict[str, str]]:
+    """Orders whose state or executed amount recovery changed, with the order's reason."""
+    out: list[dict[str, str]] = []
+    for cid, (state, executed) in before.items():
+        after = manager.get_order(cid)
+        if after is None or (after.state is state and after.executed_base == executed):
+            continue
+        out.append({
+            "client_order_id": cid,
+            "before": state.value,
+            "after": after.state.value,
+            "executed_before": str(executed),
+            "executed_after": str(after.executed_base),
+            "why": after.reason or ("fills found on the exchange" if after.executed_base
+                                    != executed else after.state.value),
+        })
+    return out
 
 
 async def recover(manager: OrderManager) -> RecoveryReport:
@@ -121,22 +183,28 @@ async def recover(manager: OrderManager) -> RecoveryReport:
                 " backup before trading",
             )
         report.chain_verified = verified.checked
+    retry = _ReadRetry(report, manager.config.recovery_read_retry_s)
     with _Step(report, "connect"):
-        await manager.connector.start()
+        await retry("connect", manager.connector.start)
         manager.start_pipeline()
         start_background(manager)
     head_before, _ = await store.head()
+    before = {cid: (o.state, o.executed_base) for cid, o in manager.active_orders.items()}
     with _Step(report, "reconcile"):
-        open_reports = await reconcile_active(manager, report.counts)
+        await retry("reconcile", lambda: reconcile_active(manager, report.counts))
     with _Step(report, "fills"):
-        await gap_fill(manager, report.counts, gap_fill_start(manager))
+        since = gap_fill_start(manager)
+        await retry("fills", lambda: gap_fill(manager, report.counts, since))
     with _Step(report, "sweep"):
-        sweep_unknown(manager, open_reports, report.counts)
+        # A fresh view: orders on the first list may have filled (and left memory) since.
+        fresh = await retry("sweep", manager.connector.open_orders)
+        await sweep_unknown(manager, fresh, report.counts)
     with _Step(report, "journal"):
         await manager.flush()
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
         report.active_orders_after = manager.active_count
+        report.changed = _changes(manager, before)
     every = manager.config.snapshot_every
     if every and report.events_replayed >= every:
         with _Step(report, "snapshot"):

@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 
 def start_background(manager: OrderManager) -> None:
     """Start every background task of ``manager`` (all are cancelled by ``manager.close()``)."""
-    manager.spawn(_consume_order_updates(manager))
-    manager.spawn(_consume_fills(manager))
-    manager.spawn(_poll_when_silent(manager))
+    manager.spawn(_consume_order_updates(manager), service=True)
+    manager.spawn(_consume_fills(manager), service=True)
+    manager.spawn(_poll_when_silent(manager), service=True)
     if manager.config.dead_man_switch_s is not None:
-        manager.spawn(_dead_man_switch(manager, manager.config.dead_man_switch_s))
+        manager.spawn(_dead_man_switch(manager, manager.config.dead_man_switch_s), service=True)
 
     async def on_reconnect() -> None:
         await refresh(manager, "reconnect")

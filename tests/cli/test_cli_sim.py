@@ -36,3 +36,35 @@ def test_sim_serves_info_and_stops_on_sigint(tmp_path: object) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sim_admin_and_tick_options() -> None:
+    """``--admin`` serves POST /admin (a mark set at run time shows in allMids); ``--tick``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oms.cli", "sim", "--port", "0", "--seed", "3", "--admin",
+         "--tick", "5", "--no-market-maker"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().split()[-1]
+
+        def post(path: str, body: object) -> object:
+            request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return json.loads(reply.read())
+
+        assert post("/admin", {"mark": {"ETH": "1234.5"}}) == {
+            "ok": True, "applied": ["mark"], "marks": post("/admin", {"reset_faults": True})[
+                "marks"]}  # type: ignore[index]
+        assert post("/info", {"type": "allMids"})["ETH"] in ("1234.5", "1234.50")  # type: ignore[index]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    bad = subprocess.run([sys.executable, "-m", "oms.cli", "sim", "--tick", "0"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2

@@ -49,8 +49,8 @@ COLUMNS = (
 EXPECTED: dict[OrderState, tuple[object, ...]] = {
     #       Created Submit Accept Reject Fill CancelRq Canceled CancelRej Unknown NotFound Anomaly
     PC: (A, PC, OP, FL, PF, PX, CD, A, PC, FL, PC),
-    OP: (A, A, IG, A, PF, PX, CD, A, OP, A, OP),
-    PF: (A, A, IG, A, PF, PX, CD, A, PF, A, PF),
+    OP: (A, A, IG, A, PF, PX, CD, A, IG, A, OP),
+    PF: (A, A, IG, A, PF, PX, CD, A, IG, A, PF),
     PX: (A, A, IG, A, PX, PX, CD, OP, PX, A, PX),
     FD: (A, A, IG, A, A, A, IG, IG, IG, A, FD),
     CD: (A, A, IG, A, CD, A, IG, IG, IG, A, CD),

@@ -29,7 +29,8 @@ from eth_account import Account
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 
 WORKER = Path(__file__).with_name("torture_worker.py")
-MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply")
+MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply",
+         "held_pushes", "held_replies")
 
 
 def _expected_state(status: str) -> set[str]:
@@ -83,11 +84,18 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
     return line.decode().strip()
 
 
-async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) -> dict[str, Any]:
-    """Run ``kills`` kill/restart rounds plus a final verification; return the counts."""
+async def run_torture(
+    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None
+) -> dict[str, Any]:
+    """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
+
+    The journal is a SQLite file in ``workdir`` unless ``journal_url`` names another (e.g. an
+    empty PostgreSQL database).
+    """
     rng = random.Random(seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="oms-torture-"))
-    db, dump, nonce = work / "journal.db", work / "dump.json", work / "nonce"
+    dump, nonce = work / "dump.json", work / "nonce"
+    db = journal_url or str(work / "journal.db")
     env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
     stats: Counter[str] = Counter()
     problems: list[str] = []
@@ -98,15 +106,32 @@ async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) ->
         sim.on_action = lambda raw: actions.update([json.loads(raw)["action"]["type"]])
         user = ""
         for round_no in range(kills + 1):
+            last = round_no == kills
+            # A tiny memory bound in some rounds: the state must not depend on it (issue 12).
+            completed = rng.choice((1, 3, 300))
+            stats[f"completed_in_memory_{completed}"] += 1
+            if not last and rng.random() < 0.15:
+                sim.faults.http_error(503, rng.randint(1, 3), path="/info")  # start-up reads
+                stats["info_503_at_start"] += 1
+            kill_in_recovery = not last and round_no > 0 and rng.random() < 0.12
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(WORKER), "--db", str(db), "--sim", sim.base_url,
+                sys.executable, str(WORKER), "--db", db, "--sim", sim.base_url,
                 "--seed", str(seed * 1000 + round_no), "--dump", str(dump),
-                "--nonce-file", str(nonce),
+                "--nonce-file", str(nonce), "--completed-in-memory", str(completed),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=(work / f"worker-{round_no % 3}.log").open("wb"), env=env,
             )
             assert proc.stdout is not None and proc.stdin is not None
             started = time.perf_counter()
+            if kill_in_recovery:
+                # SIGKILL while the worker replays or reconciles: the next start must cope.
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGKILL)
+                await proc.wait()
+                stats["kills_during_recovery"] += 1
+                sim.faults.reset()
+                continue
             try:
                 line = await _read_line(proc.stdout, 90.0)
             except TimeoutError:
@@ -120,7 +145,7 @@ async def run_torture(kills: int, seed: int = 1, workdir: Path | None = None) ->
             state = json.loads(dump.read_text())
             if not user:
                 user = _account_of(env["HL_PRIVATE_KEY"])
-            found = compare(state, sim, user)
+            found = compare(state, sim, user) + list(state.get("journal_problems", []))
             problems.extend(f"round {round_no}: {p}" for p in found)
             stats["verifications"] += 1
             stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
@@ -182,6 +207,15 @@ async def _provoke(sim: SimulatedExchange, mode: str, rng: random.Random) -> Non
     elif mode == "drop_reply":
         sim.faults.drop_replies(2)
         await asyncio.sleep(rng.uniform(0.1, 0.4))
+    elif mode == "held_pushes":
+        # Pushes held while actions are applied and their replies dropped: the engine learns
+        # the truth only from status queries, or from the held pushes after the kill.
+        sim.faults.pause_pushes(rng.uniform(0.5, 2.0))
+        sim.faults.drop_replies(1)
+        await asyncio.sleep(rng.uniform(0.2, 0.6))
+    elif mode == "held_replies":
+        sim.faults.delay_responses(rng.uniform(2.5, 3.5), count=2)  # past the client timeout
+        await asyncio.sleep(rng.uniform(0.2, 1.0))
 
 
 def main() -> None:
@@ -190,9 +224,11 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=25)
     parser.add_argument("--long", action="store_true", help="500 kills")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--journal-url", default=None,
+                        help="an empty database to journal to (default: a SQLite file)")
     args = parser.parse_args()
     kills = 500 if args.long else args.kills
-    result = asyncio.run(run_torture(kills, args.seed))
+    result = asyncio.run(run_torture(kills, args.seed, journal_url=args.journal_url))
     print(json.dumps(result, indent=2))
     sys.exit(1 if result["mismatches"] else 0)
 

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sys
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,45 @@ async def dump_state(manager: OrderManager, path: Path) -> None:
         pair: str(pos.net_size) for pair, pos in manager.positions.as_dict().items()
     }
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
+    journal_problems = await check_journal(manager, everything.positions.as_dict())
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"orders": orders, "positions": positions, "recovery": report,
-                               "evicted_from_memory": len(evicted)}))
+                               "evicted_from_memory": len(evicted),
+                               "journal_problems": journal_problems}))
     tmp.replace(path)
+
+
+async def check_journal(manager: OrderManager, folded: dict[str, Any]) -> list[str]:
+    """What must hold of the journal whatever the cache and the timing (issue 12).
+
+    One ``OrderCreated`` per order stream and one ``OrderFilled`` per trade id; the whole
+    journal re-folded with a tracker capacity of 1 and of the default gives the live positions
+    and the same orders.
+    """
+    problems: list[str] = []
+    created: Counter[str] = Counter()
+    trades: Counter[str] = Counter()
+    async for recorded in manager.store.read_all(1):
+        if recorded.type == "OrderCreated":
+            created[recorded.stream_id] += 1
+        elif recorded.type == "OrderFilled":
+            trades[str(recorded.data["trade_id"])] += 1
+    problems += [f"{s}: {n} OrderCreated" for s, n in created.items() if n != 1]
+    problems += [f"trade {t}: journaled {n} times" for t, n in trades.items() if n != 1]
+    live = {pair: pos.net_size for pair, pos in manager.positions.as_dict().items()}
+    for capacity in (1, 50_000):
+        state = await load_state(manager.store, use_checkpoint=False,
+                                 completed_capacity=capacity)
+        sizes = {pair: pos.net_size for pair, pos in state.positions.as_dict().items()}
+        if sizes != live:
+            problems.append(f"capacity {capacity}: positions {sizes} vs live {live}")
+        for record in state.tracker.records():
+            order = await manager.load_order(record.client_order_id)
+            if order is None or _order_view(order) != _order_view(record.freeze()):
+                problems.append(f"capacity {capacity}: {record.client_order_id} differs")
+    if {p: v.net_size for p, v in folded.items()} != live:
+        problems.append("a full fold differs from the live positions")
+    return problems
 
 
 async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: int) -> None:
@@ -113,11 +149,12 @@ async def trade(manager: OrderManager, connector: HyperliquidConnector, seed: in
 async def main() -> None:
     """Parse arguments, recover, dump, wait for go, trade."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", required=True, help="a SQLite file, or a database URL")
     parser.add_argument("--sim", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dump", type=Path, required=True)
     parser.add_argument("--nonce-file", type=Path, required=True)
+    parser.add_argument("--completed-in-memory", type=int, default=300)
     args = parser.parse_args()
     connector = HyperliquidConnector(
         args.sim, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
@@ -125,8 +162,9 @@ async def main() -> None:
     )
     # A small memory bound so that orders leave memory (and are read back) within a short run.
     config = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5, poll_interval_s=1.0,
-                          completed_in_memory=300)
-    manager = await OrderManager.open(f"sqlite+aiosqlite:///{args.db}", connector, config=config)
+                          completed_in_memory=args.completed_in_memory)
+    url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
+    manager = await OrderManager.open(url, connector, config=config)
     await dump_state(manager, args.dump)
     print("RECOVERED", flush=True)
     loop = asyncio.get_running_loop()

@@ -79,6 +79,7 @@ class SimulatorConfig:
     max_ws_connections: int = 100
     ws_queue_limit: int = 10_000
     save_interval_s: float = 1.0
+    admin_api: bool = False  # POST /admin on loopback: faults and marks at run time
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
     markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
 

@@ -21,6 +21,7 @@ from types import TracebackType
 import orjson
 from aiohttp import web
 
+from .admin import admin_handler
 from .config import SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
@@ -99,6 +100,8 @@ class SimulatedExchange:
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self.hub.handle)
+        if self.config.admin_api:  # off unless asked for (oms sim --admin): tests and demos
+            app.router.add_post("/admin", admin_handler(self))
         # A client still connected at stop() (an engine the caller never closed) must not hold the
         # shutdown for aiohttp's default 60 s per connection.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
