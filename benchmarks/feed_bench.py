@@ -2,9 +2,9 @@
 JetStream and ZeroMQ, each against a peer measured in the same run.
 
 - throughput: the relay publishes N already-journaled events (read from the journal, subject
-  lookup, publish; JetStream: one ack per message plus the checkpoint) until the subscriber has
-  them all; peer: the same N message bodies sent by a bare client (JetStream: sequential acked
-  publishes; ZeroMQ: bare PUB sends), with no journal in the loop.
+  lookup, publish; JetStream: pipelined, chained, acked, plus the checkpoint) until the
+  subscriber has them all; peer: the same N message bodies sent by a bare client (JetStream:
+  pipelined acked publishes, and one ack at a time; ZeroMQ: bare PUB sends), no journal.
 - latency: one event appended every ``pace`` ms (each append awaited: durable), timed from
   before ``append`` to its arrival at the subscriber; peer: a bare ``EventStore.subscribe`` in
   the same process (the journal's own notification path, no message system).
@@ -193,18 +193,29 @@ async def _nats(folder: Path, url: str, n: int, lat_n: int, pace_s: float) -> di
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task
         await subscription.unsubscribe()
-        # Peer: the same bodies published by a bare JetStream client, one ack at a time.
+        # Peers: the same bodies published by a bare JetStream client (no journal, no
+        # checkpoint), pipelined like the relay (256 acks outstanding) and one ack at a time.
         bodies = [body(e) async for e in store.read_all(1, n)]
         peer_stream = stream + "P"
         await js.add_stream(name=peer_stream, subjects=[f"{peer_stream.lower()}.>"])
         began = time.perf_counter()
+        window: list[Any] = []
         for i, raw in enumerate(bodies):
-            await js.publish(f"{peer_stream.lower()}.x", raw, headers={"Nats-Msg-Id": str(i)})
+            window.append(await js.publish_async(f"{peer_stream.lower()}.x", raw,
+                                                 headers={"Nats-Msg-Id": f"a{i}"}))
+            if len(window) >= 256:
+                await window.pop(0)
+        await asyncio.gather(*window)
         peer_rate = n / (time.perf_counter() - began)
+        began = time.perf_counter()
+        for i, raw in enumerate(bodies):
+            await js.publish(f"{peer_stream.lower()}.y", raw, headers={"Nats-Msg-Id": f"s{i}"})
+        sequential_rate = n / (time.perf_counter() - began)
         await js.delete_stream(peer_stream)
         direct = await _direct_peer(store, lat_n, pace_s)
         return {"events": n, "relay_events_per_s": round(relay_rate),
-                "bare_jetstream_publish_events_per_s": round(peer_rate),
+                "bare_jetstream_pipelined_events_per_s": round(peer_rate),
+                "bare_jetstream_sequential_events_per_s": round(sequential_rate),
                 "ratio_relay_to_bare": round(relay_rate / peer_rate, 3),
                 "latency_append_to_subscriber": latency,
                 "latency_peer_direct_journal_subscribe": direct,

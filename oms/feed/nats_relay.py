@@ -1,14 +1,16 @@
 """Relay the journal to NATS JetStream with an exactly-once effect.
 
-The relay tails the journal from its checkpoint (``proj_checkpoints``, in the journal's own
-database) and publishes each event, in journal order and one at a time, with
+The relay tails the journal and publishes each event in journal order with
 ``Nats-Msg-Id = event id`` (JetStream drops a second copy inside the stream's duplicate window)
-and ``Oms-Position = global position``. The checkpoint is advanced only after JetStream's ack.
-At start the relay also reads the position of the stream's last stored message and resumes
-after the larger of the two, so a crash between an ack and the checkpoint write republishes
-nothing, however long the relay was down; a crash before the ack republishes with the same id
-(deduplicated). A NATS outage makes the relay wait and retry the same message: nothing is skipped
-and nothing goes out of order. One stream per journal: nothing else may publish to its subjects.
+and ``Oms-Position = global position``. Publishes are pipelined (up to ``window`` awaiting their
+ack) and chained: each carries ``Nats-Expected-Last-Sequence`` = the sequence its predecessor must
+have got, so JetStream stores a message only right after the one before it. The stream is
+therefore always a gap-free prefix of the journal, in order, whatever fails. On any failure
+(timeout, lost connection, a broken chain) the relay waits, reads the position of the stream's
+last stored message and resumes right after it: a relay SIGKILL or a NATS restart at any point
+loses nothing and stores nothing twice. The checkpoint (``proj_checkpoints``, in the journal's own
+database) is advanced only after acks, and is where a relay starts when the stream is empty.
+One stream per journal: nothing else may publish to its subjects.
 
 Example::
 
@@ -28,7 +30,7 @@ import nats
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from eventstore import EventStore, RecordedEvent
+from eventstore import EventStore
 from oms.feed.checkpoint import Checkpoint
 from oms.feed.message import SubjectNamer, body
 
@@ -40,14 +42,19 @@ class NatsRelay:
     """Publishes every journaled event to one JetStream stream, exactly once in effect."""
 
     def __init__(self, store: EventStore, url: str, *, stream: str, namer: SubjectNamer,
-                 checkpoint_every: int = 200, duplicate_window_s: float = 120.0) -> None:
+                 checkpoint_every: int = 500, duplicate_window_s: float = 120.0,
+                 window: int = 256, ack_timeout_s: float = 5.0) -> None:
         self._store = store
         self._url = url
         self.stream = stream
         self._namer = namer
         self.checkpoint = Checkpoint(store, f"feed:nats:{stream}")
         self._every = checkpoint_every
-        self._window = duplicate_window_s
+        self._dup_window = duplicate_window_s
+        self._window = window
+        self._ack_timeout = ack_timeout_s
+        self._saved = 0
+        self._last_save = time.monotonic()
         self._nc: Any = None
         self._js: Any = None
         self._closing = False
@@ -58,25 +65,85 @@ class NatsRelay:
         """The last position acknowledged by JetStream."""
 
     async def run(self) -> None:
-        """Publish from the checkpoint on, forever (cancel the task to stop; it saves first)."""
+        """Publish from where the stream (or the checkpoint) ends, forever (cancel to stop)."""
         await self._connect()
-        start = max(await self.checkpoint.load(), await self._last_published()) + 1
-        self.position = start - 1
-        log.info("NATS relay: stream %s from position %d", self.stream, start)
-        saved = self.position
-        last_save = time.monotonic()
+        checkpoint = await self.checkpoint.load()
+        delay = 0.1
         try:
-            async for recorded in self._store.subscribe(from_position=start):
-                await self._publish(recorded)
-                self.position = recorded.position
-                if self.position - saved >= self._every or time.monotonic() - last_save > 0.5:
-                    await self.checkpoint.save(self.position)
-                    saved, last_save = self.position, time.monotonic()
+            while True:
+                try:
+                    last_position, last_seq = await self._stream_end()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # NATS down: wait for the client to reconnect
+                    log.warning("NATS relay: cannot read stream %s (%s); retrying in %.1f s",
+                                self.stream, type(exc).__name__, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                start = max(checkpoint, last_position, self.position) + 1
+                self.position = start - 1
+                log.info("NATS relay: stream %s from position %d (stream sequence %d)",
+                         self.stream, start, last_seq)
+                await self._pump(start, last_seq)  # returns after a failure
+                self.retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
         finally:
-            if self.position > saved:
+            if self.position > self._saved:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.checkpoint.save(self.position))
             await self.close()
+
+    async def _pump(self, start: int, last_seq: int) -> None:
+        """Publish from ``start`` (chained after stream sequence ``last_seq``) until a failure."""
+        window: asyncio.Queue[tuple[int, asyncio.Future[Any]]] = asyncio.Queue(self._window)
+        feeder = asyncio.ensure_future(self._feed(start, last_seq, window))
+        drainer = asyncio.ensure_future(self._drain(window))
+        try:
+            done, _ = await asyncio.wait({feeder, drainer}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    exc = task.exception()
+                    log.warning("NATS relay: publishing stopped at position %d (%s: %s); "
+                                "resuming after the stream's last message",
+                                self.position + 1, type(exc).__name__, exc)
+        finally:
+            for task in (feeder, drainer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            while not window.empty():  # releases their slots in the client's pending window
+                window.get_nowait()[1].cancel()
+
+    async def _feed(self, start: int, last_seq: int,
+                    window: asyncio.Queue[tuple[int, asyncio.Future[Any]]]) -> None:
+        expected = last_seq
+        async for recorded in self._store.subscribe(from_position=start):
+            subject = await self._namer.subject(recorded, self._store)
+            headers = {"Nats-Msg-Id": str(recorded.event_id),
+                       POSITION_HEADER: str(recorded.position),
+                       "Nats-Expected-Last-Sequence": str(expected)}
+            future = await self._js.publish_async(subject, body(recorded), headers=headers)
+            expected += 1
+            await window.put((recorded.position, future))
+
+    async def _drain(self, window: asyncio.Queue[tuple[int, asyncio.Future[Any]]]) -> None:
+        while True:
+            position, future = await window.get()
+            ack = await asyncio.wait_for(future, self._ack_timeout)
+            if ack.duplicate:
+                # Stored earlier (it cannot be, given the chain, unless the stream was changed
+                # by hand): the chain breaks at the next message and the relay resynchronises.
+                self.duplicates += 1
+            else:
+                self.published += 1
+            self.position = position
+            now = time.monotonic()
+            if self.position - self._saved >= self._every or (
+                    now - self._last_save > 0.5 and window.empty()):
+                await self.checkpoint.save(self.position)
+                self._saved, self._last_save = self.position, now
 
     async def close(self) -> None:
         """Close the NATS connection (flushing what is buffered)."""
@@ -100,43 +167,21 @@ class NatsRelay:
         )
         self._js = self._nc.jetstream(timeout=5.0)
         config = StreamConfig(name=self.stream, subjects=[self._namer.wildcard],
-                              storage=StorageType.FILE, duplicate_window=self._window)
+                              storage=StorageType.FILE, duplicate_window=self._dup_window)
         try:
             await self._js.stream_info(self.stream)
         except NotFoundError:
             await self._js.add_stream(config)
 
-    async def _last_published(self) -> int:
+    async def _stream_end(self) -> tuple[int, int]:
+        """(journal position, stream sequence) of the stream's last message; (0, seq) if none."""
         info = await self._js.stream_info(self.stream)
-        if not info.state.last_seq:
-            return 0
+        last_seq = int(info.state.last_seq or 0)
+        if not info.state.messages:
+            return 0, last_seq
         try:
-            message = await self._js.get_msg(self.stream, info.state.last_seq)
+            message = await self._js.get_msg(self.stream, last_seq)
         except NotFoundError:
-            return 0
+            return 0, last_seq
         headers = message.headers or {}
-        return int(headers.get(POSITION_HEADER, 0))
-
-    async def _publish(self, recorded: RecordedEvent) -> None:
-        subject = await self._namer.subject(recorded, self._store)
-        payload = body(recorded)
-        headers = {"Nats-Msg-Id": str(recorded.event_id),
-                   POSITION_HEADER: str(recorded.position)}
-        delay = 0.1
-        while True:
-            try:
-                ack = await self._js.publish(subject, payload, headers=headers, timeout=2.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # timeouts, no responders, connection lost: retry
-                self.retries += 1
-                log.warning("NATS relay: publish of position %d failed (%s); retrying in %.1f s",
-                            recorded.position, type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            if ack.duplicate:
-                self.duplicates += 1
-            else:
-                self.published += 1
-            return
+        return int(headers.get(POSITION_HEADER, 0)), last_seq
