@@ -3,8 +3,9 @@ JetStream and ZeroMQ, each against a peer measured in the same run.
 
 - throughput: the relay publishes N already-journaled events (read from the journal, subject
   lookup, publish; JetStream: pipelined, chained, acked, plus the checkpoint) until the
-  subscriber has them all; peer: the same N message bodies sent by a bare client (JetStream:
-  pipelined acked publishes, and one ack at a time; ZeroMQ: bare PUB sends), no journal.
+  subscriber has them all (ZeroMQ, both sides: timed from the first delivery to the last);
+  peer: the same N message bodies sent by a bare client (JetStream: pipelined acked
+  publishes, and one ack at a time; ZeroMQ: bare PUB sends), no journal.
 - latency: one event appended every ``pace`` ms (each append awaited: durable), timed from
   before ``append`` to its arrival at the subscriber; peer: a bare ``EventStore.subscribe`` in
   the same process (the journal's own notification path, no message system).
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import socket
 import statistics
 import tempfile
 import time
@@ -93,33 +95,38 @@ async def _direct_peer(store: EventStore, count: int, pace_s: float) -> dict[str
 async def _zmq(folder: Path, n: int, lat_n: int, pace_s: float) -> dict[str, Any]:
     store = await EventStore.open(f"sqlite+aiosqlite:///{folder / 'zmq.db'}")
     context = zmq.asyncio.Context.instance()
-    port = 0
-    with contextlib.closing(context.socket(zmq.SUB)) as probe:
-        port = probe.bind_to_random_port("tcp://127.0.0.1")
+    with socket.socket() as probe:  # a free port (a ZeroMQ probe would hold it a while)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     endpoint = f"tcp://127.0.0.1:{port}"
-    await _journal(store, n)
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.RCVHWM, 0)
     sub.setsockopt_string(zmq.SUBSCRIBE, "")
     sub.connect(endpoint)
+    await _journal(store, n)
+    # PUB drops what it sends before the subscriber's connection is up: the relay waits a
+    # second after binding, then publishes the N journaled events (timed first to last).
     relay = ZmqRelay(store, endpoint, namer=SubjectNamer("bench", ACCOUNT), from_position=1,
-                     high_water_mark=0)
+                     high_water_mark=0, settle_s=1.0)
     received: dict[int, float] = {}
-    first: list[float] = []
 
     async def listen() -> None:
         while True:
             _, raw = await sub.recv_multipart()
-            if not first:
-                first.append(time.perf_counter())
             received[parse(raw)["position"]] = time.perf_counter()
 
     listener = asyncio.create_task(listen())
-    began = time.perf_counter()
     relay_task = asyncio.create_task(relay.run())
-    while len(received) < n:  # noqa: ASYNC110 - polling is the measurement's own clock
+    deadline = time.monotonic() + 120
+    while len(received) < n and time.monotonic() < deadline:
+        if relay_task.done():
+            relay_task.result()  # raises what stopped the relay
         await asyncio.sleep(0.01)
-    relay_rate = n / (time.perf_counter() - began)
+    if len(received) < n:
+        raise RuntimeError(f"ZeroMQ subscriber got {len(received)} of {n} events "
+                           f"(relay at {relay.position}, {relay.published} sent)")
+    times = sorted(received.values())
+    relay_rate = (n - 1) / (times[-1] - times[0])  # first to last delivery
     latency = _pcts(await _latency(store, lat_n, pace_s, received))
     relay_task.cancel()
     listener.cancel()
@@ -135,21 +142,19 @@ async def _zmq(folder: Path, n: int, lat_n: int, pace_s: float) -> dict[str, Any
     sub2.setsockopt(zmq.RCVHWM, 0)
     sub2.setsockopt_string(zmq.SUBSCRIBE, "")
     sub2.connect(f"tcp://127.0.0.1:{peer_port}")
-    await asyncio.sleep(0.3)
-    got = 0
+    await asyncio.sleep(1.0)  # the slow joiner again
+    arrivals: list[float] = []
 
     async def drain() -> None:
-        nonlocal got
-        while got < n:
+        while len(arrivals) < n:
             await sub2.recv_multipart()
-            got += 1
+            arrivals.append(time.perf_counter())
 
     drainer = asyncio.create_task(drain())
-    began = time.perf_counter()
     for raw in bodies:
         await pub.send_multipart([b"bench", raw])
-    await drainer
-    peer_rate = n / (time.perf_counter() - began)
+    await asyncio.wait_for(drainer, 120)
+    peer_rate = (n - 1) / (arrivals[-1] - arrivals[0])
     direct = await _direct_peer(store, lat_n, pace_s)
     for sock in (sub, sub2, pub):
         sock.close(0)
@@ -185,8 +190,11 @@ async def _nats(folder: Path, url: str, n: int, lat_n: int, pace_s: float) -> di
             await asyncio.sleep(0.005)
         # A core-NATS subscription on the stream's subjects: the live feed.
         subscription = await nc.subscribe(namer.wildcard, cb=on_message)
-        while relay.position < n:  # noqa: ASYNC110 - the relay has no event to await
+        deadline = time.monotonic() + 300
+        while relay.position < n and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+        if relay.position < n:
+            raise RuntimeError(f"the NATS relay reached position {relay.position} of {n}")
         relay_rate = n / (time.perf_counter() - began)
         latency = _pcts(await _latency(store, lat_n, pace_s, received))
         relay_task.cancel()

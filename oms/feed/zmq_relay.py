@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import zmq
@@ -31,12 +32,14 @@ class ZmqRelay:
     """Publishes every journaled event on a bound PUB socket."""
 
     def __init__(self, store: EventStore, endpoint: str, *, namer: SubjectNamer,
-                 from_position: int | None = None, high_water_mark: int = 100_000) -> None:
+                 from_position: int | None = None, high_water_mark: int = 100_000,
+                 settle_s: float = 0.0) -> None:
         self._store = store
         self.endpoint = endpoint
         self._namer = namer
         self._from = from_position
         self._hwm = high_water_mark
+        self._settle_s = settle_s
         self.published = 0
         self.position = 0
 
@@ -48,6 +51,9 @@ class ZmqRelay:
         socket.setsockopt(zmq.LINGER, 0)
         socket.bind(self.endpoint)
         try:
+            # PUB drops what it sends before a subscriber's connection is up: optionally give
+            # the subscribers that are already trying to connect a moment.
+            await asyncio.sleep(self._settle_s)
             start = self._from
             if start is None:
                 head, _ = await self._store.head()
