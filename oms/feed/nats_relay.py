@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import nats
@@ -97,14 +98,14 @@ class NatsRelay:
 
     async def _pump(self, start: int, last_seq: int) -> None:
         """Publish from ``start`` (chained after stream sequence ``last_seq``) until a failure."""
-        window: asyncio.Queue[tuple[int, asyncio.Future[Any]]] = asyncio.Queue(self._window)
+        window = _Window(self._window)
         feeder = asyncio.ensure_future(self._feed(start, last_seq, window))
         drainer = asyncio.ensure_future(self._drain(window))
         try:
             done, _ = await asyncio.wait({feeder, drainer}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task.exception() is not None:
-                    exc = task.exception()
+                exc = task.exception()
+                if exc is not None:
                     log.warning("NATS relay: publishing stopped at position %d (%s: %s); "
                                 "resuming after the stream's last message",
                                 self.position + 1, type(exc).__name__, exc)
@@ -113,25 +114,26 @@ class NatsRelay:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            while not window.empty():  # releases their slots in the client's pending window
-                window.get_nowait()[1].cancel()
+            for _, future in window.pending:  # frees their slots in the client's window
+                future.cancel()
 
-    async def _feed(self, start: int, last_seq: int,
-                    window: asyncio.Queue[tuple[int, asyncio.Future[Any]]]) -> None:
+    async def _feed(self, start: int, last_seq: int, window: _Window) -> None:
         expected = last_seq
         async for recorded in self._store.subscribe(from_position=start):
+            await window.room()
             subject = await self._namer.subject(recorded, self._store)
             headers = {"Nats-Msg-Id": str(recorded.event_id),
                        POSITION_HEADER: str(recorded.position),
                        "Nats-Expected-Last-Sequence": str(expected)}
             future = await self._js.publish_async(subject, body(recorded), headers=headers)
             expected += 1
-            await window.put((recorded.position, future))
+            window.add(recorded.position, future)
 
-    async def _drain(self, window: asyncio.Queue[tuple[int, asyncio.Future[Any]]]) -> None:
+    async def _drain(self, window: _Window) -> None:
         while True:
-            position, future = await window.get()
+            position, future = await window.oldest()
             ack = await asyncio.wait_for(future, self._ack_timeout)
+            window.done()
             if ack.duplicate:
                 # Stored earlier (it cannot be, given the chain, unless the stream was changed
                 # by hand): the chain breaks at the next message and the relay resynchronises.
@@ -141,7 +143,7 @@ class NatsRelay:
             self.position = position
             now = time.monotonic()
             if self.position - self._saved >= self._every or (
-                    now - self._last_save > 0.5 and window.empty()):
+                    now - self._last_save > 0.5 and not window.pending):
                 await self.checkpoint.save(self.position)
                 self._saved, self._last_save = self.position, now
 
@@ -185,3 +187,39 @@ class NatsRelay:
             return 0, last_seq
         headers = message.headers or {}
         return int(headers.get(POSITION_HEADER, 0)), last_seq
+
+
+class _Window:
+    """Publishes awaiting their ack, oldest first. When full, the feeder waits until half of it
+    is acknowledged, so publishes go out in bursts the client writes in few socket sends."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pending: deque[tuple[int, asyncio.Future[Any]]] = deque()
+        self._items = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def room(self) -> None:
+        """Wait until another publish may go out."""
+        if len(self.pending) >= self.size:
+            self._room.clear()
+            await self._room.wait()
+
+    def add(self, position: int, future: asyncio.Future[Any]) -> None:
+        """Track one publish."""
+        self.pending.append((position, future))
+        self._items.set()
+
+    async def oldest(self) -> tuple[int, asyncio.Future[Any]]:
+        """The oldest publish (waits for one)."""
+        while not self.pending:
+            self._items.clear()
+            await self._items.wait()
+        return self.pending[0]
+
+    def done(self) -> None:
+        """The oldest publish is acknowledged."""
+        self.pending.popleft()
+        if len(self.pending) <= self.size // 2:
+            self._room.set()
