@@ -10,6 +10,7 @@
 
 from eventstore.errors import (
     EventStoreError,
+    Fenced,
     ForeignDatabase,
     IdempotencyConflict,
     IntegrityError,
@@ -41,6 +42,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
+    "Fenced",
     "ForeignDatabase",
     "IdempotencyConflict",
     "IntegrityError",

@@ -27,6 +27,23 @@ class WrongExpectedVersion(EventStoreError):
         )
 
 
+class Fenced(EventStoreError):
+    """This store's fencing token is stale: another writer claimed the fence stream.
+
+    Nothing of the batch was written. ``stream_id`` is the fence stream, ``token`` the version
+    this store was fenced at, ``actual`` the version found.
+    """
+
+    def __init__(self, stream_id: str, token: int, actual: int | None) -> None:
+        self.stream_id = stream_id
+        self.token = token
+        self.actual = actual
+        super().__init__(
+            f"fenced: stream {stream_id!r} moved from version {token} to {actual}; another"
+            " writer claimed it, so this one may no longer append (nothing was written)"
+        )
+
+
 class IdempotencyConflict(EventStoreError):
     """An event id is already stored with different content (or in another stream/batch).
 

@@ -13,8 +13,11 @@ from typing import Any
 from uuid import UUID
 
 from eventstore.codec import EncodedEvent, chain_hash
-from eventstore.errors import IdempotencyConflict, WrongExpectedVersion
+from eventstore.errors import Fenced, IdempotencyConflict, WrongExpectedVersion
 from eventstore.model import AppendResult, ExpectedVersion, RowEvent, StreamState
+
+Fence = tuple[str, int]
+"""(stream id, version): appends commit only while that stream is at that version."""
 
 Row = tuple[int, str, int, str, int, Any, bytes, bytes, int, str]
 """(position, stream_id, version, type, event_version, event_id, data, metadata, us, hash)."""
@@ -86,14 +89,21 @@ def plan_batch(
     stored_by_id: dict[str, Row],
     stream_versions: dict[str, int],
     now_us: int,
+    fence: Fence | None = None,
 ) -> list[Row]:
     """Decide every request of a batch; return the rows to insert, in position order.
 
     Sets ``request.outcome`` to an :class:`AppendResult` or to the exception that request
     must raise. ``stored_by_id`` maps hyphenated event id text to its stored row;
     ``stream_versions`` maps stream id to its last stored version. Both are updated in place
-    with what this batch plans, so later requests in the batch see earlier ones.
+    with what this batch plans, so later requests in the batch see earlier ones. With a
+    ``fence`` whose stream is no longer at its version (``stream_versions`` must hold it),
+    every request fails with :class:`Fenced` and nothing is planned.
     """
+    if fence is not None and stream_versions.get(fence[0]) != fence[1]:
+        for req in requests:
+            req.outcome = Fenced(fence[0], fence[1], stream_versions.get(fence[0]))
+        return []
     position, prev = head
     out: list[Row] = []
     hash_ = chain_hash

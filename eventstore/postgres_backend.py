@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.codec import GENESIS_HASH
 from eventstore.model import RecordedEvent, RowEvent
-from eventstore.planner import AppendRequest, normalise_stored, plan_batch
+from eventstore.planner import AppendRequest, Fence, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
 
 APPEND_LOCK_KEY = 0x6F6D735F65767473  # "oms_evts": the one advisory lock all appenders share
@@ -92,13 +92,15 @@ class PostgresBackend:
             raw = await conn.get_raw_connection()
             yield raw.driver_connection
 
-    async def write(self, requests: list[AppendRequest], now_us: int) -> int:
+    async def write(
+        self, requests: list[AppendRequest], now_us: int, fence: Fence | None = None
+    ) -> int:
         """Plan and commit one batch in one transaction; return the new head position."""
         if self._writer is None:
             self._writer = await self._engine.connect()
         try:
             apg: Any = (await self._writer.get_raw_connection()).driver_connection
-            head = await self._write(apg, requests, now_us)
+            head = await self._write(apg, requests, now_us, fence)
         except BaseException:
             writer, self._writer = self._writer, None  # a lost connection: reconnect next time
             await writer.invalidate()
@@ -111,7 +113,9 @@ class PostgresBackend:
                 await writer.close()
         return head
 
-    async def _write(self, apg: Any, requests: list[AppendRequest], now_us: int) -> int:
+    async def _write(
+        self, apg: Any, requests: list[AppendRequest], now_us: int, fence: Fence | None
+    ) -> int:
         # Round trips are the cost here (a batch waits on each one), so: BEGIN and the lock go
         # in one simple-protocol message, the head and the stream versions come back from one
         # query, and stored ids are looked up only when the batch may contain a retry (see
@@ -119,7 +123,9 @@ class PostgresBackend:
         for optimistic in (True, False):
             await apg.execute(_BEGIN_LOCKED)
             try:
-                head, inserted = await self._plan_and_insert(apg, requests, now_us, optimistic)
+                head, inserted = await self._plan_and_insert(
+                    apg, requests, now_us, optimistic, fence
+                )
                 await apg.execute("COMMIT")
                 if inserted:
                     await self._notify(apg)
@@ -151,9 +157,14 @@ class PostgresBackend:
                 log.info("NOTIFY %s works again", NOTIFY_CHANNEL)
 
     async def _plan_and_insert(
-        self, apg: Any, requests: list[AppendRequest], now_us: int, optimistic: bool
+        self,
+        apg: Any,
+        requests: list[AppendRequest],
+        now_us: int,
+        optimistic: bool,
+        fence: Fence | None,
     ) -> tuple[int, bool]:
-        streams = list({r.stream_id for r in requests})
+        streams = list({r.stream_id for r in requests} | ({fence[0]} if fence else set()))
         head_t: tuple[int, str] = (0, GENESIS_HASH)
         versions: dict[str, int] = {}
         for stream_id, number, hash_ in await apg.fetch(_HEAD_AND_VERSIONS, streams):
@@ -163,7 +174,7 @@ class PostgresBackend:
                 versions[stream_id] = int(number)
         rows: list[Any] = []
         if optimistic:
-            rows = plan_batch(head_t, requests, {}, dict(versions), now_us)
+            rows = plan_batch(head_t, requests, {}, dict(versions), now_us, fence)
             # A refused append may be a retry (same ids): decide again knowing stored rows.
             optimistic = not any(isinstance(r.outcome, BaseException) for r in requests)
         if not optimistic:
@@ -171,7 +182,9 @@ class PostgresBackend:
             stored = await apg.fetch(
                 f"SELECT {COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
             )
-            rows = plan_batch(head_t, requests, normalise_stored(stored), versions, now_us)
+            rows = plan_batch(
+                head_t, requests, normalise_stored(stored), versions, now_us, fence
+            )
         if rows:
             await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
         return (rows[-1][0], True) if rows else (head_t[0], False)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from eventstore.codec import GENESIS_HASH
 from eventstore.model import RecordedEvent, RowEvent
-from eventstore.planner import AppendRequest, normalise_stored, plan_batch
+from eventstore.planner import AppendRequest, Fence, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
 from eventstore.writer_thread import WriterThread
 
@@ -87,8 +87,10 @@ def _stored_rows(conn: sqlite3.Connection, requests: list[AppendRequest]) -> lis
     return stored
 
 
-def _stream_versions(conn: sqlite3.Connection, requests: list[AppendRequest]) -> dict[str, int]:
-    streams = list({r.stream_id for r in requests})
+def _stream_versions(
+    conn: sqlite3.Connection, requests: list[AppendRequest], fence: Fence | None
+) -> dict[str, int]:
+    streams = list({r.stream_id for r in requests} | ({fence[0]} if fence else set()))
     versions: dict[str, int] = {}
     for part in _chunks(streams):
         marks = ",".join("?" * len(part))
@@ -103,24 +105,33 @@ def _stream_versions(conn: sqlite3.Connection, requests: list[AppendRequest]) ->
 
 
 def _plan_and_insert(
-    conn: sqlite3.Connection, requests: list[AppendRequest], now_us: int, optimistic: bool
+    conn: sqlite3.Connection,
+    requests: list[AppendRequest],
+    now_us: int,
+    optimistic: bool,
+    fence: Fence | None,
 ) -> int:
     head = tuple(conn.execute(_HEAD).fetchone() or (0, GENESIS_HASH))
-    versions = _stream_versions(conn, requests)
+    versions = _stream_versions(conn, requests, fence)
     rows: list[Any] = []
     if optimistic:
-        rows = plan_batch(head, requests, {}, dict(versions), now_us)
+        rows = plan_batch(head, requests, {}, dict(versions), now_us, fence)
         # A refused append may be a retry (same ids): decide again knowing the stored rows.
         optimistic = not any(isinstance(r.outcome, BaseException) for r in requests)
     if not optimistic:
         stored = normalise_stored(_stored_rows(conn, requests))
-        rows = plan_batch(head, requests, stored, versions, now_us)
+        rows = plan_batch(head, requests, stored, versions, now_us, fence)
     if rows:
         conn.executemany(_INSERT, [(*r[:5], r[5].replace("-", ""), *r[6:]) for r in rows])
     return rows[-1][0] if rows else int(head[0])
 
 
-def write_batch(conn: sqlite3.Connection, requests: list[AppendRequest], now_us: int) -> int:
+def write_batch(
+    conn: sqlite3.Connection,
+    requests: list[AppendRequest],
+    now_us: int,
+    fence: Fence | None = None,
+) -> int:
     """Plan and commit one batch in one transaction; return the new head position.
 
     Runs in the writer thread. Any exception leaves nothing written (the transaction is
@@ -137,7 +148,7 @@ def write_batch(conn: sqlite3.Connection, requests: list[AppendRequest], now_us:
     for optimistic in (True, False):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            head = _plan_and_insert(conn, requests, now_us, optimistic)
+            head = _plan_and_insert(conn, requests, now_us, optimistic, fence)
             conn.execute("COMMIT")
             return head
         except sqlite3.IntegrityError:
@@ -181,9 +192,13 @@ class SqliteBackend:
     async def _in(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(pool, fn)
 
-    async def write(self, requests: list[AppendRequest], now_us: int) -> int:
+    async def write(
+        self, requests: list[AppendRequest], now_us: int, fence: Fence | None = None
+    ) -> int:
         """Commit one batch; see :func:`write_batch`."""
-        head = await self._writer.run(lambda: write_batch(self._conn(False), requests, now_us))
+        head = await self._writer.run(
+            lambda: write_batch(self._conn(False), requests, now_us, fence)
+        )
         self._commits += 1
         if self._commits >= _CHECKPOINT_EVERY and not self._checkpointing:
             self._commits = 0

@@ -33,14 +33,16 @@ from eventstore.model import (
     StreamState,
     VerifyReport,
 )
-from eventstore.planner import AppendRequest
+from eventstore.planner import AppendRequest, Fence
 from eventstore.postgres_backend import PostgresBackend
 from eventstore.sqlite_backend import SqliteBackend
 from eventstore.verify import verify_chain
 
 
 class _Backend(Protocol):
-    async def write(self, requests: list[AppendRequest], now_us: int) -> int: ...
+    async def write(
+        self, requests: list[AppendRequest], now_us: int, fence: Fence | None = None
+    ) -> int: ...
     async def read_range(
         self, start: int, stop: int | None, limit: int
     ) -> list[RecordedEvent]: ...
@@ -88,7 +90,8 @@ class EventStore:
         self.listen = listen
         self._backend = backend
         self._changed = asyncio.Event()
-        self._writer = GroupCommitter(backend.write, self._committed)
+        self._fence: Fence | None = None
+        self._writer = GroupCommitter(self._write, self._committed)
         self._closed = False
 
     @classmethod
@@ -133,6 +136,30 @@ class EventStore:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    async def _write(self, requests: list[AppendRequest], now_us: int) -> int:
+        return await self._backend.write(requests, now_us, self._fence)
+
+    @property
+    def fence(self) -> tuple[str, int] | None:
+        """The fencing token every append of this store is checked against (None: none)."""
+        return self._fence
+
+    def set_fence(self, stream_id: str, version: int) -> None:
+        """From now on, commit this store's appends only while ``stream_id`` is at ``version``.
+
+        A fencing token: whoever appends to ``stream_id`` next (another process claiming the
+        same log) makes every later append of this store raise :class:`Fenced`, checked inside
+        the writing transaction, so nothing is written after the claim. Appending to
+        ``stream_id`` itself through this store also moves it: claim first, then fence.
+        """
+        check_stream_id(stream_id)
+        _check_count("version", version, 0)
+        self._fence = (stream_id, version)
+
+    def clear_fence(self) -> None:
+        """Append without a fencing token again."""
+        self._fence = None
 
     def _committed(self, _head: int) -> None:
         changed, self._changed = self._changed, asyncio.Event()

@@ -7,7 +7,9 @@ the very ``OrderRecord.on_*`` methods that ``OrderRecord.apply`` (and so ``evolv
 
 Only the common, unambiguous cases take the fast path. Each handler first checks, before it
 touches anything, that the row is well formed for it and that ``classify`` would say APPLY:
-the order is active, and the event is legal in its state by the transition table and guards.
+the order is active, the transition table says APPLY for its state (one lookup in
+``TRANSITIONS``, never a re-coded cell), and the data guards hold (trade id, overfill, exchange
+id); a cell whose legality depends on another guard takes the slow path.
 Everything else goes through ``Projector.apply_order_row``, the exact live path: older schema
 versions (upcast), unknown types or newer versions (raise), malformed payloads (raise),
 duplicates, overfills, anomalies, events of completed orders, payloads naming another order.
@@ -42,6 +44,7 @@ from oms.domain.events import (
 )
 from oms.domain.ids import ORDER_STREAM_PREFIX, ClientOrderId
 from oms.domain.order import OrderRecord
+from oms.domain.transitions import TRANSITIONS, Effect
 from projections.projector import Projector
 
 S = OrderState
@@ -60,13 +63,12 @@ def _members(cls: Any) -> dict[Any, Any]:
 
 def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
     """The fast handlers, by event type, with the one schema version each reads."""
-    tracker = projector.tracker
-    active = tracker._active  # same package: the fast path is the tracker's fold, unrolled
+    active, completed, lost, by_exchange_id, complete = projector.tracker.index()
     active_get = active.get
-    completed = tracker._completed
-    lost = tracker._lost
-    by_exchange_id = tracker._by_exchange_id
-    complete = tracker._complete
+    # The table's cells, asked once per type: a row applies only where its cell says APPLY.
+    legal = {c.TYPE: legal_states(c.TYPE) for c in (OrderCanceled, OrderRejected)}
+    submit_ok, accept_ok = legal_states(OrderSubmitted.TYPE), legal_states(OrderAccepted.TYPE)
+    fill_ok, cancel_ok = legal_states(OrderFilled.TYPE), legal_states(CancelRequested.TYPE)
     apply_fill = projector.positions.apply_fill
     new_record = OrderRecord.new
     intern = sys.intern
@@ -106,7 +108,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
 
     def submitted(cid: str, d: dict[str, Any]) -> bool:
         record = active_get(cid)
-        if record is None or record.state is not S.PENDING_CREATE:
+        if record is None or record.state not in submit_ok:
             return False  # a resubmission after the ack is an anomaly
         try:
             if d["client_order_id"] != cid or d["sent_at_ns"] is _MISSING:
@@ -120,7 +122,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
 
     def accepted(cid: str, d: dict[str, Any]) -> bool:
         record = active_get(cid)
-        if record is None or record.exchange_order_id is not None:
+        if record is None or record.state not in accept_ok:
+            return False
+        if record.exchange_order_id is not None:
             return False  # a repeated or conflicting ack: ignored or an anomaly
         try:
             if d["client_order_id"] != cid or d["at_ns"] is _MISSING:
@@ -137,7 +141,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
 
     def filled(cid: str, d: dict[str, Any]) -> bool:
         record = active_get(cid)
-        if record is None:
+        if record is None or record.state not in fill_ok:
             return False  # a late fill of a completed order, or an orphan
         try:
             if d["client_order_id"] != cid or d["is_maker"] is _MISSING:
@@ -171,7 +175,7 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
 
     def cancel_requested(cid: str, d: dict[str, Any]) -> bool:
         record = active_get(cid)
-        if record is None:
+        if record is None or record.state not in cancel_ok:
             return False
         try:
             if d["client_order_id"] != cid or d["at_ns"] is _MISSING:
@@ -183,14 +187,16 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
         _settle_lost(record)
         return True
 
-    def ended(state: OrderState, only_before_ack: bool) -> Handler:
-        # OrderCanceled ends any active order; OrderRejected only one never accepted (after
-        # the ack it is an anomaly, in PENDING_CANCEL it depends on a guard: slow path).
+    def ended(state: OrderState, type_: str, only_before_ack: bool) -> Handler:
+        # The table says where each ends an order; OrderRejected in PENDING_CANCEL also
+        # depends on a guard (never accepted): that cell takes the slow path.
+        ok = legal[type_]
+
         def handler(cid: str, d: dict[str, Any]) -> bool:
             record = active_get(cid)
-            if record is None:
+            if record is None or record.state not in ok:
                 return False
-            if only_before_ack and record.state is not S.PENDING_CREATE:
+            if only_before_ack and record.state is S.PENDING_CANCEL:
                 return False
             try:
                 if d["client_order_id"] != cid or d["at_ns"] is _MISSING:
@@ -223,9 +229,18 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
         OrderAccepted.TYPE: (OrderAccepted.VERSION, accepted),
         OrderFilled.TYPE: (OrderFilled.VERSION, filled),
         CancelRequested.TYPE: (CancelRequested.VERSION, cancel_requested),
-        OrderCanceled.TYPE: (OrderCanceled.VERSION, ended(S.CANCELED, False)),
-        OrderRejected.TYPE: (OrderRejected.VERSION, ended(S.FAILED, True)),
+        OrderCanceled.TYPE: (OrderCanceled.VERSION, ended(S.CANCELED, OrderCanceled.TYPE, False)),
+        OrderRejected.TYPE: (OrderRejected.VERSION, ended(S.FAILED, OrderRejected.TYPE, True)),
     }
+
+
+def legal_states(type_: str) -> frozenset[OrderState]:
+    """The states in which the transition table applies ``type_`` (read from ``TRANSITIONS``)."""
+    return frozenset(
+        state
+        for (state, t), cell in TRANSITIONS.items()
+        if t == type_ and cell.effect is Effect.APPLY
+    )
 
 
 _MISSING: Any = object()  # never in a payload: ``d[k] is _MISSING`` only asserts k is present

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict, deque
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from oms.domain.enums import OrderState
 from oms.domain.events import OrderCreated, OrderEvent
@@ -34,6 +35,20 @@ class TrackerNote:
     client_order_id: str
     event_type: str
     kind: str  # "orphan_stream": no OrderCreated seen (or the order was evicted long ago)
+
+
+class TrackerIndex(NamedTuple):
+    """The tracker's index as the replay fast path (``row_fold``) folds into it, in place.
+
+    Whoever holds it must keep the tracker's invariants exactly as :meth:`OrderTracker.apply`
+    does: an order is in ``active`` or ``completed``; completing goes through ``complete``.
+    """
+
+    active: dict[str, OrderRecord]
+    completed: OrderedDict[str, OrderRecord]
+    lost: set[str]
+    by_exchange_id: dict[str, str]
+    complete: Callable[[str, OrderRecord], None]
 
 
 class OrderTracker:
@@ -150,6 +165,24 @@ class OrderTracker:
 
     def _record(self, client_order_id: str) -> OrderRecord | None:
         return self._active.get(client_order_id) or self._completed.get(client_order_id)
+
+    def index(self) -> TrackerIndex:
+        """The index itself, for the replay fast path (see :class:`TrackerIndex`)."""
+        return TrackerIndex(
+            self._active, self._completed, self._lost, self._by_exchange_id, self._complete
+        )
+
+    def record(self, client_order_id: str) -> OrderRecord | None:
+        """The live record itself (the engine's fold owns it: read it, never mutate it)."""
+        return self._active.get(client_order_id) or self._completed.get(client_order_id)
+
+    def cid_by_exchange_id(self, exchange_order_id: str) -> str | None:
+        """The client order id the exchange knows as ``exchange_order_id``, if tracked."""
+        return self._by_exchange_id.get(exchange_order_id)
+
+    def active_records(self) -> list[OrderRecord]:
+        """Every non-terminal record, oldest first (no snapshots; do not mutate)."""
+        return list(self._active.values())
 
     def by_exchange_id(self, exchange_order_id: str) -> InFlightOrder | None:
         """The order the exchange knows as ``exchange_order_id``, if tracked."""

@@ -13,6 +13,7 @@ from oms.domain.codec import (
     encode,
 )
 from oms.domain.decide import decide
+from oms.domain.decider import Decision, Then, decide_command, decide_observation
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.events import (
     CancelRejected,
@@ -37,6 +38,7 @@ __all__ = [
     "CancelRejected",
     "CancelRequested",
     "ClientOrderId",
+    "Decision",
     "Effect",
     "EventDecodeError",
     "InFlightOrder",
@@ -56,6 +58,7 @@ __all__ = [
     "OrderSubmitted",
     "OrderType",
     "PositionAction",
+    "Then",
     "TimeInForce",
     "TradeSide",
     "Transition",
@@ -63,6 +66,8 @@ __all__ = [
     "UnsupportedEventVersion",
     "classify",
     "decide",
+    "decide_command",
+    "decide_observation",
     "decode",
     "encode",
     "evolve",

@@ -1,10 +1,11 @@
-"""Order commands: ``buy``, ``sell``, ``replace``, ``cancel``, ``cancel_all``, the kill switch.
+"""The command handler: ``buy``, ``sell``, ``replace``, ``cancel``, ``cancel_all``, kill switch.
 
 Every command is synchronous and never awaits I/O: it validates and quantizes against the
 exchange's rules, runs the pre-trade risk gate, decides the order's events with the pure domain
-functions, applies them to the live record and queues them for the journal. What must reach the
-exchange is handed to the outbox only once those events are durable (``Journal`` ``after``
-callbacks), so a submission never overtakes its journal entry.
+functions, applies them to the live record and queues them for the journal (``LiveOrders``).
+What must reach the exchange is handed to the outbox only once those events are durable (the
+journal's ``after`` callbacks), so a submission never overtakes its journal entry. Cancel-on-ack
+(a cancel asked for before the exchange acknowledged the order) lives here alone.
 """
 
 from __future__ import annotations
@@ -12,27 +13,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from connectors.base import PlaceOrderRequest
+from connectors.base import ExchangeConnector, PlaceOrderRequest
+from oms.domain.decider import Then, decide_command
 from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
-from oms.domain.events import (
-    CancelRequested,
-    OrderCreated,
-    OrderEvent,
-    OrderRejected,
-    OrderSubmitted,
-)
+from oms.domain.events import CancelRequested, OrderCreated
 from oms.domain.ids import ClientOrderId
+from oms.domain.messages import CancelOrder, PlaceOrder
 from oms.domain.order import OrderRecord
+from oms.engine.config import EngineConfig
 from oms.engine.errors import OrderNotActive, UnknownOrder
-
-if TYPE_CHECKING:
-    from connectors.base import ExchangeConnector
-    from oms.engine.config import EngineConfig
-    from oms.engine.journal import Journal
-    from oms.engine.outbox import Outbox
-    from oms.engine.risk import RiskGate
+from oms.engine.live_orders import LiveOrders
+from oms.engine.outbox import Outbox
+from oms.engine.risk import RiskGate
+from oms.engine.status import TradingStatus
 
 _Send = Callable[[PlaceOrderRequest, int], None]
 """Hands a journaled placement (request, deadline in ms) to the exchange."""
@@ -44,25 +38,24 @@ _TIF_BY_TYPE = {
 }
 
 
-class OrderCommands:
-    """Mixin of :class:`oms.engine.manager.OrderManager`: the command side."""
+class CommandHandler:
+    """Turns user commands into journaled events and, once durable, outbox requests."""
 
-    if TYPE_CHECKING:
-        _orders: dict[str, OrderRecord]
-        _active: set[str]
-        _cancel_on_ack: set[str]
-        _gate: RiskGate
-        _journal: Journal
-        _outbox: Outbox
-        config: EngineConfig
-        connector: ExchangeConnector
-
-        def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]: ...
-        def _emit_then(
-            self, cid: str, events: list[OrderEvent], after: Callable[[], None]
-        ) -> None: ...
-        def _ensure_trading(self) -> None: ...
-        def _net_position(self, pair: str) -> Decimal: ...
+    def __init__(
+        self,
+        live: LiveOrders,
+        gate: RiskGate,
+        outbox: Outbox,
+        connector: ExchangeConnector,
+        config: EngineConfig,
+        status: TradingStatus,
+    ) -> None:
+        self._live = live
+        self._gate = gate
+        self._outbox = outbox
+        self._connector = connector
+        self._config = config
+        self._status = status
 
     def buy(
         self,
@@ -121,20 +114,32 @@ class OrderCommands:
         )
 
     def cancel(self, client_order_id: str) -> None:
-        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal."""
-        self._ensure_trading()
-        order = self._orders.get(client_order_id)
-        if order is None:
+        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal.
+
+        An order the exchange has not acknowledged yet is journaled as PENDING_CANCEL at once;
+        the decider sends the cancel when the acknowledgement arrives (cancel-on-ack).
+        """
+        self._status.ensure()
+        record = self._live.get(client_order_id)
+        if record is None:
             raise UnknownOrder(client_order_id)
-        if order.state.is_terminal:
-            raise OrderNotActive(client_order_id, order.state.value)
-        if order.state is OrderState.PENDING_CANCEL:
-            return
-        if order.exchange_order_id is None:
-            # Not acknowledged yet: cancelling now could race the placement; cancel on the ack.
-            self._cancel_on_ack.add(client_order_id)
-            return
-        self._request_cancel(order)
+        if record.state.is_terminal:
+            raise OrderNotActive(client_order_id, record.state.value)
+        self._decide_cancel(record)
+
+    def _decide_cancel(self, record: OrderRecord) -> None:
+        decision = decide_command(
+            record, CancelOrder(record.client_order_id), self._config.timing()
+        )
+        send = None
+        deadline = decision.cancel_deadline_ms
+        if Then.SEND_CANCEL in decision.then and deadline is not None:
+            pair, cloid, outbox = record.pair, record.client_order_id.cloid, self._outbox
+
+            def send() -> None:
+                outbox.cancel(pair, cloid, deadline)
+
+        self._live.append(record.client_order_id, decision.events, send)
 
     def replace(
         self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
@@ -151,8 +156,8 @@ class OrderCommands:
         legs instead: a journaled cancel, sent once it is acknowledged, and a new order sent
         at once (for a moment both may rest).
         """
-        self._ensure_trading()
-        record = self._orders.get(client_order_id)
+        self._status.ensure()
+        record = self._live.get(client_order_id)
         if record is None:
             raise UnknownOrder(client_order_id)
         if record.state.is_terminal:
@@ -195,7 +200,7 @@ class OrderCommands:
         journaled for it and the modify goes anyway: the exchange decides, and refuses to modify
         an order that is no longer open.
         """
-        old = self._orders.get(old_cid)
+        old = self._live.get(old_cid)
         old_cloid = ClientOrderId(old_cid).cloid
         if old is None or old.state.is_terminal or old.state is OrderState.PENDING_CANCEL:
             self._outbox.modify(old_cloid, old_oid, request, deadline_ms)
@@ -206,7 +211,7 @@ class OrderCommands:
             expires_after_ms=deadline_ms,
             at_ns=time.time_ns(),
         )
-        self._emit_then(
+        self._live.emit(
             old_cid,
             [requested],
             lambda: self._outbox.modify(old_cloid, old_oid, request, deadline_ms),
@@ -215,11 +220,11 @@ class OrderCommands:
     async def cancel_all(self) -> int:
         """Cancel every active order; returns how many cancels were requested."""
         count = 0
-        for cid in list(self._active):
-            if self._orders[cid].state is not OrderState.PENDING_CANCEL:
-                self.cancel(cid)
+        for record in self._live.active_records():
+            if record.state is not OrderState.PENDING_CANCEL:
+                self.cancel(record.client_order_id)
                 count += 1
-        await self._journal.flush()
+        await self._live.flush()
         return count
 
     def set_kill_switch(self, on: bool) -> None:
@@ -251,10 +256,10 @@ class OrderCommands:
 
         ``send`` defaults to the outbox's placement queue (``replace`` passes a modify instead).
         """
-        self._ensure_trading()
+        self._status.ensure()
         if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
             raise TypeError("amount and price must be decimal.Decimal (never float)")
-        rule = self.connector.trading_rule(pair)
+        rule = self._connector.trading_rule(pair)
         amount_q = rule.quantize_amount(amount)
         price_q = rule.quantize_price(price)
         rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
@@ -273,52 +278,41 @@ class OrderCommands:
             position_action=action,
             leverage=leverage,
             created_at_ns=now_ns,
-            venue=self.connector.venue,
-            account=self.connector.account,
+            venue=self._connector.venue,
+            account=self._connector.account,
         )
-        reason = self._gate.check(
+        refusal = self._gate.check(
             pair=pair,
             side=side.value,
             amount=amount_q,
             price=price_q,
-            open_orders=len(self._active),
+            open_orders=self._live.active_count,
             position=self._net_position(pair),
             now_ns=now_ns,
             reduce_only=reduce_only,
         )
-        if reason is not None:
-            rejected = OrderRejected(
-                client_order_id=cid, reason=reason, source="risk", at_ns=now_ns
+        timing = self._config.timing(now_ns)
+        decision = decide_command(None, PlaceOrder(created, refusal), timing)
+        hand_over = None
+        if Then.SEND_PLACE in decision.then:
+            request = PlaceOrderRequest(
+                cloid=cid.cloid,
+                pair=pair,
+                side=side.value,
+                amount=amount_q,
+                price=price_q,
+                tif=tif.value,
+                reduce_only=reduce_only,
             )
-            self.emit(cid, [created, rejected])
-            return cid
-        deadline = now_ns // 1_000_000 + int(self.config.expires_after_s * 1000)
-        submitted = OrderSubmitted(
-            client_order_id=cid, attempt=1, expires_after_ms=deadline, sent_at_ns=now_ns
-        )
-        request = PlaceOrderRequest(
-            cloid=cid.cloid,
-            pair=pair,
-            side=side.value,
-            amount=amount_q,
-            price=price_q,
-            tif=tif.value,
-            reduce_only=reduce_only,
-        )
-        sender = send or self._outbox.place
-        self._emit_then(cid, [created, submitted], lambda: sender(request, deadline))
+            deadline = timing.deadline_from_now
+            sender = send or self._outbox.place
+
+            def hand_over() -> None:
+                sender(request, deadline)
+
+        self._live.append(cid, decision.events, hand_over)
         return cid
 
-    def _request_cancel(self, order: OrderRecord) -> None:
-        now_ns = time.time_ns()
-        deadline = now_ns // 1_000_000 + int(self.config.expires_after_s * 1000)
-        request = CancelRequested(
-            client_order_id=order.client_order_id,
-            attempt=1,
-            expires_after_ms=deadline,
-            at_ns=now_ns,
-        )
-        pair, cloid = order.pair, order.client_order_id.cloid
-        self._emit_then(
-            order.client_order_id, [request], lambda: self._outbox.cancel(pair, cloid, deadline)
-        )
+    def _net_position(self, pair: str) -> Decimal:
+        position = self._live.positions.get(pair)
+        return position.net_size if position is not None else Decimal(0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
+
+from oms.domain.messages import Timing
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +50,12 @@ class EngineConfig:
     status_query_concurrency: int = 16
     completed_in_memory: int = 10_000
     recovery_read_retry_s: float = 30.0
+
+    def timing(self, now_ns: int | None = None) -> Timing:
+        """The decider's view of the clock: now (read here, at the edge), grace and horizon."""
+        now = time.time_ns() if now_ns is None else now_ns
+        return Timing(
+            now // 1_000_000,
+            int(self.deadline_grace_s * 1000),
+            int(self.expires_after_s * 1000),
+        )

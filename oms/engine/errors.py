@@ -14,7 +14,7 @@ class EngineClosed(RuntimeError):
 class RecoveryFailed(RuntimeError):
     """Start-up recovery could not complete; the engine stays closed (fail closed).
 
-    ``step`` names the step (replay, verify, connect, reconcile, fills, sweep, journal).
+    ``step`` names the step (claim, replay, verify, connect, reconcile, fills, sweep, journal).
     """
 
     def __init__(self, step: str, detail: str) -> None:

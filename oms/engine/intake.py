@@ -1,188 +1,216 @@
-"""Report intake: what the engine does with each thing the exchange tells it.
+"""The report handler: what the engine does with each thing the exchange tells it.
 
 Placement and cancel replies, pushed order updates, status answers and fills all become candidate
-events (``reports.py``) passed through the manager's ``emit`` (``decide`` + ``evolve``),
-so the same truth applied twice changes nothing. Kept apart from ``manager.py`` so the command side
-and the report side can each be read on their own.
+events (``reports.py``) passed through ``LiveOrders.emit`` (``decide`` + fold), so the same truth
+applied twice changes nothing. Unknown outcomes are resolved here too: the exchange is asked by
+cloid, waiting out the action's deadline (+ grace) where the answer would otherwise prove nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from connectors.base import (
     CancelResult,
-    ExchangeOrderStatus,
+    ExchangeConnector,
+    ExchangeUnavailable,
     FillReport,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
 )
-from eventstore import EventStore
-from oms.domain.codec import decode
-from oms.domain.enums import OrderState
-from oms.domain.events import (
-    CancelRejected,
-    OrderAnomaly,
-    OrderEvent,
-    OrderFilled,
-    OrderNotFound,
-    OrderStatusUnknown,
-)
-from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
-from oms.domain.order import InFlightOrder, OrderRecord, evolve
+from oms.domain.decider import NOTHING, Decision, Then, decide_observation, wait_before_trusting
+from oms.domain.events import OrderAnomaly
+from oms.domain.ids import ClientOrderId, InvalidClientOrderId
+from oms.domain.messages import FillSeen, Observation
 from oms.engine.config import EngineConfig
-from oms.engine.reports import (
-    cancel_result_events,
-    fill_event,
-    place_result_events,
-    status_report_events,
-)
-
-if TYPE_CHECKING:
-    from connectors.base import ExchangeConnector
-    from oms.engine.journal import Journal
-    from projections import Projector
+from oms.engine.live_orders import LiveOrders
+from oms.engine.reports import cancel_replied, fill_seen, place_replied, status_seen
+from oms.engine.tasks import EngineTasks
 
 log = logging.getLogger(__name__)
 
 
-class ReportIntake:
-    """Mixin of :class:`oms.engine.manager.OrderManager`: applies exchange reports."""
+def cid_of(cloid: str | None) -> str | None:
+    """Our client order id for a cloid, or None (absent, or not one of ours)."""
+    if not cloid:
+        return None
+    try:
+        return str(ClientOrderId.from_cloid(cloid))
+    except InvalidClientOrderId:
+        return None
 
-    if TYPE_CHECKING:
-        _orders: dict[str, OrderRecord]
-        _by_oid: dict[str, str]
-        _journal: Journal
-        _last_stream_s: float
-        config: EngineConfig
-        store: EventStore
-        connector: ExchangeConnector
 
-        @property
-        def projector(self) -> Projector: ...
+CancelSender = Callable[[str, str, int], None]
+"""Hands a journaled cancel (pair, cloid, deadline in ms) to the exchange (the outbox)."""
 
-        def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]: ...
-        def spawn(self, coro: Coroutine[Any, Any, Any]) -> None: ...
-        async def resolve(self, cid: str) -> None: ...
-        def _put(self, cid: str, order: OrderRecord) -> None: ...
-        def get_order(self, client_order_id: str) -> InFlightOrder | None: ...
 
-    def _on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
-        cid = self._cid_of(request.cloid)
-        if cid is None:
-            return
-        emitted = self.emit(cid, place_result_events(ClientOrderId(cid), result, time.time_ns()))
-        if result.filled_amount > 0:
-            self.spawn(self.fetch_fills_for(cid))
-        if any(isinstance(e, OrderStatusUnknown) for e in emitted):
-            self.spawn(self.resolve(cid))
+class ReportHandler:
+    """Applies exchange reports to the live orders; resolves unknown outcomes by cloid.
 
-    def _on_cancel_result(self, cloid: str, result: CancelResult) -> None:
-        cid = self._cid_of(cloid)
-        if cid is None:
-            return
-        emitted = self.emit(cid, cancel_result_events(ClientOrderId(cid), result, time.time_ns()))
-        if (
-            any(isinstance(e, CancelRejected) for e in emitted)
-            or not emitted
-            or any(type(e).__name__ == "OrderStatusUnknown" for e in emitted)
-        ):
-            self.spawn(self.resolve(cid))
+    Each report becomes an observation; the pure decider says which events to journal and what
+    follows (resolve, fetch fills, send the cancel asked for before the ack).
+    """
+
+    def __init__(
+        self,
+        live: LiveOrders,
+        connector: ExchangeConnector,
+        config: EngineConfig,
+        tasks: EngineTasks,
+        send_cancel: CancelSender,
+    ) -> None:
+        self._live = live
+        self._connector = connector
+        self._config = config
+        self._tasks = tasks
+        self._send_cancel = send_cancel
+        self._resolving: set[str] = set()
+        self._last_stream_s = time.monotonic()
+
+    @property
+    def last_stream_activity(self) -> float:
+        """``time.monotonic()`` of the last stream message applied."""
+        return self._last_stream_s
+
+    def observe(self, cid: str, observation: Observation) -> Decision:
+        """Decide ``observation`` for order ``cid``, journal the events, run the follow-ups.
+
+        An order that has left memory is first read back from its journal stream (in the
+        background), so the outcome never depends on a cache size; an order the journal never
+        saw is reported (a fill becomes an ``unknown_order`` anomaly), never invented.
+        """
+        record = self._live.get(cid)
+        if record is None:
+            self._tasks.spawn(self._read_back_then_observe(cid, observation))
+            return NOTHING
+        decision = decide_observation(record, observation, self._config.timing())
+        after = None
+        deadline = decision.cancel_deadline_ms
+        if Then.SEND_CANCEL in decision.then and deadline is not None:
+            pair, cloid, send = record.pair, record.client_order_id.cloid, self._send_cancel
+
+            def after() -> None:
+                send(pair, cloid, deadline)
+
+        if decision.events:
+            self._live.append(cid, decision.events, after)
+        if Then.FETCH_FILLS in decision.then:
+            self._tasks.spawn(self.fetch_fills_for(cid))
+        if Then.RESOLVE in decision.then:
+            self._tasks.spawn(self.resolve(cid))
+        return decision
+
+    async def _read_back_then_observe(self, cid: str, observation: Observation) -> None:
+        if await self._live.ensure_loaded(cid):
+            self.observe(cid, observation)
+        elif isinstance(observation, FillSeen):
+            fill = observation.fill
+            self._journal_unknown_fill(
+                fill.trade_id,
+                fill.exchange_order_id,
+                {"cloid": ClientOrderId(fill.client_order_id).cloid, "px": str(fill.price),
+                 "sz": str(fill.amount)},
+            )
+        else:
+            log.info("ignoring %s for %s: the journal does not know it",
+                     type(observation).__name__, cid)
+
+    # ------------------------------------------------------------------ replies
+
+    def on_place_result(self, request: PlaceOrderRequest, result: PlaceResult) -> None:
+        """Apply the reply to a placement (outbox callback)."""
+        cid = cid_of(request.cloid)
+        if cid is not None:
+            self.observe(cid, place_replied(result))
+
+    def on_cancel_result(self, cloid: str, result: CancelResult) -> None:
+        """Apply the reply to a cancel (outbox callback)."""
+        cid = cid_of(cloid)
+        if cid is not None:
+            self.observe(cid, cancel_replied(result))
+
+    # ------------------------------------------------------------------ status
 
     def on_status_report(self, report: OrderStatusReport) -> None:
         """Apply an order status seen on the exchange (stream or query)."""
         self._last_stream_s = time.monotonic()
-        cid = self._cid_of(report.cloid) if report.cloid else None
+        cid = cid_of(report.cloid) if report.cloid else None
         if cid is None and report.exchange_order_id is not None:
-            cid = self._by_oid.get(report.exchange_order_id)
-        order = self.get_order(cid) if cid is not None else None
-        if cid is None or order is None:
-            return  # the recovery sweep deals with orders we never made
-        if report.status is ExchangeOrderStatus.NOT_FOUND:
-            self._on_not_found(order)
-            return
-        if (
-            report.status is ExchangeOrderStatus.OPEN
-            and order.state is OrderState.PENDING_CANCEL
-            and (order.expires_after_ms or 0)
-            < time.time_ns() // 1_000_000 - int(self.config.deadline_grace_s * 1000)
-        ):
-            reason = "cancel not applied: the order is still open after the cancel deadline"
-            self.emit(
-                cid,
-                [
-                    CancelRejected(
-                        client_order_id=order.client_order_id, reason=reason, at_ns=time.time_ns()
-                    )
-                ],
-            )
-            order = self.get_order(cid) or order
-        self.emit(cid, status_report_events(order, report, time.time_ns()))
-        order = self.get_order(cid) or order
-        if (report.status is ExchangeOrderStatus.FILLED and order.remaining > 0) or (
-            report.amount is not None
-            and report.remaining is not None
-            and report.amount - report.remaining > order.executed_base
-        ):
-            self.spawn(self.fetch_fills_for(cid))
+            cid = self._live.cid_of_exchange_id(report.exchange_order_id)
+        # An order not in memory is either one we never made (the sweep deals with those) or
+        # a completed one that left memory: a status cannot change it (a late fill can).
+        if cid is not None and cid in self._live:
+            self.observe(cid, status_seen(report))
 
-    def _on_not_found(self, order: InFlightOrder) -> None:
-        deadline = (order.expires_after_ms or 0) + int(self.config.deadline_grace_s * 1000)
-        if order.exchange_order_id is None and time.time_ns() // 1_000_000 > deadline:
-            self.emit(
-                order.client_order_id,
-                [
-                    OrderNotFound(
-                        client_order_id=order.client_order_id,
-                        reason="the exchange does not know this cloid and its deadline has passed:"
-                        " never placed",
-                        at_ns=time.time_ns(),
-                    )
-                ],
-            )
+    async def resolve(self, cid: str, max_attempts: int = 20) -> None:
+        """Ask the exchange about one order by cloid until its outcome is certain (bounded).
+
+        An answer that proves nothing yet ("not found", or "still open" while a sent cancel is
+        pending, before the deadline + grace: ``wait_before_trusting``) is asked again once the
+        deadline has passed.
+        """
+        if cid in self._resolving:
+            return
+        self._resolving.add(cid)
+        try:
+            await self._resolve(cid, max_attempts)
+        finally:
+            self._resolving.discard(cid)
+
+    async def _resolve(self, cid: str, max_attempts: int) -> None:
+        delay = 0.2
+        for _ in range(max_attempts):
+            record = self._live.get(cid)
+            if record is None or record.state.is_terminal:
+                return
+            try:
+                report = await self._connector.order_status(record.client_order_id.cloid)
+            except ExchangeUnavailable as exc:
+                log.info("status of %s unavailable (%s); retrying", cid, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            record = self._live.get(cid)
+            if record is None or record.state.is_terminal:
+                return
+            seen = status_seen(report)
+            wait_ms = wait_before_trusting(record, seen.status, self._config.timing())
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000 + 0.01)
+                continue
+            self.on_status_report(report)
+            return
+        log.warning(
+            "order %s still unresolved after %d attempts; the next gap fill retries",
+            cid,
+            max_attempts,
+        )
+
+    # ------------------------------------------------------------------ fills
 
     def on_fill(self, fill: FillReport) -> None:
         """Apply a fill (deduplicated by trade id by the domain).
 
         A fill of an order that has left memory is applied after the order is read back from
-        the journal (``emit``), never dropped as an orphan and never applied twice.
+        the journal (:meth:`observe`), never dropped as an orphan and never applied twice.
         """
         self._last_stream_s = time.monotonic()
-        cid = self._cid_of(fill.cloid) if fill.cloid else None
+        cid = cid_of(fill.cloid) if fill.cloid else None
         if cid is None:
-            cid = self._by_oid.get(fill.exchange_order_id)
+            cid = self._live.cid_of_exchange_id(fill.exchange_order_id)
         if cid is None:
-            self._unknown_fill(fill)
+            self._journal_unknown_fill(
+                fill.trade_id,
+                fill.exchange_order_id,
+                {"cloid": fill.cloid, "pair": fill.pair, "px": str(fill.price),
+                 "sz": str(fill.amount), "side": fill.side},
+            )
             return
-        self.emit(cid, [fill_event(ClientOrderId(cid), fill)])
-
-    def _never_journaled(self, cid: str, candidates: list[OrderEvent]) -> None:
-        """Reports about a client order id the journal has no stream for."""
-        for candidate in candidates:
-            if isinstance(candidate, OrderFilled):
-                self._unknown_fill_event(candidate)
-            else:
-                log.info("ignoring %s for %s: the journal does not know it", candidate.TYPE, cid)
-
-    def _unknown_fill_event(self, event: OrderFilled) -> None:
-        self._journal_unknown_fill(
-            event.trade_id,
-            event.exchange_order_id,
-            {"cloid": ClientOrderId(event.client_order_id).cloid, "px": str(event.price),
-             "sz": str(event.amount)},
-        )
-
-    def _unknown_fill(self, fill: FillReport) -> None:
-        self._journal_unknown_fill(
-            fill.trade_id,
-            fill.exchange_order_id,
-            {"cloid": fill.cloid, "pair": fill.pair, "px": str(fill.price),
-             "sz": str(fill.amount), "side": fill.side},
-        )
+        self.observe(cid, fill_seen(ClientOrderId(cid), fill))
 
     def _journal_unknown_fill(
         self, trade_id: str, oid: str | None, data: dict[str, object]
@@ -212,33 +240,19 @@ class ReportIntake:
             at_ns=time.time_ns(),
         )
         log.warning("journaling an anomaly: %s", detail)
-        self._journal.submit("anomalies", [anomaly])
-
-    async def _fold_stream(self, cid: str) -> InFlightOrder | None:
-        """The order folded from its journal stream alone (None: the journal never saw it)."""
-        order: InFlightOrder | None = None
-        async for recorded in self.store.read_stream(order_stream(ClientOrderId(cid))):
-            order = evolve(order, decode(recorded.type, recorded.data, recorded.event_version))
-        return order
-
-    def _cid_of(self, cloid: str | None) -> str | None:
-        if not cloid:
-            return None
-        try:
-            return str(ClientOrderId.from_cloid(cloid))
-        except InvalidClientOrderId:
-            return None
+        self._live.note("anomalies", [anomaly])
 
     async def fetch_fills_for(self, cid: str) -> None:
         """Fetch the fills of one order from the exchange and apply those not yet journaled."""
-        order = self.get_order(cid)
-        if order is None:
+        record = self._live.get(cid)
+        if record is None:
             return
+        cloid, oid = record.client_order_id.cloid, record.exchange_order_id
         try:
-            fills = await self.connector.fills_since(order.created_at_ns // 1_000_000 - 1000)
+            fills = await self._connector.fills_since(record.created_at_ns // 1_000_000 - 1000)
         except Exception as exc:
             log.warning("could not fetch fills for %s: %s (the next gap fill retries)", cid, exc)
             return
         for fill in fills:
-            if fill.cloid == order.cloid or fill.exchange_order_id == order.exchange_order_id:
+            if fill.cloid == cloid or fill.exchange_order_id == oid:
                 self.on_fill(fill)

@@ -68,6 +68,11 @@ class Journal:
         """The error that stopped the journal, if any."""
         return self._failed
 
+    @property
+    def idle(self) -> bool:
+        """True when nothing submitted is still waiting to become durable."""
+        return not self._queue and self._idle.is_set()
+
     def start(self) -> None:
         """Start the writer task."""
         if self._task is None:

@@ -1,11 +1,20 @@
-"""The order manager: the public face of the engine.
+"""The order manager: the engine's composition root and its public face.
 
-``buy``/``sell`` validate, quantize and risk-check synchronously, decide the order's first events
-with the pure domain functions, and return the client order id at once. The events go through the
-journal (durable, group-committed) and only then through the outbox to the exchange. Every report
-from the exchange (placement replies, stream updates, status queries, fills) becomes candidate
-events that pass through the same ``decide``, so duplicates are dropped and illegal ones become
-anomalies.
+``OrderManager`` builds the engine's collaborators, wires them through narrow interfaces, runs
+their life cycle and exposes the public API; it holds no order logic of its own:
+
+- :class:`~oms.engine.live_orders.LiveOrders` — the one live index of orders (emit, get, look up
+  by cloid / exchange id, restore), folded by the projection's own code, and the journal;
+- :class:`~oms.engine.commands.CommandHandler` — buy, sell, cancel, replace, cancel-all, kill
+  switch: risk gate, journal, then the outbox (cancel-on-ack lives there);
+- :class:`~oms.engine.intake.ReportHandler` — replies, pushes, status answers, fills, and the
+  resolution of unknown outcomes;
+- :class:`~oms.engine.reconcile.Reconciler` — gap fills, active-order reconcile, sweep;
+- :class:`~oms.engine.streams.Background` — stream consumers, poller, dead-man switch;
+- :func:`~oms.engine.recovery.recover` — the start-up sequence.
+
+Everything a user can call is listed in :data:`PUBLIC_API`; nothing there journals an event,
+skips the risk gate or reaches the outbox.
 
 Example::
 
@@ -18,36 +27,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
-from typing import Any
 
-from connectors.base import (
-    ExchangeConnector,
-)
-from eventstore import EventStore, RecordedEvent
+from connectors.base import ExchangeConnector
+from eventstore import EventStore, Fenced
 from oms.domain.codec import decode
-from oms.domain.decide import decide
-from oms.domain.events import OrderCreated, OrderEvent
-from oms.domain.ids import ClientOrderId, order_stream
-from oms.domain.order import InFlightOrder, OrderRecord, step
-from oms.engine.commands import OrderCommands
+from oms.domain.enums import OrderType, PositionAction, TimeInForce
+from oms.domain.events import OrderEvent
+from oms.domain.ids import ClientOrderId
+from oms.domain.order import InFlightOrder
+from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
-from oms.engine.errors import EngineClosed
-from oms.engine.intake import ReportIntake
-from oms.engine.journal import Journal
-from oms.engine.listeners import Callback, Listeners
+from oms.engine.intake import ReportHandler
+from oms.engine.lease import LEASE_STREAM, EngineLease
+from oms.engine.listeners import Callback
+from oms.engine.live_orders import LiveOrders
 from oms.engine.outbox import Outbox
-from oms.engine.recovery import RecoveryReport, recover
+from oms.engine.reconcile import ReconcileCounts, Reconciler
+from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
+from oms.engine.status import TradingStatus
+from oms.engine.streams import Background
+from oms.engine.tasks import EngineTasks
 from oms.engine.views import EngineSnapshot, every_order, snapshot_of
-from projections import PositionBook, Projector, save_snapshot
+from projections import PositionBook, Projector
 
 log = logging.getLogger(__name__)
 
-class OrderManager(OrderCommands, ReportIntake):
+PUBLIC_API: frozenset[str] = frozenset(
+    {
+        # life cycle
+        "open", "close", "is_trading", "recovery_report", "store", "connector", "config",
+        # commands
+        "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
+        # queries
+        "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
+        "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
+    }
+)  # fmt: skip
+"""Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
+
+
+class OrderManager:
     """Tracks, journals, submits and reconciles orders on one exchange account."""
 
     def __init__(
@@ -59,40 +81,33 @@ class OrderManager(OrderCommands, ReportIntake):
         *,
         owns_store: bool = False,
     ) -> None:
-        self.store = store
-        self.connector = connector
-        self.config = config or EngineConfig()
-        self._gate = RiskGate(risk or RiskLimits())
+        self._store = store
+        self._connector = connector
+        self._config = config = config or EngineConfig()
         self._owns_store = owns_store
-        # Live state: one mutable record per order, owned here; readers get frozen snapshots.
-        self._orders: dict[str, OrderRecord] = {}
-        self._by_oid: dict[str, str] = {}
-        self._active: set[str] = set()
-        self._completed: deque[str] = deque()
-        # Events handed to the journal and not yet durable, per order: such an order is never
-        # evicted from the projection's tracker (its pending events must find it there).
-        self._pending: dict[str, int] = {}
-        self._projector = Projector()
-        self._projector.tracker.pinned = self._pending
-        self._journal = Journal(store, self._on_durable, self._on_journal_failure)
+        self._status = TradingStatus()
+        self._tasks = EngineTasks()
+        self._lease = EngineLease(store, connector.venue, connector.account)
+        self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure)
+        self._reports = ReportHandler(
+            self._live, connector, config, self._tasks, self._send_cancel
+        )
         self._outbox = Outbox(
             connector,
-            self._on_place_result,
-            self._on_cancel_result,
-            max_batch=self.config.max_batch,
-            max_in_flight=self.config.max_in_flight,
+            self._reports.on_place_result,
+            self._reports.on_cancel_result,
+            max_batch=config.max_batch,
+            max_in_flight=config.max_in_flight,
         )
-        self._listeners = Listeners()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._services: set[asyncio.Task[Any]] = set()
-        self._cancel_on_ack: set[str] = set()
-        self._readback_locks: dict[str, asyncio.Lock] = {}
-        self._resolving: set[str] = set()
-        self._trading = False
-        self._closed_reason: str | None = "not started"
-        self._last_stream_s = time.monotonic()
-        self._events_since_snapshot = 0
-        self.recovery_report: RecoveryReport | None = None
+        self._commands = CommandHandler(
+            self._live, RiskGate(risk or RiskLimits()), self._outbox, connector, config,
+            self._status,
+        )
+        self._reconciler = Reconciler(self._live, self._reports, connector, config, self._tasks)
+        self._background = Background(
+            self._live, self._reports, self._reconciler, connector, config, self._tasks
+        )
+        self._recovery_report: RecoveryReport | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -106,7 +121,7 @@ class OrderManager(OrderCommands, ReportIntake):
         *,
         listeners: Mapping[str, Callback] | None = None,
     ) -> OrderManager:
-        """Open the journal, replay, verify, connect, reconcile; then open for trading.
+        """Claim the journal, replay, verify, connect, reconcile; then open for trading.
 
         ``listeners`` (``{"on_filled": f, ...}``, as :meth:`add_listener` takes them) are
         registered before recovery, so they also receive the events recovery journals.
@@ -118,13 +133,34 @@ class OrderManager(OrderCommands, ReportIntake):
         if listeners:
             manager.add_listener(**listeners)
         try:
-            manager.recovery_report = await recover(manager)
+            manager._recovery_report = await recover(manager._recovery_parts())
         except BaseException:
             await manager.close()
             raise
-        manager._trading = True
-        manager._closed_reason = None
+        manager._status.open()
         return manager
+
+    def _recovery_parts(self) -> RecoveryParts:
+        return RecoveryParts(
+            store=self._store,
+            connector=self._connector,
+            config=self._config,
+            live=self._live,
+            reconciler=self._reconciler,
+            claim=self._lease.claim,
+            start_pipeline=self._start_pipeline,
+            flush=self.flush,
+        )
+
+    def _send_cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
+        # Wiring only: the report handler's journaled cancels (cancel-on-ack) leave through
+        # the one outbox, built after it because the outbox reports back to it.
+        self._outbox.cancel(pair, cloid, deadline_ms)
+
+    def _start_pipeline(self) -> None:
+        self._live.start()
+        self._outbox.start()
+        self._background.start()
 
     async def __aenter__(self) -> OrderManager:
         return self
@@ -134,58 +170,155 @@ class OrderManager(OrderCommands, ReportIntake):
 
     async def close(self) -> None:
         """Stop trading, flush the journal, stop tasks, close the connector (and our store)."""
-        self._trading = False
-        if self._closed_reason is None:
-            self._closed_reason = "closed"
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2.0)
+        self._status.stop("closed")
+        await self._tasks.close()
         await self._outbox.close()
-        try:
-            await self._journal.close()
-        except Exception as exc:
-            log.error("journal could not flush on close: %s", exc)
-        await self._listeners.close()
-        await self._snapshot_on_close()
-        await self.connector.close()
+        await self._live.close()
+        if self._config.snapshot_every > 0:
+            try:  # a snapshot only saves time at the next start; a fenced engine writes none
+                if await self._lease.still_ours():
+                    await self._live.save_snapshot(only_if_changed=True)
+            except Exception as exc:
+                log.warning("could not write a snapshot on close (%s); the next start replays", exc)
+        await self._connector.close()
         if self._owns_store:
-            await self.store.close()
+            await self._store.close()
 
-    async def _snapshot_on_close(self) -> None:
-        """Write a snapshot when anything was journaled, so the next start replays nothing."""
-        if not self._events_since_snapshot or self._journal.failed is not None:
+    def _on_journal_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, Fenced):
+            self._status.stop(self._fenced_reason("another engine"), keep_first=False)
+            log.critical("%s", self._status.reason)
+            self._tasks.spawn(self._name_the_fencer())
             return
-        if self.config.snapshot_every <= 0:
-            return
-        try:
-            await save_snapshot(self.store, self._projector)
-            self._events_since_snapshot = 0
-        except Exception as exc:  # a snapshot only saves time at the next start
-            log.warning("could not write a snapshot on close (%s); the next start replays", exc)
+        self._status.stop(
+            f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
+            " restart: start-up replays the journal and reconciles with the exchange",
+            keep_first=False,
+        )
+
+    @staticmethod
+    def _fenced_reason(who: str) -> str:
+        return (
+            f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
+            " per journal). Nothing more is journaled or sent from here; close this one"
+        )
+
+    async def _name_the_fencer(self) -> None:
+        who = await self._lease.fenced_by()
+        self._status.stop(self._fenced_reason(f"the engine with {who}"), keep_first=False)
+        log.critical("%s", self._status.reason)
 
     @property
     def is_trading(self) -> bool:
         """True once recovery completed and until close or a journal failure."""
-        return self._trading
+        return self._status.is_trading
+
+    @property
+    def recovery_report(self) -> RecoveryReport | None:
+        """What start-up replayed, checked and corrected (None before it completed)."""
+        return self._recovery_report
+
+    @property
+    def store(self) -> EventStore:
+        """The journal's event store (read it; appending to order streams is the engine's)."""
+        return self._store
+
+    @property
+    def connector(self) -> ExchangeConnector:
+        """The exchange connector the engine trades through."""
+        return self._connector
+
+    @property
+    def config(self) -> EngineConfig:
+        """The engine's settings."""
+        return self._config
+
+    # ------------------------------------------------------------------ commands
+
+    def buy(
+        self,
+        pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        *,
+        price: Decimal,
+        time_in_force: TimeInForce | None = None,
+        reduce_only: bool = False,
+        position_action: PositionAction = PositionAction.OPEN,
+        leverage: int | None = None,
+    ) -> ClientOrderId:
+        """Place a buy order; returns its client order id at once (never awaits I/O).
+
+        ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the
+        IOC). Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing
+        is journaled); a risk refusal is journaled as a rejected order and its id returned.
+        """
+        return self._commands.buy(
+            pair, amount, order_type, price=price, time_in_force=time_in_force,
+            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+        )  # fmt: skip
+
+    def sell(
+        self,
+        pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        *,
+        price: Decimal,
+        time_in_force: TimeInForce | None = None,
+        reduce_only: bool = False,
+        position_action: PositionAction = PositionAction.OPEN,
+        leverage: int | None = None,
+    ) -> ClientOrderId:
+        """Place a sell order; see :meth:`buy`."""
+        return self._commands.sell(
+            pair, amount, order_type, price=price, time_in_force=time_in_force,
+            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+        )  # fmt: skip
+
+    def cancel(self, client_order_id: str) -> None:
+        """Request a cancel (journaled, then sent). Raises :class:`OrderNotActive` if terminal.
+
+        An order not acknowledged yet is canceled as soon as its acknowledgement arrives.
+        """
+        self._commands.cancel(client_order_id)
+
+    def replace(
+        self, client_order_id: str, *, price: Decimal | None = None, amount: Decimal | None = None
+    ) -> ClientOrderId:
+        """Replace an active order by a new one (new client order id, returned) at once.
+
+        An acknowledged order is replaced by the exchange's atomic ``modify`` (journaled
+        replacement, then the old order's cancel request, then one action); see
+        ``CommandHandler.replace`` for the two-leg path of an order not yet acknowledged.
+        """
+        return self._commands.replace(client_order_id, price=price, amount=amount)
+
+    async def cancel_all(self) -> int:
+        """Cancel every active order; returns how many cancels were requested."""
+        return await self._commands.cancel_all()
+
+    def set_kill_switch(self, on: bool) -> None:
+        """Refuse (on) or allow (off) new orders; existing orders are not touched."""
+        self._commands.set_kill_switch(on)
+
+    async def reconcile(self) -> ReconcileCounts:
+        """Run a gap fill now: fills since the last journaled one, then every active order's
+        status (what the engine does after a reconnect or a silent stream)."""
+        return await self._reconciler.refresh("request")
 
     # ------------------------------------------------------------------ queries
 
     def get_order(self, client_order_id: str) -> InFlightOrder | None:
         """A snapshot of one order's live state (including events still being journaled), if it
         is held in memory (active or recently completed); see :meth:`load_order` for older ones."""
-        record = self._orders.get(client_order_id)
-        return None if record is None else record.freeze()
+        return self._live.snapshot(client_order_id)
 
     async def load_order(self, client_order_id: str) -> InFlightOrder | None:
         """One order's state from memory or, once it has left memory (completed orders beyond
         ``completed_in_memory``), folded from its journal stream; None if it was never journaled.
         """
-        order = self.get_order(client_order_id)
-        if order is not None:
-            return order
-        await self._journal.flush()  # the stream then holds every event emitted so far
-        return self.get_order(client_order_id) or await self._fold_stream(client_order_id)
+        return await self._live.load(client_order_id)
 
     async def all_orders(self, batch_size: int = 1000) -> AsyncIterator[InFlightOrder]:
         """Every order the journal knows (active, completed, evicted), by client order id.
@@ -193,13 +326,17 @@ class OrderManager(OrderCommands, ReportIntake):
         Served from the SQL read models, brought up to the journal's head first (incremental,
         checkpointed: not a fold of the whole journal each time); memory stays flat.
         """
-        await self._journal.flush()
-        async for order in every_order(self.store, batch_size):
+        await self._live.flush()
+        async for order in every_order(self._store, batch_size):
             yield order
 
     def snapshot(self) -> EngineSnapshot:
-        """Orders and positions as of one journal position: a fill is in both or in neither."""
-        return snapshot_of(self._projector)
+        """Orders and positions as one consistent copy: a fill is in both or in neither.
+
+        ``position`` is the last journal position made durable; after :meth:`flush` (or
+        :meth:`settled`) the copy is exactly the journal's state at that position.
+        """
+        return snapshot_of(self._live.projector)
 
     async def settled(self, timeout_s: float = 30.0) -> None:
         """Wait until nothing is pending: every event durable, every request sent, and no
@@ -211,39 +348,38 @@ class OrderManager(OrderCommands, ReportIntake):
         async with asyncio.timeout(timeout_s):
             while True:
                 await self.flush()
-                work = [t for t in self._tasks if t not in self._services and not t.done()]
+                work = self._tasks.work()
                 if work:
                     await asyncio.wait(work)
                     continue
-                if not self._pending and not self._outbox.pending:
+                if self._live.idle and not self._outbox.pending:
                     return
                 await asyncio.sleep(0.01)
 
     @property
     def active_orders(self) -> dict[str, InFlightOrder]:
         """Every non-terminal order by client order id."""
-        orders = self._orders
-        return {cid: orders[cid].freeze() for cid in self._active}
+        return {r.client_order_id: r.freeze() for r in self._live.active_records()}
 
     @property
     def orders(self) -> Mapping[str, InFlightOrder]:
         """Snapshots of every order held in memory (active and recently completed)."""
-        return {cid: record.freeze() for cid, record in self._orders.items()}
+        return {r.client_order_id: r.freeze() for r in self._live.records()}
 
     @property
     def active_count(self) -> int:
         """How many orders are not terminal (cheap: no snapshots)."""
-        return len(self._active)
+        return self._live.active_count
 
     @property
     def positions(self) -> PositionBook:
-        """Positions and PnL per pair, from durable fills."""
-        return self._projector.positions
+        """Positions and PnL per pair, from the journaled fills."""
+        return self._live.positions
 
     @property
     def projector(self) -> Projector:
-        """The durable projection (tracker + positions) fed by the journal."""
-        return self._projector
+        """The projection (tracker + positions) the engine folds every event into; read only."""
+        return self._live.projector
 
     def add_listener(self, **callbacks: Callback) -> None:
         """Register callbacks: on_created/filled/canceled/failed/completed, on_event.
@@ -251,231 +387,21 @@ class OrderManager(OrderCommands, ReportIntake):
         Each is called as ``callback(event, order)`` after the event is durable; coroutine
         functions are scheduled as tasks; exceptions are logged and never reach the engine.
         """
-        self._listeners.add(**callbacks)
+        self._live.add_listener(**callbacks)
 
     async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every domain event in journal order: from ``from_position``, else from now on (live)."""
+        """Every order event in journal order: from ``from_position``, else from now on (live).
+
+        Anomalies journaled for no order are included; the engine lease's claims are not."""
         if from_position is None:
-            head, _ = await self.store.head()
+            head, _ = await self._store.head()
             from_position = head + 1
-        async for recorded in self.store.subscribe(from_position=from_position):
+        async for recorded in self._store.subscribe(from_position=from_position):
+            if recorded.stream_id == LEASE_STREAM:
+                continue  # the engine's own bookkeeping, not an order's event
             yield decode(recorded.type, recorded.data, recorded.event_version)
 
     async def flush(self) -> None:
         """Wait until every event emitted so far is durable and every queued request is sent."""
-        await self._journal.flush()
+        await self._live.flush()
         await self._outbox.drain()
-
-    # ------------------------------------------------------------------ internals: emit
-
-    def emit(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
-        """Pass candidates through ``decide``, apply them live, queue them for the journal.
-
-        An order that has left memory (the engine's or the projection's) is first read back
-        from its journal stream (:meth:`_readback_then_emit`); the events are then decided
-        against its whole history, so the result never depends on a cache size.
-        """
-        if candidates and self._needs_readback(cid, candidates[0]):
-            self.spawn(self._readback_then_emit(cid, candidates))
-            return []
-        return self._emit_now(cid, candidates)
-
-    def _needs_readback(self, cid: str, first: OrderEvent) -> bool:
-        if type(first) is OrderCreated:
-            return False
-        if cid not in self._orders:
-            return True  # evicted from memory: its stream (after a flush) is the truth
-        # Held here; the projection holds it too, or is about to (its events are pending and
-        # pinned there).
-        return cid not in self._projector.tracker and cid not in self._pending
-
-    async def _readback_then_emit(self, cid: str, candidates: list[OrderEvent]) -> None:
-        """Bring an evicted order back into memory (engine and tracker), then emit."""
-        if await self.ensure_loaded(cid, candidates[0]):
-            self._emit_now(cid, candidates)
-        else:
-            self._never_journaled(cid, candidates)
-
-    async def ensure_loaded(self, cid: str, first: OrderEvent | None = None) -> bool:
-        """Read an order that has left memory back from its journal stream (False: unknown).
-
-        Serialized per order, and after a journal flush: the stream then holds every event
-        emitted so far, so two reports of one fill arriving together are applied once.
-        """
-        lock = self._readback_locks.setdefault(cid, asyncio.Lock())
-        try:
-            async with lock:
-                await self._journal.flush()
-                if first is not None and not self._needs_readback(cid, first):
-                    return True
-                tracker = self._projector.tracker
-                if cid in self._orders and cid in tracker:
-                    return True
-                order = await self._fold_stream(cid)
-                if order is None:
-                    return cid in self._orders
-                if cid not in self._orders:
-                    self._put(cid, OrderRecord.thaw(order))
-                if cid not in tracker:
-                    tracker.restore(OrderRecord.thaw(order))
-                return True
-        finally:
-            if not lock.locked() and self._readback_locks.get(cid) is lock:
-                del self._readback_locks[cid]
-
-    def _emit_now(self, cid: str, candidates: list[OrderEvent]) -> list[OrderEvent]:
-        order, out = self._decide_all(cid, candidates)
-        if not out or order is None:
-            return out
-        self._put(cid, order)
-        self._submit(cid, out)
-        if order.exchange_order_id is not None and cid in self._cancel_on_ack:
-            self._cancel_on_ack.discard(cid)
-            if not order.state.is_terminal:
-                self._request_cancel(order)
-        return out
-
-    def _decide_all(
-        self, cid: str, candidates: list[OrderEvent]
-    ) -> tuple[OrderRecord | None, list[OrderEvent]]:
-        """``decide`` each candidate against the state so far and fold what it returns.
-
-        The same ``decide`` + ``step`` as ``evolve`` (``step`` is its in-place form), applied to
-        the order's live record: no snapshot is taken on the hot path.
-        """
-        record = self._orders.get(cid)
-        out: list[OrderEvent] = []
-        for candidate in candidates:
-            for event in decide(record, candidate):
-                record = step(record, event)
-                out.append(event)
-        return record, out
-
-    def _emit_then(self, cid: str, events: list[OrderEvent], after: Callable[[], None]) -> None:
-        """Emit events that need no decision (commands) and run ``after`` once durable."""
-        order, out = self._decide_all(cid, events)
-        if order is None or not out:
-            return
-        self._put(cid, order)
-        self._submit(cid, out, after)
-
-    def _submit(
-        self, cid: str, events: list[OrderEvent], after: Callable[[], None] | None = None
-    ) -> None:
-        self._pending[cid] = self._pending.get(cid, 0) + len(events)
-        self._journal.submit(order_stream(ClientOrderId(cid)), events, after)
-
-    def adopt_projector(self, projector: Projector) -> None:
-        """Take the replayed projection as the durable state and seed live state from it."""
-        self._projector = projector
-        tracker = projector.tracker
-        tracker.pinned = self._pending
-        for order in [*tracker.active(), *tracker.recently_completed()]:
-            self._put(order.client_order_id, OrderRecord.thaw(order))
-
-    def start_pipeline(self) -> None:
-        """Start the journal writer, the outbox sender and the listener dispatcher."""
-        self._journal.start()
-        self._outbox.start()
-        self._listeners.start()
-
-    @property
-    def by_oid(self) -> Mapping[str, str]:
-        """Client order id by exchange order id."""
-        return self._by_oid
-
-    @property
-    def last_stream_activity(self) -> float:
-        """``time.monotonic()`` of the last stream message applied."""
-        return self._last_stream_s
-
-    def _put(self, cid: str, order: OrderRecord) -> None:
-        """Store the live record of one order and keep the indexes in step."""
-        new = cid not in self._orders
-        self._orders[cid] = order
-        if order.state.is_terminal:
-            if cid in self._active or new:  # completed now, or read back from the journal
-                self._active.discard(cid)
-                # Keep recently completed orders (late fills, queries); forget the oldest so
-                # memory stays flat. A late fill for a forgotten order reloads its stream.
-                self._completed.append(cid)
-                if len(self._completed) > self.config.completed_in_memory:
-                    old = self._completed.popleft()
-                    stale = self._orders.get(old)
-                    if old in self._pending:
-                        self._completed.append(old)  # events on their way: evict it later
-                    elif stale is not None and stale.state.is_terminal:
-                        del self._orders[old]
-                        if stale.exchange_order_id is not None:
-                            self._by_oid.pop(stale.exchange_order_id, None)
-        else:
-            self._active.add(cid)
-        if order.exchange_order_id is not None:
-            self._by_oid[order.exchange_order_id] = cid
-
-    def _net_position(self, pair: str) -> Decimal:
-        position = self._projector.positions.get(pair)
-        return position.net_size if position is not None else Decimal(0)
-
-    def _ensure_trading(self) -> None:
-        if not self._trading:
-            raise EngineClosed(self._closed_reason or "closed")
-
-    # ------------------------------------------------------------------ internals: resolution
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, service: bool = False) -> None:
-        """Run a background coroutine owned by the engine (cancelled on close).
-
-        ``service``: a task that runs for the engine's life (streams, timers), which
-        :meth:`settled` does not wait for.
-        """
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        if service:
-            self._services.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        self._services.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("engine task failed: %r", task.exception())
-
-    async def resolve(self, cid: str) -> None:
-        """Resolve an unknown outcome by asking the exchange by cloid, bounded by the deadline."""
-        if cid in self._resolving:
-            return
-        self._resolving.add(cid)
-        try:
-            from oms.engine.reconcile import resolve_order
-
-            await resolve_order(self, cid)
-        finally:
-            self._resolving.discard(cid)
-
-    # ------------------------------------------------------------------ internals: durability
-
-    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
-        tracker = self._projector.tracker
-        publish = self._listeners.active
-        pending = self._pending
-        for recorded, event in pairs:
-            cid = event.client_order_id
-            before = tracker.state_of(cid) if publish else None
-            _, record = self._projector.apply_event(event, recorded.position)
-            left = pending.get(cid)
-            if left is not None:
-                if left <= 1:
-                    del pending[cid]
-                else:
-                    pending[cid] = left - 1
-            if publish and record is not None:
-                self._listeners.publish(event, record.freeze(), before)
-        self._events_since_snapshot += len(pairs)
-
-    def _on_journal_failure(self, exc: BaseException) -> None:
-        self._trading = False
-        self._closed_reason = (
-            f"the journal failed ({exc}); the engine stopped trading. Fix the database and"
-            " restart: start-up replays the journal and reconciles with the exchange"
-        )

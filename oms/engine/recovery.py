@@ -1,4 +1,4 @@
-"""Start-up: replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -14,23 +14,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from connectors.base import ExchangeUnavailable
+from connectors.base import ExchangeConnector, ExchangeUnavailable
+from eventstore import EventStore
 from oms.domain.enums import OrderState
+from oms.engine.config import EngineConfig
 from oms.engine.errors import RecoveryFailed
-from oms.engine.reconcile import (
-    ReconcileCounts,
-    gap_fill,
-    gap_fill_start,
-    reconcile_active,
-    sweep_unknown,
-)
-from oms.engine.streams import start_background
-from projections import load_state, save_snapshot
-
-if TYPE_CHECKING:
-    from oms.engine.manager import OrderManager
+from oms.engine.live_orders import LiveOrders
+from oms.engine.reconcile import ReconcileCounts, Reconciler
+from projections import load_state
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +32,7 @@ log = logging.getLogger(__name__)
 class RecoveryReport:
     """What start-up replayed, checked and corrected, with the duration of each step (seconds)."""
 
+    lease: int | None = None
     events_replayed: int = 0
     journal_position: int = 0
     from_snapshot: bool = False
@@ -62,6 +56,7 @@ class RecoveryReport:
         """A JSON-able view (for the CLI and logs)."""
         c = self.counts
         return {
+            "lease": self.lease,
             "events_replayed": self.events_replayed,
             "journal_position": self.journal_position,
             "from_snapshot": self.from_snapshot,
@@ -134,12 +129,12 @@ class _ReadRetry:
 
 
 def _changes(
-    manager: OrderManager, before: dict[str, tuple[OrderState, Decimal]]
+    live: LiveOrders, before: dict[str, tuple[OrderState, Decimal]]
 ) -> list[dict[str, str]]:
     """Orders whose state or executed amount recovery changed, with the order's reason."""
     out: list[dict[str, str]] = []
     for cid, (state, executed) in before.items():
-        after = manager.get_order(cid)
+        after = live.snapshot(cid)
         if after is None or (after.state is state and after.executed_base == executed):
             continue
         out.append({
@@ -154,25 +149,42 @@ def _changes(
     return out
 
 
-async def recover(manager: OrderManager) -> RecoveryReport:
-    """Run every start-up step on ``manager``; return the report or raise RecoveryFailed."""
+@dataclass(frozen=True, slots=True)
+class RecoveryParts:
+    """What start-up works on: the engine's collaborators, and how to start its pipeline."""
+
+    store: EventStore
+    connector: ExchangeConnector
+    config: EngineConfig
+    live: LiveOrders
+    reconciler: Reconciler
+    claim: Callable[[], Awaitable[int]]
+    """Claims the journal for this engine (the lease) and fences its store."""
+    start_pipeline: Callable[[], None]
+    """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
+    flush: Callable[[], Awaitable[None]]
+    """Waits until everything emitted is durable and every queued request sent."""
+
+
+async def recover(parts: RecoveryParts) -> RecoveryReport:
+    """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
-    store = manager.store
+    store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
+    with _Step(report, "claim"):
+        report.lease = await parts.claim()
     with _Step(report, "replay"):
-        loaded = await load_state(
-            store, completed_capacity=max(manager.config.completed_in_memory, 1)
-        )
-        manager.adopt_projector(loaded.projector)
+        loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
+        live.adopt(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.from_snapshot = loaded.from_snapshot
         # The whole chain by default; only what came after the snapshot when so configured
         # (seeded by the stored hash before it).
         verify_from = 1
-        if loaded.from_snapshot and manager.config.verify_on_start == "since_snapshot":
+        if loaded.from_snapshot and config.verify_on_start == "since_snapshot":
             verify_from = max(1, loaded.last_position - loaded.events_replayed)
-        report.orders_in_journal = len(manager.orders)
-        report.active_orders_before = manager.active_count
+        report.orders_in_journal = len(live.records())
+        report.active_orders_before = live.active_count
     with _Step(report, "verify"):
         verified = await store.verify(from_position=verify_from)
         if not verified.ok:
@@ -183,32 +195,33 @@ async def recover(manager: OrderManager) -> RecoveryReport:
                 " backup before trading",
             )
         report.chain_verified = verified.checked
-    retry = _ReadRetry(report, manager.config.recovery_read_retry_s)
+    retry = _ReadRetry(report, config.recovery_read_retry_s)
     with _Step(report, "connect"):
-        await retry("connect", manager.connector.start)
-        manager.start_pipeline()
-        start_background(manager)
+        await retry("connect", parts.connector.start)
+        parts.start_pipeline()
     head_before, _ = await store.head()
-    before = {cid: (o.state, o.executed_base) for cid, o in manager.active_orders.items()}
+    before: dict[str, tuple[OrderState, Decimal]] = {
+        r.client_order_id: (r.state, r.executed_base) for r in live.active_records()
+    }
     with _Step(report, "reconcile"):
-        await retry("reconcile", lambda: reconcile_active(manager, report.counts))
+        await retry("reconcile", lambda: reconciler.reconcile_active(report.counts))
     with _Step(report, "fills"):
-        since = gap_fill_start(manager)
-        await retry("fills", lambda: gap_fill(manager, report.counts, since))
+        since = reconciler.gap_fill_start()
+        await retry("fills", lambda: reconciler.gap_fill(report.counts, since))
     with _Step(report, "sweep"):
         # A fresh view: orders on the first list may have filled (and left memory) since.
-        fresh = await retry("sweep", manager.connector.open_orders)
-        await sweep_unknown(manager, fresh, report.counts)
+        fresh = await retry("sweep", parts.connector.open_orders)
+        await reconciler.sweep_unknown(fresh, report.counts)
     with _Step(report, "journal"):
-        await manager.flush()
+        await parts.flush()
         head_after, _ = await store.head()
         report.corrections = head_after - head_before
-        report.active_orders_after = manager.active_count
-        report.changed = _changes(manager, before)
-    every = manager.config.snapshot_every
+        report.active_orders_after = live.active_count
+        report.changed = _changes(live, before)
+    every = config.snapshot_every
     if every and report.events_replayed >= every:
         with _Step(report, "snapshot"):
-            await save_snapshot(store, manager.projector)
-            report.snapshot_written = True
+            await live.flush()
+            report.snapshot_written = await live.save_snapshot(only_if_changed=False)
     log.info("recovery complete: %s", report.as_dict())
     return report

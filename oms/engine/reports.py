@@ -1,8 +1,12 @@
-"""Exchange reports → candidate domain events (pure).
+"""Exchange reports → the decider's observations (pure translation, no decisions).
 
-A connector speaks in plain reports; the engine turns each into *candidate* events, which then pass
-through the domain's ``decide`` (which drops duplicates and turns illegal ones into anomalies).
+A connector speaks in plain reports; the engine turns each into an observation of the domain
+(``oms.domain.messages``) and the pure decider (``oms.domain.decider``) decides the events.
 Keeping this translation pure keeps it testable without a network.
+
+>>> from connectors.base import CancelResult, Outcome
+>>> cancel_replied(CancelResult(Outcome.UNKNOWN, reason="timeout"))
+CancelReplied(outcome=<Reply.UNKNOWN: 'unknown'>, reason='timeout')
 """
 
 from __future__ import annotations
@@ -15,106 +19,43 @@ from connectors.base import (
     Outcome,
     PlaceResult,
 )
-from oms.domain.events import (
-    CancelRejected,
-    OrderAccepted,
-    OrderCanceled,
-    OrderEvent,
-    OrderFilled,
-    OrderRejected,
-    OrderStatusUnknown,
-)
+from oms.domain.events import OrderFilled
 from oms.domain.ids import ClientOrderId
-from oms.domain.order import InFlightOrder
+from oms.domain.messages import CancelReplied, FillSeen, PlaceReplied, Reply, Seen, StatusSeen
+
+_REPLY = {Outcome.CONFIRMED: Reply.CONFIRMED, Outcome.REJECTED: Reply.REJECTED,
+          Outcome.UNKNOWN: Reply.UNKNOWN}  # fmt: skip
+_SEEN = {status: Seen(status.value) for status in ExchangeOrderStatus}
 
 
-def place_result_events(cid: ClientOrderId, result: PlaceResult, now_ns: int) -> list[OrderEvent]:
-    """Candidate events for the reply to a placement.
-
-    ``CONFIRMED`` → accepted (fills arrive separately, with their trade ids); ``REJECTED`` →
-    rejected by the exchange; ``UNKNOWN`` → status unknown (the engine then asks by cloid).
-    """
-    if result.outcome is Outcome.CONFIRMED and result.exchange_order_id is not None:
-        return [
-            OrderAccepted(
-                client_order_id=cid, exchange_order_id=result.exchange_order_id, at_ns=now_ns
-            )
-        ]
-    if result.outcome is Outcome.REJECTED:
-        return [
-            OrderRejected(
-                client_order_id=cid,
-                reason=result.reason or "rejected by the exchange",
-                source="exchange",
-                at_ns=now_ns,
-            )
-        ]
-    reason = result.reason or "no usable reply"
-    return [
-        OrderStatusUnknown(
-            client_order_id=cid, reason=f"placement outcome unknown: {reason}", at_ns=now_ns
-        )
-    ]
+def place_replied(result: PlaceResult) -> PlaceReplied:
+    """The observation of a placement reply."""
+    return PlaceReplied(
+        _REPLY[result.outcome], result.exchange_order_id, result.reason, result.filled_amount > 0
+    )
 
 
-def cancel_result_events(cid: ClientOrderId, result: CancelResult, now_ns: int) -> list[OrderEvent]:
-    """Candidate events for the reply to a cancel (unknown → status unknown, to be resolved)."""
-    if result.outcome is Outcome.CONFIRMED:
-        reason = result.reason or "canceled on request"  # e.g. "replaced by <cloid>" (modify)
-        return [OrderCanceled(client_order_id=cid, reason=reason, at_ns=now_ns)]
-    if result.outcome is Outcome.REJECTED:
-        return [
-            CancelRejected(
-                client_order_id=cid, reason=result.reason or "cancel rejected", at_ns=now_ns
-            )
-        ]
-    reason = result.reason or "no usable reply"
-    return [
-        OrderStatusUnknown(
-            client_order_id=cid, reason=f"cancel outcome unknown: {reason}", at_ns=now_ns
-        )
-    ]
+def cancel_replied(result: CancelResult) -> CancelReplied:
+    """The observation of a cancel reply."""
+    return CancelReplied(_REPLY[result.outcome], result.reason)
 
 
-def status_report_events(
-    order: InFlightOrder, report: OrderStatusReport, now_ns: int
-) -> list[OrderEvent]:
-    """Candidate events for an order status seen on the exchange (query or stream).
+def status_seen(report: OrderStatusReport) -> StatusSeen:
+    """The observation of an order status (pushed or queried)."""
+    executed = None
+    if report.amount is not None and report.remaining is not None:
+        executed = report.amount - report.remaining
+    return StatusSeen(
+        _SEEN.get(report.status, Seen.OTHER),
+        report.exchange_order_id,
+        report.raw_status or None,
+        executed,
+    )
 
-    ``FILLED`` yields only the acceptance: executed amounts come from fills (with trade ids), which
-    the engine fetches when the status says filled and the journal has not seen them all yet.
-    ``NOT_FOUND`` yields nothing here: only the deadline logic may turn it into "never placed".
-    """
-    cid = order.client_order_id
-    status = report.status
-    events: list[OrderEvent] = []
-    oid = report.exchange_order_id
-    if (
-        status
-        in (
-            ExchangeOrderStatus.OPEN,
-            ExchangeOrderStatus.FILLED,
-            ExchangeOrderStatus.CANCELED,
-            ExchangeOrderStatus.TRIGGERED,
-        )
-        and oid is not None
-        and order.exchange_order_id is None
-    ):
-        events.append(OrderAccepted(client_order_id=cid, exchange_order_id=oid, at_ns=now_ns))
-    if status is ExchangeOrderStatus.CANCELED:
-        events.append(
-            OrderCanceled(client_order_id=cid, reason=report.raw_status or "canceled", at_ns=now_ns)
-        )
-    elif status is ExchangeOrderStatus.REJECTED:
-        events.append(
-            OrderRejected(
-                client_order_id=cid,
-                reason=report.raw_status or "rejected",
-                source="exchange",
-                at_ns=now_ns,
-            )
-        )
-    return events
+
+def fill_seen(cid: ClientOrderId, fill: FillReport) -> FillSeen:
+    """The observation of a fill: its candidate event."""
+    return FillSeen(fill_event(cid, fill))
 
 
 def fill_event(cid: ClientOrderId, fill: FillReport) -> OrderFilled:

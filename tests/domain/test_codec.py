@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
-from order_builders import ONE_OF_EACH
+from kit.orders import ONE_OF_EACH
 
 from oms.domain import MalformedEvent, UnknownEventType, UnsupportedEventVersion, decode, encode
 from oms.domain.codec import current_version

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from order_builders import (
+from kit.orders import (
     accepted,
     anomaly,
     cancel_rejected,

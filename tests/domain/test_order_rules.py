@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from order_builders import (
+from kit.orders import (
     accepted,
     cancel_rejected,
     cancel_requested,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from order_builders import (
+from kit.orders import (
     ONE_OF_EACH,
     accepted,
     cancel_requested,

@@ -220,8 +220,6 @@ async def test_fill_replayed_for_a_forgotten_order_is_applied_once(
     sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
 ) -> None:
     """Completed orders leave memory; a re-delivered fill reloads the order and changes nothing."""
-    from oms.engine.streams import refresh
-
     config = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, completed_in_memory=1)
     async with await OrderManager.open(sqlite_url, make_connector(), config=config) as oms:
         px = (await mid(oms.connector, "ETH")).quantize(D("0.1"))
@@ -239,7 +237,7 @@ async def test_fill_replayed_for_a_forgotten_order_is_applied_once(
         await oms.flush()
         assert oms.get_order(cid) is None and cid not in oms.projector.tracker
         head_before, _ = await oms.store.head()
-        await refresh(oms, "test")  # the gap fill re-delivers the old fill
+        await oms.reconcile()  # the gap fill re-delivers the old fill
         await wait_for(lambda: oms.get_order(cid) is not None)
         await oms.flush()
         order = oms.get_order(cid)

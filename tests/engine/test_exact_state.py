@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from engine_helpers import mid, wait_for
+from kit.engine import reconciler_of, reports_of
 
 from connectors.base import ExchangeOrderStatus, FillReport, OrderStatusReport
 from connectors.hyperliquid import HyperliquidConnector
@@ -22,7 +23,7 @@ from oms.domain.events import OrderEvent
 from oms.domain.ids import order_stream
 from oms.domain.order import InFlightOrder
 from oms.engine import EngineConfig, OrderManager
-from oms.engine.reconcile import ReconcileCounts, sweep_unknown
+from oms.engine.reconcile import ReconcileCounts
 from projections import load_state
 
 D = Decimal
@@ -74,8 +75,8 @@ async def test_a_fill_of_an_evicted_order_reported_twice_is_journaled_once(
         order = await oms.load_order(first)
         assert order is not None and order.state is OrderState.CANCELED
         fill = _late_fill(order, "late-1", D("0.004"))
-        oms.on_fill(fill)  # the stream's report and the gap fill's, in the same moment
-        oms.on_fill(fill)
+        reports_of(oms).on_fill(fill)  # the stream's report and the gap fill's, in the same moment
+        reports_of(oms).on_fill(fill)
         await oms.settled(10)
         types = await _types(oms.store, first)
         assert types.count("OrderFilled") == 1, types
@@ -106,7 +107,7 @@ async def test_sweep_never_adopts_an_order_the_journal_knows(
             remaining=order.amount, price=order.price, timestamp_ms=order.created_at_ns // 10**6,
         )
         counts = ReconcileCounts()
-        await sweep_unknown(oms, [stale], counts)
+        await reconciler_of(oms).sweep_unknown([stale], counts)
         await oms.settled(10)
         assert counts.adopted == 0 and counts.unknown_found == 0
         types = await _types(oms.store, first)
@@ -178,9 +179,10 @@ async def test_a_second_report_while_the_first_is_being_written_is_dropped(
         canceled, resting = await oms.load_order(late), oms.get_order(other)
         assert canceled is not None and resting is not None
         fill = _late_fill(canceled, "late-2", D("0.003"))
-        oms.on_fill(fill)  # applied in memory, not yet durable
-        oms.on_fill(_late_fill(resting, "full-1", D("0.01")))  # completes `other`: with a
-        oms.on_fill(fill)  # capacity of 1 the canceled order would leave memory before this
+        reports = reports_of(oms)
+        reports.on_fill(fill)  # applied in memory, not yet durable
+        reports.on_fill(_late_fill(resting, "full-1", D("0.01")))  # completes `other`: with a
+        reports.on_fill(fill)  # capacity of 1 the canceled order would leave memory before this
         await oms.settled(10)
         types = await _types(oms.store, late)
         assert types.count("OrderFilled") == 1 and "OrderAnomaly" not in types, types

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))
-from order_builders import (  # the domain tests' builders
+from kit.orders import (  # the shared builders (tests/kit)
     accepted,
     anomaly,
     cancel_rejected,

@@ -1,0 +1,106 @@
+"""One engine per journal, enforced: the engine lease and its fencing token.
+
+At start-up, before anything else, the engine *claims* the journal: it appends an
+``EngineClaimed`` event (host, pid, start time, venue, account) to the ``engine-lease`` stream
+with the expected version it just read, and fences its event store at the version it wrote
+(``EventStore.set_fence``). From then on every journal write commits only while the lease stream
+is still at that version — the check runs inside the writing transaction.
+
+A second engine on the same journal claims it in turn, which *fences* the first: the first
+engine's next journal write fails with ``Fenced``, so it stops trading and says which engine took
+over. Because nothing leaves the process before it is journaled, a fenced engine cannot send a
+new order or cancel either. The newest start wins (rather than the first refusing the second)
+because a crashed engine cannot release its lease: a restart after a crash must always succeed.
+
+>>> describe({"host": "h1", "pid": 42, "started_at": "2026-11-30T17:00:00+00:00"})
+'pid 42 on h1, started 2026-11-30T17:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from eventstore import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
+
+log = logging.getLogger(__name__)
+
+LEASE_STREAM = "engine-lease"
+CLAIMED = "EngineClaimed"
+
+
+class LeaseNotClaimed(RuntimeError):
+    """The journal's engine lease could not be claimed (another engine kept claiming it)."""
+
+
+def describe(holder: Mapping[str, Any]) -> str:
+    """A one-line description of a lease holder (what an operator needs to find it)."""
+    return f"pid {holder.get('pid')} on {holder.get('host')}, started {holder.get('started_at')}"
+
+
+async def last_claim(store: EventStore) -> tuple[int | None, dict[str, Any] | None]:
+    """The lease stream's last version and its holder (None, None: never claimed)."""
+    version: int | None = None
+    holder: dict[str, Any] | None = None
+    async for recorded in store.read_stream(LEASE_STREAM):
+        version, holder = recorded.version, dict(recorded.data)
+    return version, holder
+
+
+class EngineLease:
+    """This engine's claim on a journal (see the module docstring)."""
+
+    def __init__(self, store: EventStore, venue: str, account: str) -> None:
+        self._store = store
+        self.holder: dict[str, Any] = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "venue": venue,
+            "account": account,
+        }
+        self.token: int | None = None
+        self.previous: dict[str, Any] | None = None
+
+    async def claim(self, attempts: int = 5) -> int:
+        """Append our claim with the expected version and fence the store; returns the token."""
+        for _ in range(attempts):
+            version, previous = await last_claim(self._store)
+            expected = NO_STREAM if version is None else version
+            try:
+                result = await self._store.append(
+                    LEASE_STREAM, [NewEvent(CLAIMED, self.holder)], expected_version=expected
+                )
+            except WrongExpectedVersion:
+                continue  # another engine claimed it at the same moment: read again
+            self.token = result.next_version - 1
+            self.previous = previous
+            self._store.set_fence(LEASE_STREAM, self.token)
+            if previous is not None:
+                log.info(
+                    "claimed the journal (lease %d); the previous holder (%s) is fenced if it"
+                    " still runs",
+                    self.token,
+                    describe(previous),
+                )
+            return self.token
+        raise LeaseNotClaimed(
+            f"could not claim the journal's engine lease in {attempts} attempts: other engines"
+            " keep claiming it; run one engine per journal"
+        )
+
+    async def still_ours(self) -> bool:
+        """True while no other engine has claimed the journal since we did."""
+        if self.token is None:
+            return False
+        version, _ = await last_claim(self._store)
+        return version == self.token
+
+    async def fenced_by(self) -> str:
+        """Who holds the journal now (for the fenced engine's reason)."""
+        _, holder = await last_claim(self._store)
+        return describe(holder) if holder is not None else "an unknown engine"
