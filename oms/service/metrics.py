@@ -69,6 +69,8 @@ class ServiceMetrics:
             "From buy()/sell() to the exchange's acknowledgement being decided",
             buckets=_LATENCY_BUCKETS, registry=r)
         self.journal_position = 0
+        self.start_position = 0
+        """The first journal position the journal-fed counters include."""
         self._pair: dict[str, str] = {}
         self._created_ns: dict[str, int] = {}
         self._batch_at = -1
@@ -159,6 +161,8 @@ class _EngineCollector(Collector):
                                 value=1 if oms.is_trading else 0)
         yield GaugeMetricFamily("oms_journal_position", "Last journal position the service saw",
                                 value=self._metrics.journal_position)
+        yield GaugeMetricFamily("oms_metrics_start_position", "First journal position the "
+                                "journal-fed counters include", value=self._metrics.start_position)
         yield from self._connector()
         for name, value in self._extra().items():
             yield GaugeMetricFamily(name, name.replace("_", " "), value=value)

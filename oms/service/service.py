@@ -109,8 +109,9 @@ class Service:
         report = oms.recovery_report
         assert report is not None
         loop = asyncio.get_running_loop()
+        self.metrics.start_position = report.journal_position + 1
         self._tasks.append(loop.create_task(tail_journal(
-            oms.store, report.journal_position + 1, self.metrics, alerter)))
+            oms.store, self.metrics.start_position, self.metrics, alerter)))
         if report.corrections:
             alerter.alert("reconciliation", f"start-up reconciliation journaled "
                           f"{report.corrections} corrections", **report.as_dict())

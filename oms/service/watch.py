@@ -52,6 +52,8 @@ class HealthWatch:
         self._open: set[str] = set()
         self.budget_left: float | None = None
         self._last_budget = 0.0
+        self._messages = -1
+        self._last_message = time.monotonic()
 
     async def run(self) -> None:
         """Check forever, every ``interval_s``."""
@@ -65,7 +67,7 @@ class HealthWatch:
     async def check(self) -> None:
         """One round of checks."""
         oms = self._oms
-        silent = time.monotonic() - oms.last_stream_activity
+        silent = self._silent_for()
         self._episode("stream_silence", oms.active_count > 0 and silent > self._silence_s,
                       f"no exchange stream message for {silent:.0f} s with "
                       f"{oms.active_count} active orders (REST polling covers the gap)")
@@ -79,6 +81,17 @@ class HealthWatch:
                 self._episode("budget_exhausted", self.budget_left <= 0,
                               "the exchange's request budget for this address is used up "
                               "(orders are refused until more volume is traded)")
+
+    def _silent_for(self) -> float:
+        """Seconds since the exchange's stream last delivered a message (the connector's own
+        WebSocket counters; 0 for a connector that has none)."""
+        stats: Any = getattr(getattr(self._oms.connector, "ws", None), "stats", None)
+        now = time.monotonic()
+        if stats is None:
+            return 0.0
+        if stats.messages != self._messages:
+            self._messages, self._last_message = stats.messages, now
+        return now - self._last_message
 
     async def _budget(self) -> float | None:
         rest: Any = getattr(self._oms.connector, "rest", None)

@@ -149,8 +149,9 @@ format = "json"
                    "metrics to catch up")
         samples = scrape(metrics_url)
         seen_to = int(samples["oms_journal_position"])
+        since = int(samples["oms_metrics_start_position"])  # after what start-up replayed
         by_type = Counter(t for (t,) in journal_rows(
-            db, "SELECT type FROM events WHERE position <= ?", seen_to))
+            db, "SELECT type FROM events WHERE position BETWEEN ? AND ?", since, seen_to))
         for type_, count in by_type.items():
             assert samples[f'oms_journal_events_total{{type="{type_}"}}'] == count, type_
         assert samples['oms_fills_total{pair="ETH"}'] == by_type["OrderFilled"] > 0
