@@ -61,7 +61,8 @@ def run(
 
 
 def feed(config: ConfigArg) -> None:
-    """Run the feed relays of ``[feed]`` alone, tailing the journal, until SIGTERM/SIGINT."""
+    """Run the feed relays of the config's feed section alone (tailing the journal) until
+    SIGTERM/SIGINT."""
     secret_filter = SecretFilter()
     cfg = _load(config, secret_filter)
     if not (cfg.feed.nats_url or cfg.feed.zmq_endpoint):
