@@ -16,6 +16,7 @@ from connectors.hyperliquid.simulator import SimulatedExchange
 from oms.domain.enums import OrderState, OrderType
 from oms.domain.events import OrderCreated, OrderEvent, OrderSubmitted
 from oms.engine import EngineClosed, EngineConfig, OrderManager, OrderNotActive, UnknownOrder
+from oms.engine.order_kind_rules import LeverageOutOfRange
 
 D = Decimal
 FAST = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=0.5)
@@ -148,15 +149,18 @@ async def test_prices_are_rounded_to_the_passive_side_never_worse(
 async def test_bad_numbers_and_leverage_are_refused_before_the_journal(
     sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
 ) -> None:
-    """Issue 13 item 6: leverage=-5 was journaled; NaN raised a bare InvalidOperation."""
+    """Issue 13 item 6: leverage=-5 was journaled; NaN raised a bare InvalidOperation.
+
+    Leverage is its own journaled command since issue 15 (``set_leverage``; ``buy`` no longer
+    takes a ``leverage`` it never sent): a bad value is refused there, before the journal.
+    """
     async with await OrderManager.open(sqlite_url, make_connector(), config=FAST) as oms:
         await oms.flush()
         head = await oms.store.head()
         max_leverage = oms.connector.trading_rule("ETH").max_leverage
         for leverage in (-5, 0, max_leverage + 1, True, 2.0):
-            with pytest.raises(OrderRuleViolation, match="leverage"):
-                oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2000"),
-                        leverage=leverage)  # type: ignore[arg-type]
+            with pytest.raises(LeverageOutOfRange, match="leverage"):
+                await oms.set_leverage("ETH", leverage)  # type: ignore[arg-type]
         for amount, price in ((D("NaN"), D("2000")), (D("0.05"), D("NaN")),
                               (D("Infinity"), D("2000")), (D("0.05"), D("-Infinity")),
                               (D("0.05"), D("1" * 40)), (D("9" * 40), D("2000")),
@@ -164,7 +168,7 @@ async def test_bad_numbers_and_leverage_are_refused_before_the_journal(
             with pytest.raises(ValueError):
                 oms.sell("ETH", amount, OrderType.LIMIT, price=price)
         assert await oms.store.head() == head  # nothing was journaled
-        live = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2000"), leverage=max_leverage)
+        live = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2000"))
         with pytest.raises(ValueError):
             oms.replace(live, price=D("NaN"))
         await oms.flush()

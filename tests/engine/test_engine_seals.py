@@ -121,8 +121,14 @@ async def test_tail_truncated_below_the_seal_keeps_the_engine_closed(
     with sqlite3.connect(tmp_path / "oms.db") as raw:
         (sealed,) = raw.execute("SELECT max(position) FROM seals").fetchone()
         raw.execute("DELETE FROM events WHERE position > ?", (sealed - 3,))
+    # The anchor beside the journal (issue 13) catches the lost tail first...
     with pytest.raises(RecoveryFailed) as failure:
         await OrderManager.open(sqlite_url, make_connector(), config=SEALED)
+    assert failure.value.step == "anchor" and "events lost" in str(failure.value)
+    # ...and without it (PostgreSQL has none by default) the seal still does.
+    no_anchor = dataclasses.replace(SEALED, anchor_path=None)
+    with pytest.raises(RecoveryFailed) as failure:
+        await OrderManager.open(sqlite_url, make_connector(), config=no_anchor)
     cause = _cause(failure)
     assert isinstance(cause, SealedTailMissing) and cause.sealed == sealed
 

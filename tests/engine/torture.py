@@ -211,8 +211,10 @@ async def run_torture(
             await proc.stdin.drain()
             mode = rng.choice(MODES)
             stats[f"mode_{mode}"] += 1
-            await _provoke(sim, mode, rng)
+            # The other client trades before the faults of this round are set: they are the
+            # engine's to suffer (a dropped reply would otherwise hang up on the other client).
             await _account_activity(sim, outside, user, rng, stats, "running")
+            await _provoke(sim, mode, rng)
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             stats["kills"] += 1
