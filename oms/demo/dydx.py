@@ -13,8 +13,6 @@ import contextlib
 import json
 import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -24,7 +22,7 @@ from typing import Any
 from connectors.dydx.signing import DydxKey
 from connectors.dydx.simulator import DydxSimConfig, DydxSimulator
 from oms.demo.compare import Comparison, OrderCheck, PositionCheck, expected_states
-from oms.demo.run import SETTLE_TRIES, DemoError, DemoResult, Say, Worker, _require_new_journal
+from oms.demo.run import SETTLE_TRIES, DemoError, DemoResult, Say, Worker, in_demo_folder
 
 _STATUS = {"OPEN": "open", "BEST_EFFORT_OPENED": "open", "FILLED": "filled",
            "CANCELED": "canceled", "BEST_EFFORT_CANCELED": "canceled"}
@@ -105,23 +103,8 @@ async def run_demo_dydx(
     Its temporary folder is removed at the end, as :func:`oms.demo.run.run_demo` does, unless
     ``keep`` is set or something went wrong after the engine started.
     """
-    work = Path(tempfile.mkdtemp(prefix="oms-demo-dydx-"))
-    started = False
-    try:
-        journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
-        await _require_new_journal(journal)
-        started = True
-        result = await _run_dydx(work, journal, seed, orders, say)
-    except BaseException as exc:
-        if started and isinstance(exc, DemoError):
-            raise DemoError(f"{exc} (the demo's files are kept in {work})") from exc
-        await asyncio.to_thread(shutil.rmtree, work, True)
-        raise
-    if keep or result.differences:
-        result.kept = work
-    else:
-        await asyncio.to_thread(shutil.rmtree, work, True)
-    return result
+    return await in_demo_folder("oms-demo-dydx-", url, keep, lambda work, journal: _run_dydx(
+        work, journal, seed, orders, say))
 
 
 async def _run_dydx(work: Path, journal: str, seed: int, orders: int, say: Say) -> DemoResult:

@@ -18,7 +18,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -159,13 +159,24 @@ async def run_demo(
     is set or something went wrong after the engine started (then its log is worth reading:
     the error, or ``DemoResult.kept``, says where it is).
     """
-    work = Path(tempfile.mkdtemp(prefix="oms-demo-"))
+    return await in_demo_folder("oms-demo-", url, keep, lambda work, journal: _run(
+        work, journal, seed, orders, say))
+
+
+async def in_demo_folder(
+    prefix: str, url: str | None, keep: bool,
+    body: Callable[[Path, str], Awaitable[DemoResult]],
+) -> DemoResult:
+    """Run ``body(folder, journal_url)`` in a new temporary folder, removed at the end unless
+    ``keep`` is set or something went wrong after the engine started (then the error, or
+    ``DemoResult.kept``, names it); the journal is a new SQLite file there unless ``url``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     started = False
     try:
         journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
         await _require_new_journal(journal)
         started = True
-        result = await _run(work, journal, seed, orders, say)
+        result = await body(work, journal)
     except BaseException as exc:
         if started and isinstance(exc, DemoError):
             raise DemoError(f"{exc} (the demo's files are kept in {work})") from exc
