@@ -68,6 +68,7 @@ class CommandHandler:
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
         leverage: int | None = None,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
@@ -86,6 +87,7 @@ class CommandHandler:
             reduce_only,
             position_action,
             leverage,
+            cid=client_order_id,
         )
 
     def sell(
@@ -99,6 +101,7 @@ class CommandHandler:
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
         leverage: int | None = None,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._place(
@@ -111,6 +114,7 @@ class CommandHandler:
             reduce_only,
             position_action,
             leverage,
+            cid=client_order_id,
         )
 
     def cancel(self, client_order_id: str) -> None:
@@ -251,6 +255,7 @@ class CommandHandler:
         action: PositionAction,
         leverage: int | None,
         send: _Send | None = None,
+        cid: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Validate, quantize, risk-check and journal a new order; ``send`` it once durable.
 
@@ -265,7 +270,10 @@ class CommandHandler:
         rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
-        cid = ClientOrderId.new(now_ns)
+        if cid is None:
+            cid = ClientOrderId.new(now_ns)
+        elif self._live.get(cid) is not None:  # a chosen id (an algorithm's child) is used once
+            raise ValueError(f"client order id {cid} is already an order of this engine")
         created = OrderCreated(
             client_order_id=cid,
             pair=pair,

@@ -37,6 +37,7 @@ from oms.domain.enums import OrderType, PositionAction, TimeInForce
 from oms.domain.events import OrderEvent
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.domain.parent import PARENT_INDEX_STREAM, PARENT_STREAM_PREFIX
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
 from oms.engine.intake import ReportHandler
@@ -54,6 +55,7 @@ from oms.engine.views import EngineSnapshot, every_order, snapshot_of
 from projections import PositionBook, Projector
 
 log = logging.getLogger(__name__)
+ALGO_PREFIX = (PARENT_STREAM_PREFIX, PARENT_INDEX_STREAM)
 
 PUBLIC_API: frozenset[str] = frozenset(
     {
@@ -246,16 +248,20 @@ class OrderManager:
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
         leverage: int | None = None,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
         ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the
         IOC). Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing
         is journaled); a risk refusal is journaled as a rejected order and its id returned.
+        ``client_order_id`` lets a caller that journals the id first (an execution algorithm's
+        child, see :mod:`oms.algos`) choose it; by default a fresh one is made.
         """
         return self._commands.buy(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
             reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            client_order_id=client_order_id,
         )  # fmt: skip
 
     def sell(
@@ -269,11 +275,13 @@ class OrderManager:
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
         leverage: int | None = None,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._commands.sell(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
             reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            client_order_id=client_order_id,
         )  # fmt: skip
 
     def cancel(self, client_order_id: str) -> None:
@@ -397,8 +405,8 @@ class OrderManager:
             head, _ = await self._store.head()
             from_position = head + 1
         async for recorded in self._store.subscribe(from_position=from_position):
-            if recorded.stream_id == LEASE_STREAM:
-                continue  # the engine's own bookkeeping, not an order's event
+            if recorded.stream_id == LEASE_STREAM or recorded.stream_id.startswith(ALGO_PREFIX):
+                continue  # the engine's own bookkeeping / parent orders (see oms.algos)
             yield decode(recorded.type, recorded.data, recorded.event_version)
 
     async def flush(self) -> None:
