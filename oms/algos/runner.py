@@ -70,6 +70,7 @@ class AlgoRunner:
         self._tick_s = tick_s
         self._min_interval_s = min_interval_s
         self._states: dict[str, ParentState] = {}
+        self._pending: dict[str, ParentState] = {}  # started, not yet journaled
         self._locks: dict[str, asyncio.Lock] = {}
         self._parent_of: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -128,20 +129,23 @@ class AlgoRunner:
     # ------------------------------------------------------------------ queries
 
     def parent(self, parent_id: str) -> ParentState:
-        """The parent's state as journaled; raises :class:`UnknownParent`."""
-        try:
-            return self._states[parent_id]
-        except KeyError:
-            raise UnknownParent(parent_id) from None
+        """The parent's state as journaled; raises :class:`UnknownParent`.
+
+        A parent just started and not yet durable shows as ``working`` with ``version`` 0.
+        """
+        state = self._states.get(parent_id) or self._pending.get(parent_id)
+        if state is None:
+            raise UnknownParent(parent_id)
+        return state
 
     def parents(self) -> dict[str, ParentState]:
         """Every parent this runner knows (resumed or started here)."""
-        return dict(self._states)
+        return {**self._pending, **self._states}
 
     async def wait_finished(self, parent_id: str, timeout_s: float = 30.0) -> ParentState:
         """Wait until the parent is done, canceled or failed; ``TimeoutError`` otherwise."""
         async with asyncio.timeout(timeout_s):
-            while parent_id not in self._states or self._states[parent_id].status in ACTIVE:  # noqa: ASYNC110 - a bounded poll of the folded state
+            while self.parent(parent_id).status in ACTIVE:  # noqa: ASYNC110 - a bounded poll of the folded state
                 await asyncio.sleep(0.02)
         return self._states[parent_id]
 
@@ -161,6 +165,7 @@ class AlgoRunner:
     def _create(self, spec: ParentSpec) -> str:
         parent_id = str(ClientOrderId.new())
         self._locks[parent_id] = asyncio.Lock()
+        self._pending[parent_id] = ParentState(parent_id, spec)
         self._spawn(self._open(parent_id, spec))
         return parent_id
 
@@ -171,6 +176,7 @@ class AlgoRunner:
                 PARENT_INDEX_STREAM, [_new(ParentOpened(parent_id, now))]
             )  # the index first: a pointer to a stream never written is skipped on resume
             await self._append(parent_id, ParentCreated(parent_id, spec, now))
+            self._pending.pop(parent_id, None)
             await self._step(parent_id)
 
     async def _control(self, parent_id: str, action: str) -> None:
@@ -212,7 +218,7 @@ class AlgoRunner:
     async def _release(self, state: ParentState, decision: Release) -> None:
         spec, child = state.spec, ClientOrderId.new()
         event = SliceReleased(
-            state.parent_id, decision.index, child, decision.amount, time.time_ns()
+            state.parent_id, decision.index, str(child), decision.amount, time.time_ns()
         )
         await self._append(state.parent_id, event)  # durable before the child exists
         place = self._oms.buy if spec.side == "buy" else self._oms.sell

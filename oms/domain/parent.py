@@ -241,10 +241,15 @@ def encode_parent(event: ParentEvent | ParentOpened) -> tuple[str, dict[str, Any
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: _jsonable(v) if isinstance(v, dict) else str(v) if isinstance(v, Decimal) else v
-        for k, v in data.items()
-    }
+    return {k: _plain(v) for k, v in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _jsonable(value)
+    if isinstance(value, Decimal | str):  # str subclasses (ClientOrderId) become plain str
+        return str(value)
+    return value
 
 
 def decode_parent(type_: str, data: Mapping[str, Any]) -> ParentEvent | ParentOpened:
