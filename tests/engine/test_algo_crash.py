@@ -71,8 +71,8 @@ async def _run_worker(args: list[str], env: dict[str, str], kill_after_children:
                 proc.send_signal(signal.SIGKILL)
                 break
     finally:
-        if proc.returncode is None and kill_after_children is None:
-            proc.kill()  # the test failed while the worker ran: never leave it behind
+        if proc.returncode is None:
+            proc.kill()  # killed already, or the test failed while it ran: never leave it behind
         await proc.wait()
     return lines
 
