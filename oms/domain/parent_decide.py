@@ -58,18 +58,21 @@ def _lots(amount: Decimal, lot: Decimal) -> Decimal:
     return ((amount / lot).to_integral_value(rounding=ROUND_DOWN) * lot).quantize(lot)
 
 
-def twap_target(state: ParentState, now_ns: int) -> Decimal:
-    """How much a TWAP should have executed by ``now_ns`` (whole lots; all of it at the end)."""
+def due_slices(state: ParentState, now_ns: int) -> int:
+    """How many of a TWAP's slices are due at ``now_ns`` (the first one at its start)."""
     spec = state.spec
     if now_ns >= spec.end_ns or spec.slices <= 1:
-        due = spec.slices
-    else:
-        interval = (spec.end_ns - spec.start_ns) / spec.slices
-        elapsed = max(0, now_ns - spec.start_ns)
-        due = min(spec.slices, int(elapsed // interval) + 1)
-    if due >= spec.slices:
-        return spec.amount
-    return _lots(spec.amount * due / spec.slices, spec.lot)
+        return spec.slices
+    interval = (spec.end_ns - spec.start_ns) / spec.slices
+    return min(spec.slices, int(max(0, now_ns - spec.start_ns) // interval) + 1)
+
+
+def twap_target(state: ParentState, now_ns: int) -> Decimal:
+    """How much a TWAP should have executed by ``now_ns`` (whole lots; all of it at the end)."""
+    due = due_slices(state, now_ns)
+    if due >= state.spec.slices:
+        return state.spec.amount
+    return _lots(state.spec.amount * due / state.spec.slices, state.spec.lot)
 
 
 def decide(state: ParentState | None, now_ns: int) -> Decision:
@@ -89,12 +92,15 @@ def decide(state: ParentState | None, now_ns: int) -> Decision:
             return None
     if working is not None:
         return None
-    if remaining <= 0:
-        return Finish("done", f"executed {state.executed} of {spec.amount}")
+    if remaining <= 0:  # below zero only if a late fill landed on a child already canceled
+        status = "done" if remaining == 0 else "failed"
+        return Finish(status, f"executed {state.executed} of {spec.amount}")
     if deadline:
         return Finish("failed", _shortfall(state, "deadline reached"))
     if spec.kind == "iceberg":
         amount = min(spec.display, remaining)
+    elif len(state.children) >= due_slices(state, now_ns):
+        return None  # one child per due slice: a refused slice waits for the next one
     else:
         amount = min(twap_target(state, now_ns) - state.executed, remaining)
         if amount < spec.min_child and remaining > amount:

@@ -80,6 +80,8 @@ class Run:
         assert s.executed == sum(self.market_fills.values(), Decimal(0))
         assert sum(1 for c in s.children if not c.terminal) <= 1
         assert len(set(self.released_indexes)) == len(self.released_indexes)
+        if self.spec.kind == "twap":  # at most one child per slice: refusals never spin
+            assert len(s.children) <= self.spec.slices
 
     def step_decider(self) -> None:
         for _ in range(5):
