@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +73,13 @@ async def test_twap_executes_the_exact_total_through_ordinary_children(
             assert child is not None and truth[child.cloid]["status"] in ("filled", "canceled")
         assert len(state.children) >= 5  # at least one child per slice
         await algos.close()
+        # the engine's event feed reads a journal holding parent streams (it skips them)
+        seen = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for event in oms.events(from_position=1):
+                    seen.append(event.client_order_id)
+        assert {c.child_id for c in state.children} <= set(seen)
     types = await _stream_types(sqlite_url, parent_stream(pid))
     assert types[0] == "ParentCreated" and types[1] == "SliceReleased"
     assert types[-1] == "ParentFinished"
