@@ -83,10 +83,14 @@ async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
     key = "0x" + bytes(Account.create().key).hex()
     env = {**os.environ, "HL_PRIVATE_KEY": key}
     journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
-    args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "1.2", "12", "20"]
+    # CI: 3 kills; a long run: OMS_ALGO_KILLS=10 (the schedule stretches to fit the restarts)
+    kills = int(os.environ.get("OMS_ALGO_KILLS", "3"))
+    slices = 3 * kills + 3
+    args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "1.2", str(slices),
+            str(8 + 4 * kills)]  # fmt: skip
     log = tmp_path / "worker.log"
     seen = 0
-    for kill_at in (2, 5, 8):  # three kills mid-schedule, each after more slices
+    for kill_at in range(2, 3 * kills + 1, 3):  # kills mid-schedule, each after more slices
         lines = await _run_worker(args, env, kill_at, log)
         progress = [ln for ln in lines if ln.startswith("progress")]
         assert progress, log.read_text()
