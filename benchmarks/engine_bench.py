@@ -7,6 +7,10 @@ tracking-before-submit costs. Prints one JSON object.
 
     python benchmarks/engine_bench.py          # full: 10k orders, 100k-order recovery, 10 min soak
     python benchmarks/engine_bench.py --short    # CI smoke run (about a minute)
+
+The connectors run with ``rate_budget="off"`` against a local exchange without rate limits:
+this measures the engine itself (the exchange would throttle a soak of this size; see
+``rate_limit_bench.py`` for the limits).
 """
 
 from __future__ import annotations
@@ -84,7 +88,8 @@ async def bench_latency_and_throughput(
 
     sim.on_action = on_action
     connector = HyperliquidConnector(sim.base_url, private_key=new_key(),
-                                     nonce_file=work / "nonce-a")
+                                     nonce_file=work / "nonce-a",
+                                     rate_budget="off")
     url = f"sqlite+aiosqlite:///{work / 'latency.db'}"
     out: dict[str, Any] = {}
     async with await OrderManager.open(url, connector, config=CONFIG) as oms:
@@ -156,7 +161,8 @@ async def bench_latency_and_throughput(
     # Peer: the bare connector, same orders, same batches (40), no journal, no engine.
     sim.on_action = None
     async with HyperliquidConnector(sim.base_url, private_key=new_key(),
-                                    nonce_file=work / "nonce-b") as bare:
+                                    nonce_file=work / "nonce-b",
+                                    rate_budget="off") as bare:
         px = await far_bid(bare)
         deadline = time.time_ns() // 1_000_000 + 60_000
         requests = [PlaceOrderRequest("0x" + os.urandom(16).hex(), "ETH", "buy", D("0.1"), px)
@@ -212,7 +218,8 @@ async def bench_recovery(sim: SimulatedExchange, work: Path, orders: int,
     """Start-up time with ``orders`` in the journal, ``open_on_exchange`` of them really open."""
     url = f"sqlite+aiosqlite:///{work / 'recovery.db'}"
     key = new_key()
-    connector = HyperliquidConnector(sim.base_url, private_key=key, nonce_file=work / "nonce-r")
+    connector = HyperliquidConnector(sim.base_url, private_key=key, nonce_file=work / "nonce-r",
+                                     rate_budget="off")
     # The open ones are placed on the exchange for real (their cloids = our client ids).
     async with connector:
         px = await far_bid(connector)
@@ -244,7 +251,8 @@ async def bench_recovery(sim: SimulatedExchange, work: Path, orders: int,
         await asyncio.gather(*pending)
         events_written, _ = await store.head()
     build_s = time.perf_counter() - t0
-    connector = HyperliquidConnector(sim.base_url, private_key=key, nonce_file=work / "nonce-r")
+    connector = HyperliquidConnector(sim.base_url, private_key=key, nonce_file=work / "nonce-r",
+                                     rate_budget="off")
     t0 = time.perf_counter()
     oms = await OrderManager.open(url, connector, config=CONFIG)
     open_s = time.perf_counter() - t0
@@ -285,7 +293,8 @@ async def bench_soak(work: Path, seconds: float) -> dict[str, Any]:
 
 async def _soak(base_url: str, work: Path, seconds: float) -> dict[str, Any]:
     connector = HyperliquidConnector(base_url, private_key=new_key(),
-                                     nonce_file=work / "nonce-s")
+                                     nonce_file=work / "nonce-s",
+                                     rate_budget="off")
     url = f"sqlite+aiosqlite:///{work / 'soak.db'}"
     proc = psutil.Process()
     placed = 0

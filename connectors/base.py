@@ -20,7 +20,15 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Decimal,
+    InvalidOperation,
+)
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Side = Literal["buy", "sell"]
@@ -60,6 +68,9 @@ class ExchangeOrderStatus(enum.Enum):
     NOT_FOUND = "not_found"
 
 
+_ROUNDING = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING}  # never a worse price than asked
+
+
 @dataclass(frozen=True, slots=True)
 class TradingRule:
     """Price and size rules of one pair.
@@ -78,22 +89,78 @@ class TradingRule:
     max_leverage: int = 1
     is_spot: bool = False
 
-    def quantize_amount(self, amount: Decimal) -> Decimal:
-        """Round ``amount`` down to the lot size (never up: it must not exceed what was asked)."""
-        step = Decimal(1).scaleb(-self.amount_decimals)
-        return amount.quantize(step, rounding=ROUND_DOWN)
+    def _finite(self, name: str, value: Decimal) -> None:
+        if not isinstance(value, Decimal):
+            raise TypeError(f"{name} must be decimal.Decimal (never float), got "
+                            f"{type(value).__name__}")
+        if not value.is_finite():
+            raise OrderRuleViolation(f"{self.pair}: {name} must be a finite number, got {value}")
 
-    def quantize_price(self, price: Decimal) -> Decimal:
-        """Round ``price`` to the nearest valid price (significant figures, then decimals)."""
+    def quantize_amount(self, amount: Decimal) -> Decimal:
+        """Round ``amount`` down to the lot size (never up: it must not exceed what was asked).
+
+        Raises :class:`OrderRuleViolation` for NaN, ±Infinity or a number too large to round.
+        """
+        self._finite("amount", amount)
+        step = Decimal(1).scaleb(-self.amount_decimals)
+        try:
+            return amount.quantize(step, rounding=ROUND_DOWN)
+        except InvalidOperation:
+            raise OrderRuleViolation(f"{self.pair}: amount {amount:.6E} is too large") from None
+
+    def quantize_price(self, price: Decimal, side: str | None = None) -> Decimal:
+        """Round ``price`` to a valid price (significant figures, then decimals).
+
+        ``side="buy"`` rounds down and ``side="sell"`` rounds up, so an order's limit (or its
+        worst acceptable price, or a trigger) is never worse than what was asked; without a
+        side the nearest valid price is returned (half to even), for reference prices only.
+        Raises :class:`OrderRuleViolation` for a price that is not positive and finite, too
+        large to round, or that rounds down to zero.
+        """
+        self._finite("price", price)
         if price <= 0:
             raise OrderRuleViolation(f"{self.pair}: price must be positive, got {price}")
-        if price == price.to_integral_value():
-            return price.quantize(Decimal(1))
-        digits_before_point = price.adjusted() + 1
-        decimals = min(self.price_sig_figs - digits_before_point, self.price_max_decimals)
-        if decimals <= 0:
-            return price.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-        return price.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+        rounding = _ROUNDING.get(side) if side is not None else ROUND_HALF_EVEN
+        if rounding is None:
+            raise ValueError(f"side must be 'buy', 'sell' or None, got {side!r}")
+        try:
+            if price == price.to_integral_value():
+                return price.quantize(Decimal(1))
+            digits_before_point = price.adjusted() + 1
+            decimals = min(self.price_sig_figs - digits_before_point, self.price_max_decimals)
+            step = Decimal(1) if decimals <= 0 else Decimal(1).scaleb(-decimals)
+            rounded = price.quantize(step, rounding=rounding)
+        except InvalidOperation:
+            raise OrderRuleViolation(f"{self.pair}: price {price:.6E} is too large") from None
+        if rounded <= 0:
+            raise OrderRuleViolation(
+                f"{self.pair}: price {price} is below the smallest tick "
+                f"({Decimal(1).scaleb(-self.price_max_decimals)})"
+            )
+        return rounded
+
+    def check_price(self, price: Decimal) -> None:
+        """Raise :class:`OrderRuleViolation` unless ``price`` is on the tick as it is."""
+        if price != self.quantize_price(price):
+            raise OrderRuleViolation(
+                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs}"
+                f" significant figures, at most {self.price_max_decimals} decimals);"
+                " use quantize_price"
+            )
+
+    def worst_price(self, side: Side, reference: Decimal, slippage: Decimal) -> Decimal:
+        """``reference × (1 ± slippage)`` as a valid price, rounded toward the passive side (a
+        buy's bound down, a sell's up): the bound is never worse than the slippage asked for
+        (issue 13: no quantization makes a price worse than asked, market bounds included).
+
+        >>> rule = TradingRule("ETH", 1, 4, 5, 2, Decimal(10))
+        >>> rule.worst_price("buy", Decimal("3001.7"), Decimal("0.05"))
+        Decimal('3151.7')
+        """
+        if not Decimal(0) <= slippage < Decimal(1):
+            raise ValueError(f"slippage must be in [0, 1), got {slippage} (0.05 means 5 %)")
+        raw = reference * (1 + slippage if side == "buy" else 1 - slippage)
+        return self.quantize_price(raw, side)
 
     def check(self, price: Decimal, amount: Decimal) -> None:
         """Raise :class:`OrderRuleViolation` unless ``price`` and ``amount`` are sendable as is."""
@@ -101,12 +168,7 @@ class TradingRule:
             raise OrderRuleViolation(
                 f"{self.pair}: amount {amount} has more than {self.amount_decimals} decimals"
             )
-        if price != self.quantize_price(price):
-            raise OrderRuleViolation(
-                f"{self.pair}: price {price} breaks the tick rule ({self.price_sig_figs}"
-                f" significant figures, at most {self.price_max_decimals} decimals);"
-                " use quantize_price"
-            )
+        self.check_price(price)
         self.check_size(price, amount)
 
     def check_size(self, price: Decimal, amount: Decimal) -> None:
@@ -121,8 +183,28 @@ class TradingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    """What makes an order a trigger order (stop or take-profit).
+
+    ``tpsl`` is ``"sl"`` (stop-loss) or ``"tp"`` (take-profit); ``is_market`` makes the fired
+    order a market order bounded by the request's price, else a limit order at that price.
+    """
+
+    price: Decimal
+    is_market: bool
+    tpsl: Literal["tp", "sl"]
+
+
+Grouping = Literal["na", "normalTpsl", "positionTpsl"]
+"""How orders of one placement relate: independent, entry + TP/SL legs, or TP/SL on the position."""
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceOrderRequest:
-    """One order to place. ``cloid`` is the exchange form of our client order id."""
+    """One order to place. ``cloid`` is the exchange form of our client order id.
+
+    ``trigger`` makes it a trigger order (then ``tif`` is not sent: triggers have none).
+    """
 
     cloid: str
     pair: str
@@ -131,6 +213,7 @@ class PlaceOrderRequest:
     price: Decimal
     tif: TimeInForce = "Gtc"
     reduce_only: bool = False
+    trigger: TriggerSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +242,10 @@ class CancelResult:
     outcome: Outcome
     reason: str | None = None
     raw: str | None = None
+
+
+ActionResult = CancelResult
+"""The outcome of an account action answered without per-order statuses (leverage, margin)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,9 +368,48 @@ class ExchangeConnector(Protocol):
         ...
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self,
+        requests: Sequence[PlaceOrderRequest],
+        expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
-        """Place orders in one action; one result per request, in order."""
+        """Place orders in one action; one result per request, in order.
+
+        ``grouping="normalTpsl"``: ``requests`` are an entry order followed by its take-profit
+        and/or stop-loss legs; ``"positionTpsl"``: TP/SL legs on the current position.
+        """
+        ...
+
+    async def cancel_many_by_cloid(
+        self, cancels: Sequence[tuple[str, str]], expires_after_ms: int | None
+    ) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders in one action; one result per cancel, in order."""
+        ...
+
+    async def update_leverage(
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
+    ) -> ActionResult:
+        """Set the leverage (and cross or isolated margin) of a perp for later orders."""
+        ...
+
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
+        """Add (``amount`` > 0) or remove (< 0) quote-currency margin of an isolated position."""
+        ...
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """The price a market order of ``side`` starts from: the best opposite quote of the
+        book (or the mid when that side is empty). Raises :class:`ExchangeUnavailable`."""
+        ...
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The mark price of a perp (what trigger orders fire on)."""
+        ...
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` the exchange holds for ``pair`` on this account."""
         ...
 
     async def cancel_by_cloid(
@@ -341,6 +467,30 @@ class ExchangeConnector(Protocol):
 
     def add_reconnect_callback(self, callback: ReconnectCallback) -> None:
         """Register ``callback`` to be awaited after every stream reconnect."""
+
+
+@runtime_checkable
+class KeepsNonces(Protocol):
+    """A connector that signs with nonces it persists in a file (see the engine's default)."""
+
+    @property
+    def nonce_file(self) -> Path | None:
+        """The nonce file in use (None: none yet)."""
+        ...
+
+    def keep_nonces_in(self, folder: Path) -> None:
+        """Use ``folder``/``nonce-<signer>`` as the nonce file (before the first signature)."""
+        ...
+
+
+@runtime_checkable
+class SendBudget(Protocol):
+    """What a connector may expose about an exchange's per-account request budget, so a sender
+    can hold orders back (and let cancels through) before the exchange would refuse them."""
+
+    def address_room(self, is_cancel: bool) -> int:
+        """Orders (``is_cancel=False``) or cancels the account may still send."""
+        ...
 
 
 class ExchangeUnavailable(ConnectionError):

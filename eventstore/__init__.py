@@ -8,16 +8,42 @@
 ...             print(ev.position, ev.stream_id, ev.type, ev.data)
 """
 
+from eventstore.anchor import (
+    Anchor,
+    AnchorKeeper,
+    AnchorUnreadable,
+    compare_anchor,
+    default_anchor_path,
+    read_anchor,
+    write_anchor,
+)
+from eventstore.archive_manifest import ArchiveEntry, read_manifest
+from eventstore.archiving import archive_before, restore_archive
 from eventstore.errors import (
+    AnchorMismatch,
     EventStoreError,
     Fenced,
     ForeignDatabase,
     IdempotencyConflict,
     IntegrityError,
+    JournalNotReadable,
     NotADatabase,
+    ReadOnlyStore,
     SchemaOutOfDate,
     StoreClosed,
     WrongExpectedVersion,
+)
+from eventstore.history import HistoryReport, read_history, verify_history
+from eventstore.history_errors import (
+    ArchiveCorrupt,
+    ArchivedRange,
+    ArchiveError,
+    ArchiveMissing,
+    ArchiveOutOfOrder,
+    SealedTailMissing,
+    SealError,
+    SealForged,
+    SealMismatch,
 )
 from eventstore.migration import database_revision, revision_history, upgrade_database
 from eventstore.model import (
@@ -32,31 +58,68 @@ from eventstore.model import (
     VerifyReport,
 )
 from eventstore.raw_read import RawRow, read_all_raw
+from eventstore.seal_store import latest_seal, list_seals, write_seal
+from eventstore.seals import Seal, SealKey, SealSigner, SealVerifier, check_seal, make_seal
 from eventstore.store import EventStore
 
 __all__ = [
     "ANY",
     "NO_STREAM",
     "STREAM_EXISTS",
+    "Anchor",
+    "AnchorKeeper",
+    "AnchorMismatch",
+    "AnchorUnreadable",
     "AppendResult",
+    "ArchiveCorrupt",
+    "ArchiveEntry",
+    "ArchiveError",
+    "ArchiveMissing",
+    "ArchiveOutOfOrder",
+    "ArchivedRange",
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
     "Fenced",
     "ForeignDatabase",
+    "HistoryReport",
     "IdempotencyConflict",
     "IntegrityError",
+    "JournalNotReadable",
     "NewEvent",
     "NotADatabase",
     "RawRow",
+    "ReadOnlyStore",
     "RecordedEvent",
     "SchemaOutOfDate",
+    "Seal",
+    "SealError",
+    "SealForged",
+    "SealKey",
+    "SealMismatch",
+    "SealSigner",
+    "SealVerifier",
+    "SealedTailMissing",
     "StoreClosed",
     "StreamState",
     "VerifyReport",
     "WrongExpectedVersion",
+    "archive_before",
+    "check_seal",
+    "compare_anchor",
     "database_revision",
+    "default_anchor_path",
+    "latest_seal",
+    "list_seals",
+    "make_seal",
     "read_all_raw",
+    "read_anchor",
+    "read_history",
+    "read_manifest",
+    "restore_archive",
     "revision_history",
     "upgrade_database",
+    "verify_history",
+    "write_anchor",
+    "write_seal",
 ]

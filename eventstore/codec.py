@@ -3,7 +3,9 @@
 The canonical form of a payload is orjson with sorted keys; those exact bytes are stored, so a
 reader never re-canonicalises and the hash is always computed over what is on disk. Datetimes
 and dataclasses are refused (rather than silently turned into strings) so that what you read
-back is what you appended; ``Decimal`` is refused too: convert money to ``str`` first.
+back is what you appended; ``Decimal`` is refused too: convert money to ``str`` first. Float
+NaN and ±Infinity are refused with ``ValueError`` (JSON has no such numbers and orjson would
+store them as ``null``: a silent change of the data).
 
 Each event's hash is ``sha256(previous_hash_hex || len || header || len || data || len || meta)``
 where ``header`` is the canonical JSON array ``[position, stream_id, version, type,
@@ -13,6 +15,7 @@ event_version, event_id, recorded_at_us]``. Length prefixes make the framing una
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -58,12 +61,54 @@ def canonical_json(value: Mapping[str, Any], what: str) -> bytes:
             )
         value = dict(value)
     try:
-        return orjson.dumps(value, option=_OPTS)
+        encoded = orjson.dumps(value, option=_OPTS)
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise TypeError(
             f"{what} is not JSON-able ({exc}); convert Decimal, datetime and custom objects "
             "to strings or numbers before appending"
         ) from None
+    # orjson writes NaN and ±Infinity as null: look for them only when a null was written.
+    if b"null" in encoded:
+        where = _non_finite(value)
+        if where is not None:
+            shown = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where)
+            raise ValueError(
+                f"{what} holds a non-finite float at {shown.lstrip('.')} (NaN or Infinity "
+                "has no JSON form); store it as a string or refuse it before appending"
+            )
+    return encoded
+
+
+def _non_finite(value: Any) -> list[Any] | None:
+    """The key path to the first NaN/±Infinity float in a JSON-able value, or None.
+
+    Runs on every payload whose bytes hold a ``null``, so scalars are skipped by exact type
+    and the path is built only on the way back from a find.
+    """
+    if type(value) is dict:
+        items: Any = value.items()
+    elif type(value) is list or type(value) is tuple:
+        items = enumerate(value)
+    elif isinstance(value, float):
+        return None if math.isfinite(value) else []
+    elif isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if math.isfinite(item):
+                continue
+            return [key]
+        found = _non_finite(item)
+        if found is not None:
+            return [key, *found]
+    return None
 
 
 def encode_event(type_: str, data: Any, metadata: Any, event_id: Any, version: Any) -> EncodedEvent:

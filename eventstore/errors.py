@@ -110,5 +110,33 @@ class NotADatabase(EventStoreError):
         )
 
 
+class JournalNotReadable(EventStoreError):
+    """A SQLite journal cannot be opened for reading without writing to it or losing events."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read the journal {path}: {reason}")
+
+
+class ReadOnlyStore(EventStoreError):
+    """The store was opened read-only; appends need ``EventStore.open(url)`` (a writer)."""
+
+
+class AnchorMismatch(EventStoreError):
+    """The journal's head is behind, or differs from, the anchor kept outside it.
+
+    Committed events were lost (a deleted ``-wal`` file, a restored old backup) or the log was
+    rewritten. Do not trade on it: restore the journal, or investigate with ``oms audit verify``.
+    """
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"{detail}; do not trade on this journal: restore it from a backup (with its -wal "
+            "file) or investigate with `oms audit verify`"
+        )
+
+
 class StoreClosed(EventStoreError):
     """The store was closed; open a new one with ``EventStore.open(url)``."""

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
-from eventstore.engine import create_engine, display_url
+from eventstore.engine import create_engine, display_url, sqlite_path
 from eventstore.errors import ForeignDatabase, NotADatabase, SchemaOutOfDate
+from eventstore.sqlite_backend import enable_wal
 
 VERSION_TABLE = "alembic_version"
 
@@ -70,17 +72,28 @@ async def _read_state(engine: AsyncEngine, url: URL) -> tuple[list[str], str | N
         raise
 
 
-async def ensure_schema(engine: AsyncEngine, url: URL, *, create: bool = True) -> str:
+async def _writable(url: URL) -> None:
+    """SQLite: switch a file known to be ours (or a new one) to WAL mode before writing."""
+    if url.get_backend_name() == "sqlite":
+        await asyncio.to_thread(enable_wal, sqlite_path(url))
+
+
+async def ensure_schema(
+    engine: AsyncEngine, url: URL, *, create: bool = True, read_only: bool = False
+) -> str:
     """Create a new database at head, or check an existing one is ours and current.
 
+    The check reads only: nothing is written to a database until it is known to be ours and at
+    head (or empty and ``create`` is set). ``read_only`` never writes at all.
     Raises :class:`ForeignDatabase`, :class:`SchemaOutOfDate` or :class:`NotADatabase`.
     """
     shown = display_url(url)
     tables, rev = await _read_state(engine, url)
     history = revision_history()
     if not tables:
-        if not create:
+        if not create or read_only:
             raise ForeignDatabase(shown, "it is empty and creation was not requested")
+        await _writable(url)
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
         return history[-1]
@@ -94,13 +107,19 @@ async def ensure_schema(engine: AsyncEngine, url: URL, *, create: bool = True) -
         )
     if rev != history[-1]:
         raise SchemaOutOfDate(shown, rev, history[-1])
+    if not read_only:
+        await _writable(url)
     return rev
 
 
 async def database_revision(url: str | URL) -> str | None:
-    """The schema revision of the database at ``url``, or None if it has none."""
+    """The schema revision of the database at ``url``, or None if it has none (reads only)."""
     sa_url = make_url(url)
-    engine = create_engine(sa_url)
+    if sa_url.get_backend_name() == "sqlite" and not await asyncio.to_thread(
+        Path(sqlite_path(sa_url)).exists
+    ):
+        return None  # and no file is created to say so
+    engine = create_engine(sa_url, read_only=True)
     try:
         return (await _read_state(engine, sa_url))[1]
     finally:
@@ -123,6 +142,7 @@ async def upgrade_database(url: str | URL) -> str:
             raise ForeignDatabase(
                 display_url(sa_url), f"revision {rev!r}, tables {sorted(tables)[:5]}"
             )
+        await _writable(sa_url)
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
         return history[-1]

@@ -55,8 +55,12 @@ _BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
 _HEAD_AND_VERSIONS = (
     "(SELECT NULL::text, position, hash FROM events ORDER BY position DESC LIMIT 1) "
     "UNION ALL SELECT stream_id, MAX(version)::bigint, NULL FROM events "
-    "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id"
+    "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id "
+    # streams whose newest events were archived continue from their archived version
+    "UNION ALL SELECT stream_id, last_version::bigint, NULL FROM archived_streams "
+    "WHERE stream_id = ANY($1::text[])"
 )
+_ARCHIVE_POINT = "SELECT COALESCE(MAX(last_position), 0) FROM archives"
 _INSERT = (
     f"INSERT INTO events ({COLUMNS}) SELECT * FROM unnest("
     "$1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[], "
@@ -171,7 +175,7 @@ class PostgresBackend:
             if stream_id is None:
                 head_t = (int(number), str(hash_))
             else:
-                versions[stream_id] = int(number)
+                versions[stream_id] = max(versions.get(stream_id, -1), int(number))
         rows: list[Any] = []
         if optimistic:
             rows = plan_batch(head_t, requests, {}, dict(versions), now_us, fence)
@@ -201,11 +205,24 @@ class PostgresBackend:
         """Up to ``limit`` events of one stream from version ``start``, in version order."""
         return await self._rows(_STREAM, stream_id, start, limit)
 
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The stream's last version, or None when it has no event."""
+        async with self._apg() as apg:
+            value = await apg.fetchval(
+                "SELECT MAX(version) FROM events WHERE stream_id = $1", stream_id
+            )
+        return None if value is None else int(value)
+
     async def head(self) -> tuple[int, str]:
         """The last position and its hash, or ``(0, GENESIS_HASH)`` for an empty log."""
         async with self._apg() as apg:
             row = await apg.fetchrow(_HEAD)
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    async def archive_point(self) -> int:
+        """The last archived position (0: nothing archived); see ``history_schema.archives``."""
+        async with self._apg() as apg:
+            return int(await apg.fetchval(_ARCHIVE_POINT))
 
     async def watch(self, on_commit: Callable[[], None]) -> bool:
         """Make sure one connection LISTENs for commits of any process; ``on_commit`` wakes.

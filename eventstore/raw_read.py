@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from eventstore.engine import sqlite_path
+from eventstore.history_errors import ArchivedRange
 from eventstore.sqlite_backend import connect
 from eventstore.store import EventStore
 
@@ -65,8 +66,35 @@ def read_all_raw(
             raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     start, stop = max(from_position, 1), _NO_END if to_position is None else to_position
     if store.dialect == "sqlite":
-        return _sqlite_batches(sqlite_path(store.engine.url), start, stop, batch_size)
-    return _postgres_batches(store, start, stop, batch_size)
+        uri = getattr(store._backend, "read_uri", None)  # set when the store is read-only
+        batches = _sqlite_batches(sqlite_path(store.engine.url), uri, start, stop, batch_size)
+    else:
+        batches = _postgres_batches(store, start, stop, batch_size)
+    return _not_archived(store, start, batches)
+
+
+async def _not_archived(
+    store: EventStore, start: int, batches: AsyncGenerator[list[RawRow], None]
+) -> AsyncIterator[list[RawRow]]:
+    # A rebuild that silently began after the archive point would fold a wrong state: refuse it.
+    # Checked only when the first row is not the one asked for, so it costs nothing normally.
+    first = True
+    try:
+        async for batch in batches:
+            if first and batch[0][0] != start:
+                await _refuse_archived(store, start)
+            first = False
+            yield batch
+        if first:
+            await _refuse_archived(store, start)
+    finally:
+        await batches.aclose()  # its own finally releases the connection now, not at GC
+
+
+async def _refuse_archived(store: EventStore, start: int) -> None:
+    point = await store.archive_point()
+    if start <= point:
+        raise ArchivedRange(start, point + 1)
 
 
 async def _prefetching(
@@ -92,15 +120,15 @@ async def _prefetching(
 
 
 async def _sqlite_batches(
-    path: str, start: int, stop: int, batch_size: int
-) -> AsyncIterator[list[RawRow]]:
+    path: str, uri: str | None, start: int, stop: int, batch_size: int
+) -> AsyncGenerator[list[RawRow], None]:
     # One dedicated thread: it runs the fetches in order, then the close, so the connection is
     # never used by two threads at once, even when the caller stops early.
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(1, thread_name_prefix="eventstore-raw-reader")
     conn: sqlite3.Connection | None = None
     try:
-        conn = await loop.run_in_executor(pool, lambda: connect(path, read_only=True))
+        conn = await loop.run_in_executor(pool, lambda: connect(path, read_only=True, uri=uri))
         reader = conn
 
         def fetch_sync(first: int) -> list[RawRow]:
@@ -119,7 +147,7 @@ async def _sqlite_batches(
 
 async def _postgres_batches(
     store: EventStore, start: int, stop: int, batch_size: int
-) -> AsyncIterator[list[RawRow]]:
+) -> AsyncGenerator[list[RawRow], None]:
     async with store.engine.connect() as sa_conn:
         apg: Any = (await sa_conn.get_raw_connection()).driver_connection
         statement = await apg.prepare(_PG_RANGE)

@@ -22,14 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from eventstore.codec import GENESIS_HASH
+from eventstore.errors import ReadOnlyStore
 from eventstore.model import RecordedEvent, RowEvent
 from eventstore.planner import AppendRequest, Fence, normalise_stored, plan_batch
 from eventstore.schema import COLUMNS
+from eventstore.sqlite_open import BUSY_TIMEOUT_S, read_only_uri
 from eventstore.writer_thread import WriterThread
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_S = 30.0
 _MAX_VARS = 900  # well under SQLite's host-parameter limit, per IN (...) chunk
 _NO_END = 2**62
 _CHECKPOINT_EVERY = 64  # commits between background checkpoints (a few MB of WAL at most)
@@ -42,6 +43,7 @@ leaf of the ``(stream_id, version)`` index per stream, and every dirty page goes
 and through the fsync; smaller pages halve those bytes. Sequential reads barely notice."""
 
 _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+_ARCHIVE_POINT = "SELECT COALESCE(MAX(last_position), 0) FROM archives"
 _INSERT = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _RANGE = (
     f"SELECT {COLUMNS} FROM events WHERE position >= ? AND position <= ? "
@@ -53,12 +55,20 @@ _STREAM = (
 )
 
 
-def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
-    """A ``sqlite3`` connection with the store's durability settings (autocommit mode)."""
+def connect(path: str, *, read_only: bool = False, uri: str | None = None) -> sqlite3.Connection:
+    """A ``sqlite3`` connection with the store's durability settings (autocommit mode).
+
+    ``uri``: a read-only ``file:`` URI to open instead of ``path`` (see
+    :mod:`eventstore.sqlite_open`); such a connection cannot write.
+    """
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+        uri or path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
+        uri=uri is not None,
     )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    if uri is not None:
+        conn.execute("PRAGMA query_only = 1")
+        return conn
     conn.execute(PAGE_SIZE_PRAGMA)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages stay hot across batches
@@ -70,6 +80,24 @@ def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     if read_only:
         conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+def enable_wal(path: str) -> None:
+    """Put the database at ``path`` in WAL mode (persistent; a no-op when it already is).
+
+    Called by writers only, once the file is known to be ours and at the schema head (or empty
+    and about to become a new journal): it rewrites the file's header. ``page_size`` comes
+    first: it fixes the page size of a new file, and WAL mode cannot change it afterwards.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(PAGE_SIZE_PRAGMA)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise sqlite3.OperationalError(f"{path}: could not switch to WAL mode ({mode})")
+    finally:
+        conn.close()
 
 
 def _chunks(items: list[str]) -> list[list[str]]:
@@ -101,6 +129,14 @@ def _stream_versions(
                 part,
             ).fetchall()
         )
+    # Streams whose newest events were archived continue from their archived version.
+    for part in _chunks(streams):
+        marks = ",".join("?" * len(part))
+        for stream_id, last in conn.execute(
+            f"SELECT stream_id, last_version FROM archived_streams WHERE stream_id IN ({marks})",
+            part,
+        ).fetchall():
+            versions[stream_id] = max(versions.get(stream_id, -1), last)
     return versions
 
 
@@ -167,8 +203,11 @@ def write_batch(
 class SqliteBackend:
     """Owns the writer thread (one connection) and the reader threads (one connection each)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        # Readers of a read-only store open the file mode=ro (immutable in a read-only folder).
+        self.read_uri: str | None = read_only_uri(path) if read_only else None
         self._writer = WriterThread("eventstore-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="eventstore-reader")
         # Checkpoints run here, off the writer thread: a checkpoint copies megabytes into the
@@ -183,7 +222,8 @@ class SqliteBackend:
     def _conn(self, read_only: bool) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, read_only=read_only)
+            uri = self.read_uri if read_only else None
+            conn = connect(self.path, read_only=read_only, uri=uri)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -196,6 +236,10 @@ class SqliteBackend:
         self, requests: list[AppendRequest], now_us: int, fence: Fence | None = None
     ) -> int:
         """Commit one batch; see :func:`write_batch`."""
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"{self.path} was opened read-only; open it with EventStore.open(url) to append"
+            )
         head = await self._writer.run(
             lambda: write_batch(self._conn(False), requests, now_us, fence)
         )
@@ -231,12 +275,32 @@ class SqliteBackend:
             self._readers, lambda: self._rows(_STREAM, (stream_id, start, limit))
         )
 
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The stream's last version, or None when it has no event."""
+
+        def run() -> int | None:
+            row = self._conn(True).execute(
+                "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            return None if row is None or row[0] is None else int(row[0])
+
+        return await self._in(self._readers, run)
+
     async def head(self) -> tuple[int, str]:
         """The last position and its hash, or ``(0, GENESIS_HASH)`` for an empty log."""
 
         def run() -> tuple[int, str]:
             row = self._conn(True).execute(_HEAD).fetchone()
             return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+        return await self._in(self._readers, run)
+
+    async def archive_point(self) -> int:
+        """The last archived position (0: nothing archived); see ``history_schema.archives``."""
+
+        def run() -> int:
+            row = self._conn(True).execute(_ARCHIVE_POINT).fetchone()
+            return int(row[0])
 
         return await self._in(self._readers, run)
 

@@ -19,10 +19,12 @@ from typing import Protocol
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventstore.archive_manifest import last_archive
 from eventstore.codec import GENESIS_HASH, check_stream_id, encode_event
 from eventstore.engine import create_engine, display_url, sqlite_path
-from eventstore.errors import StoreClosed
+from eventstore.errors import ReadOnlyStore, StoreClosed
 from eventstore.group_commit import GroupCommitter
+from eventstore.history_errors import ArchivedRange
 from eventstore.migration import ensure_schema
 from eventstore.model import (
     ANY,
@@ -48,7 +50,9 @@ class _Backend(Protocol):
     ) -> list[RecordedEvent]: ...
     async def read_stream(self, stream_id: str, start: int, limit: int) -> list[RecordedEvent]: ...
     async def head(self) -> tuple[int, str]: ...
+    async def stream_version(self, stream_id: str) -> int | None: ...
     async def watch(self, on_commit: Callable[[], None]) -> bool: ...
+    async def archive_point(self) -> int: ...
     async def close(self) -> None: ...
 
 
@@ -93,6 +97,8 @@ class EventStore:
         self._fence: Fence | None = None
         self._writer = GroupCommitter(self._write, self._committed)
         self._closed = False
+        self.read_only = False
+        """True when opened with ``read_only=True`` (appends raise ``ReadOnlyStore``)."""
 
     @classmethod
     async def open(
@@ -102,6 +108,7 @@ class EventStore:
         create: bool = True,
         poll_interval: float = 0.1,
         listen: bool = True,
+        read_only: bool = False,
     ) -> EventStore:
         """Open (and, if new, create at the schema head) the store at ``url``.
 
@@ -110,21 +117,27 @@ class EventStore:
         (on PostgreSQL they are also woken at once by ``LISTEN``/``NOTIFY``; polling is the
         safety net). ``listen=False`` keeps them on polling alone, e.g. behind a PgBouncer in
         transaction mode, which cannot carry ``LISTEN``.
-        Raises ``SchemaOutOfDate``, ``ForeignDatabase`` or ``NotADatabase`` with what to do.
+        ``read_only=True`` opens an existing store for reading only: nothing is ever written to
+        the database (SQLite: the file is opened ``mode=ro``, or ``immutable`` in a read-only
+        directory; PostgreSQL: read-only transactions), and ``append`` raises ``ReadOnlyStore``.
+        Raises ``SchemaOutOfDate``, ``ForeignDatabase``, ``NotADatabase`` or
+        ``JournalNotReadable`` with what to do; none of them after writing anything.
         """
         sa_url = make_url(url)
-        engine = create_engine(sa_url)
+        engine = create_engine(sa_url, read_only=read_only)
         try:
-            await ensure_schema(engine, sa_url, create=create)
+            await ensure_schema(engine, sa_url, create=create, read_only=read_only)
             backend: _Backend
             if sa_url.get_backend_name() == "sqlite":
-                backend = SqliteBackend(sqlite_path(sa_url))
+                backend = SqliteBackend(sqlite_path(sa_url), read_only=read_only)
             else:
                 backend = PostgresBackend(engine)
         except BaseException:
             await engine.dispose()
             raise
-        return cls(sa_url, engine, backend, poll_interval, listen)
+        store = cls(sa_url, engine, backend, poll_interval, listen)
+        store.read_only = read_only
+        return store
 
     async def __aenter__(self) -> EventStore:
         return self
@@ -189,6 +202,8 @@ class EventStore:
         for bad input, before anything is written.
         """
         self._check_open()
+        if self.read_only:
+            raise ReadOnlyStore(f"{self.url} was opened read-only; open a writer to append")
         check_stream_id(stream_id)
         expected = _check_expected(expected_version)
         kind = type(events)
@@ -242,9 +257,21 @@ class EventStore:
     async def _read_all(
         self, start: int, stop: int | None, batch_size: int
     ) -> AsyncIterator[RecordedEvent]:
+        first = True
         async for batch in self._batches(start, stop, batch_size):
+            if first and batch[0].position != start:
+                await self._refuse_archived(start)
+            first = False
             for ev in batch:
                 yield ev
+        if first:
+            await self._refuse_archived(start)
+
+    async def _refuse_archived(self, start: int) -> None:
+        # Only reached when the first row read is not the one asked for: free in the normal case.
+        point = await self._backend.archive_point()
+        if start <= point:
+            raise ArchivedRange(start, point + 1)
 
     async def _batches(
         self, start: int, stop: int | None, batch_size: int
@@ -283,6 +310,7 @@ class EventStore:
         return self._subscribe(max(from_position, 1), batch_size)
 
     async def _subscribe(self, start: int, batch_size: int) -> AsyncIterator[RecordedEvent]:
+        await self._refuse_archived(start)  # a subscriber behind the archive point: say where
         while not self._closed:
             if self.listen:
                 await self._backend.watch(self._wake)  # PostgreSQL: LISTEN (re)established first
@@ -307,26 +335,53 @@ class EventStore:
         self._check_open()
         return await self._backend.head()
 
+    async def stream_version(self, stream_id: str) -> int | None:
+        """The last version (0-based) of ``stream_id``, or None when it does not exist: what to
+        pass as ``expected_version`` to append after it."""
+        self._check_open()
+        check_stream_id(stream_id)
+        return await self._backend.stream_version(stream_id)
+    async def hash_at(self, position: int) -> str | None:
+        """The stored chain hash of ``position``, or None when no row has that position."""
+        self._check_open()
+        rows = await self._backend.read_range(position, position, 1)
+        return rows[0].hash if rows and rows[0].position == position else None
+
+    async def archive_point(self) -> int:
+        """The last position moved to an archive (0: none); live positions start after it."""
+        self._check_open()
+        return await self._backend.archive_point()
+
     async def verify(
         self,
         *,
         anchor: tuple[int, str] | None = None,
         from_position: int = 1,
         batch_size: int = 10_000,
+        previous_hash: str | None = None,
     ) -> VerifyReport:
         """Recompute the hash chain from ``from_position`` (default: the first event) to the head.
 
         Reports the first bad position for an edited, deleted, inserted or reordered row. With
-        ``from_position`` > 1 the chain is seeded with the stored hash of the row before it, so
-        only the rows from there on are checked (the engine's start-up does this only with
-        ``verify_on_start="since_snapshot"``; ``oms audit verify`` always checks everything).
+        ``from_position`` > 1 the chain is seeded with ``previous_hash`` (a sealed hash) or else
+        the stored hash of the row before it, so only the rows from there on are checked (the
+        engine's start-up does this with ``verify_on_start="since_seal"``/``"since_snapshot"``;
+        ``oms audit verify`` always checks everything). Positions moved to an archive are not
+        here: the chain then starts after the archive point, seeded by the archive manifest's
+        last hash (``eventstore.verify_history`` checks the archives and that hash too).
         """
         self._check_open()
         if from_position < 1:
             raise ValueError(f"from_position must be >= 1, got {from_position}")
         stop, _ = await self._backend.head()
         seed = GENESIS_HASH
-        if from_position > 1:
+        point = await self._backend.archive_point()
+        if from_position <= point + 1 and point and previous_hash is None:
+            entry = await last_archive(self.engine)
+            from_position, previous_hash = point + 1, entry.last_hash if entry else None
+        if previous_hash is not None:
+            seed = previous_hash
+        elif from_position > 1:
             before = await self._backend.read_range(from_position - 1, from_position - 1, 1)
             if not before or before[0].position != from_position - 1:
                 return VerifyReport(
@@ -334,6 +389,14 @@ class EventStore:
                     reason=f"position {from_position - 1} is missing",
                 )
             seed = before[0].hash
+            if anchor is not None and 0 < anchor[0] < from_position - 1:
+                # Before the checked range: compare the stored hash there (never skip it).
+                rows = await self._backend.read_range(anchor[0], anchor[0], 1)
+                if not rows or rows[0].hash != anchor[1]:
+                    return VerifyReport(
+                        ok=False, checked=0, first_bad_position=anchor[0],
+                        reason="hash differs from the anchored head hash",
+                    )
         return await verify_chain(
             self._batches(from_position, stop, batch_size), anchor, from_position, seed
         )

@@ -21,7 +21,11 @@ async def verify_chain(
     elsewhere) a truncated log or a rewritten chain is caught too.
     """
     expected_pos, prev, checked = first_position, previous_hash, 0
-    anchor_pos, anchor_hash = anchor if anchor is not None else (0, "")
+    anchor_pos, anchor_hash = anchor if anchor is not None else (-1, "")
+    if anchor_pos == first_position - 1 and previous_hash != anchor_hash:
+        # The anchor is the seed itself: position 0 (the empty log, GENESIS_HASH) or the row
+        # before ``first_position``.
+        return _bad(0, anchor_pos, "hash differs from the anchored head hash")
     for_hash = chain_hash
     async for batch in batches:
         for ev in batch:

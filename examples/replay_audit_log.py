@@ -44,7 +44,7 @@ async def write_sample_journal(url: str) -> None:
 
 
 async def audit(url: str) -> None:
-    async with await EventStore.open(url, create=False) as store:
+    async with await EventStore.open(url, create=False, read_only=True) as store:
         report = await store.verify()
         print(f"hash chain: {'OK' if report.ok else 'BROKEN'} over {report.checked} events; "
               f"anchor to keep elsewhere: {report.head_position}:{report.head_hash}")
@@ -94,7 +94,7 @@ async def main() -> None:
     await write_sample_journal(url)
     await audit(url)
     tampered = tamper_copy(work / "journal.db")
-    async with await EventStore.open(f"sqlite+aiosqlite:///{tampered}", create=False) as store:
+    async with await EventStore.open(f"sqlite+aiosqlite:///{tampered}", read_only=True) as store:
         report = await store.verify()
     print(f"tampered copy: ok={report.ok}, first bad position {report.first_bad_position} "
           f"({report.reason})")

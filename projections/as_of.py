@@ -10,8 +10,9 @@ that time (positions are committed in time order by one writer).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
-from eventstore import EventStore
+from eventstore import ArchivedRange, EventStore, read_history
 from oms.domain.codec import decode
 from oms.domain.ids import order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, step
@@ -40,6 +41,9 @@ async def order_as_of(
             break
         if limit_us is not None and recorded.recorded_at_us > limit_us:
             break
+        if record is None and recorded.version != 0:
+            # The order's first events were archived: a fold of the rest would be wrong.
+            raise ArchivedRange(1, await store.archive_point() + 1)
         record = step(record, decode(recorded.type, recorded.data, recorded.event_version))
     return None if record is None else record.freeze()
 
@@ -50,12 +54,19 @@ async def load_order(store: EventStore, client_order_id: str) -> InFlightOrder |
 
 
 async def projector_as_of(
-    store: EventStore, position: int | None = None, time: datetime | None = None
+    store: EventStore, position: int | None = None, time: datetime | None = None,
+    *, archive_dir: Path | None = None,
 ) -> Projector:
-    """A projector over the log prefix as of ``position`` / ``time``, holding every order."""
+    """A projector over the log prefix as of ``position`` / ``time``, holding every order.
+
+    With ``archive_dir`` the archived part of the log is read from its files (an archived
+    journal without it raises ``ArchivedRange``).
+    """
     limit_us = _cutoff_us(time)
     projector = Projector(completed_capacity=2**62)
-    async for recorded in store.read_all(1, position):
+    events = (store.read_all(1, position) if archive_dir is None
+              else read_history(store, archive_dir, 1, position))
+    async for recorded in events:
         if limit_us is not None and recorded.recorded_at_us > limit_us:
             break
         projector.apply(recorded)
@@ -63,8 +74,10 @@ async def projector_as_of(
 
 
 async def orders_as_of(
-    store: EventStore, position: int | None = None, time: datetime | None = None
+    store: EventStore, position: int | None = None, time: datetime | None = None,
+    *, archive_dir: Path | None = None,
 ) -> dict[str, InFlightOrder]:
-    """Every order as of ``position`` / ``time``, by client order id."""
-    projector = await projector_as_of(store, position, time)
+    """Every order as of ``position`` / ``time``, by client order id (archives: see
+    :func:`projector_as_of`)."""
+    projector = await projector_as_of(store, position, time, archive_dir=archive_dir)
     return {r.client_order_id: r.freeze() for r in projector.tracker.records()}

@@ -1,4 +1,5 @@
-"""SQL read models (orders, fills, positions), exactly-once via a checkpoint in one transaction.
+"""SQL read models (orders, fills, positions, the account), exactly once via a checkpoint in
+one transaction.
 
 Each batch of events is folded and written together with the new checkpoint in one transaction;
 before writing, the checkpoint is read again inside that transaction, so a batch another runner
@@ -23,16 +24,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventstore import EventStore
-from oms.domain.codec import decode
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
+from oms.domain.codec import decode, decode_account
 from oms.domain.events import OrderCreated, OrderEvent, OrderFilled
 from oms.domain.ids import ORDER_STREAM_PREFIX
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.domain.transitions import Effect, classify
+from projections.account_read_model import AccountBatch
 from projections.positions import Position
 from projections.record_codec import record_from_json, record_to_json
-from projections.schema import checkpoints, fills, orders, positions
+from projections.schema import account, account_positions, checkpoints, fills, orders, positions
 
 READ_MODELS = "read_models"
+_Item = OrderEvent | tuple[str, AccountEvent]  # an order's event, or (account stream, event)
 _CHUNK = 400  # keys per IN (...) list, well under SQLite's parameter limit
 
 
@@ -176,7 +180,7 @@ class ReadModelProjection:
     async def rebuild(self) -> int:
         """Drop the read models' rows and checkpoint, then fold the whole log again."""
         async with self.store.engine.begin() as conn:
-            for table in (orders, fills, positions):
+            for table in (orders, fills, positions, account, account_positions):
                 await conn.execute(sa.delete(table))
             await conn.execute(
                 sa.update(checkpoints)
@@ -186,12 +190,15 @@ class ReadModelProjection:
         return await self.catch_up()
 
     async def _write(self, start: int, batch: list[tuple[int, str, Any]]) -> int:
-        decoded: list[tuple[int, OrderEvent]] = []
+        decoded: list[tuple[int, _Item]] = []
         for position, stream, recorded in batch:
             if stream.startswith(ORDER_STREAM_PREFIX):
                 event = decode(recorded.type, recorded.data, recorded.event_version)
                 if event.client_order_id == stream[len(ORDER_STREAM_PREFIX) :]:
                     decoded.append((position, event))
+            elif stream.startswith(ACCOUNT_STREAM_PREFIX):
+                data, version = recorded.data, recorded.event_version
+                decoded.append((position, (stream, decode_account(recorded.type, data, version))))
         last = batch[-1][0]
         async with self.store.engine.begin() as conn:
             if await self._checkpoint(conn, lock=True) != start:
@@ -204,8 +211,10 @@ class ReadModelProjection:
             )
         return len(batch)
 
-    async def _fold(self, conn: AsyncConnection, decoded: list[tuple[int, OrderEvent]]) -> None:
-        cids = sorted({str(e.client_order_id) for _, e in decoded})
+    async def _fold(
+        self, conn: AsyncConnection, decoded: list[tuple[int, _Item]]
+    ) -> None:
+        cids = sorted({str(e.client_order_id) for _, e in decoded if not isinstance(e, tuple)})
         records: dict[str, OrderRecord] = {}
         for chunk in _chunks(cids):
             rows = await conn.execute(
@@ -221,7 +230,12 @@ class ReadModelProjection:
         touched: dict[str, int] = {}
         touched_pairs: dict[str, int] = {}
         fill_rows: list[dict[str, Any]] = []
-        for position, event in decoded:
+        accounts = AccountBatch()
+        for position, item in decoded:
+            if isinstance(item, tuple):
+                await accounts.event(conn, item[0], item[1], position)
+                continue
+            event = item
             cid = str(event.client_order_id)
             record = records.get(cid)
             if classify(record, event).effect is not Effect.APPLY:
@@ -237,6 +251,7 @@ class ReadModelProjection:
                 pos = book.get(record.pair) or book.setdefault(record.pair, Position(record.pair))
                 pos.apply(record.side.sign, event.amount, event.price, event.fee, event.fee_asset)
                 touched_pairs[record.pair] = position
+                await accounts.own_fill(conn, record, event, position)
                 fill_rows.append(
                     {
                         "venue": record.venue,
@@ -269,3 +284,4 @@ class ReadModelProjection:
             await conn.execute(
                 sa.insert(positions), [_position_row(book[p], touched_pairs[p]) for p in pairs]
             )
+        await accounts.write(conn)

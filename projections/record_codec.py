@@ -12,13 +12,23 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+    TriggerState,
+)
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import FIELD_NAMES, OrderRecord
 from projections.positions import Position
 
 RECORD_FIELDS = FIELD_NAMES
-_DECIMALS = frozenset({"amount", "price", "executed_base", "executed_quote"})
+_DECIMALS = frozenset(
+    {"amount", "price", "executed_base", "executed_quote", "trigger_price", "trigger_mark"}
+)
 _ENUMS: dict[str, Any] = {
     "side": TradeSide,
     "order_type": OrderType,
@@ -26,6 +36,17 @@ _ENUMS: dict[str, Any] = {
     "position_action": PositionAction,
     "state": OrderState,
     "previous_state": OrderState,
+    "grouping": Grouping,
+    "trigger_state": TriggerState,
+}
+# Fields added after the first read models were written, with the value a record written
+# before them has (every such order was a plain order sent alone): old rows still read.
+_LATER_FIELDS: dict[str, Any] = {
+    "trigger_price": None,
+    "parent_id": None,
+    "grouping": Grouping.NONE.value,
+    "trigger_state": None,
+    "trigger_mark": None,
 }
 
 
@@ -65,7 +86,7 @@ def _reader(name: str) -> Callable[[Any], Any] | None:
         return Decimal
     if name in _ENUMS:
         return _enum_reader(_ENUMS[name])
-    if name == "client_order_id":
+    if name in ("client_order_id", "parent_id"):
         return ClientOrderId
     if name == "fees":
         return lambda value: {k: Decimal(v) for k, v in value.items()}
@@ -82,6 +103,9 @@ _READERS = tuple(zip(RECORD_FIELDS, [_reader(name) for name in RECORD_FIELDS], s
 def record_from_json(values: list[Any]) -> OrderRecord:
     """The inverse of :func:`record_to_json`."""
     record = OrderRecord.__new__(OrderRecord)
+    missing = len(_READERS) - len(values)
+    if 0 < missing <= len(_LATER_FIELDS):
+        values = [*values, *[_LATER_FIELDS[name] for name, _ in _READERS[-missing:]]]
     for (name, read), value in zip(_READERS, values, strict=True):
         setattr(record, name, value if value is None or read is None else read(value))
     return record

@@ -32,7 +32,15 @@ from typing import Any
 import orjson
 
 from eventstore.raw_read import RawRow
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+)
 from oms.domain.events import (
     CancelRequested,
     OrderAccepted,
@@ -70,11 +78,13 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
     submit_ok, accept_ok = legal_states(OrderSubmitted.TYPE), legal_states(OrderAccepted.TYPE)
     fill_ok, cancel_ok = legal_states(OrderFilled.TYPE), legal_states(CancelRequested.TYPE)
     apply_fill = projector.positions.apply_fill
+    account_fill = projector.account.apply_own_fill
     new_record = OrderRecord.new
     intern = sys.intern
     cid_type = ClientOrderId
     sides, types = _members(TradeSide), _members(OrderType)
     tifs, actions = _members(TimeInForce), _members(PositionAction)
+    groupings = _members(Grouping)
 
     def created(cid: str, d: dict[str, Any]) -> bool:
         if cid in active or cid in completed:
@@ -85,7 +95,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             pair, venue, account = d["pair"], d["venue"], d["account"]
             if type(pair) is not str or type(venue) is not str or type(account) is not str:
                 return False
-            price = d["price"]
+            price, trigger_price, parent = d["price"], d["trigger_price"], d["parent_id"]
+            if parent is not None and type(parent) is not str:
+                return False
             record = new_record(
                 str.__new__(cid_type, cid),
                 intern(pair),  # shared strings: a million orders do not hold a million "ETH"
@@ -100,6 +112,9 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
                 d["created_at_ns"],
                 intern(venue),
                 intern(account),
+                None if trigger_price is None else Decimal(trigger_price),
+                None if parent is None else str.__new__(cid_type, parent),
+                groupings[d["grouping"]],
             )
         except _BAD_ROW:
             return False
@@ -155,6 +170,8 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             if exchange_order_id is not None and type(exchange_order_id) is not str:
                 return False
             price, amount, fee = Decimal(d["price"]), Decimal(d["amount"]), Decimal(d["fee"])
+            closed = d["closed_pnl"]
+            closed_pnl = None if closed is None else Decimal(closed)
             if trade_id in record.trade_ids or record.executed_base + amount > record.amount:
                 return False  # a duplicate (ignored) or an overfill (anomaly)
         except _BAD_ROW:
@@ -171,6 +188,10 @@ def _handlers(projector: Projector) -> dict[str, tuple[int, Handler]]:
             del active[key]
             complete(key, record)
         apply_fill(record.pair, record.side.sign, amount, price, fee, fee_asset)
+        account_fill(
+            record.pair, record.side.sign, amount, price, fee, fee_asset, exchange_time_ms,
+            closed_pnl,
+        )
         return True
 
     def cancel_requested(cid: str, d: dict[str, Any]) -> bool:
@@ -272,6 +293,8 @@ class RowFolder:
         projector = self.projector
         tracker = projector.tracker
         slow = projector.apply_order_row
+        account_row = projector.apply_account_row
+        account_prefix = ACCOUNT_STREAM_PREFIX
         handlers_get = self._handlers.get
         loads = orjson.loads
         prefix = ORDER_STREAM_PREFIX
@@ -282,7 +305,13 @@ class RowFolder:
         try:
             for index in range(start, len(rows)):
                 position, stream, type_, version, raw = rows[index]
-                if not stream.startswith(prefix):
+                if stream.startswith(account_prefix):
+                    # The account's events are few: each takes the exact live path.
+                    tracker.last_position = last
+                    in_live_path = True
+                    account_row(position, type_, loads(raw), version)
+                    in_live_path = False
+                elif not stream.startswith(prefix):
                     foreign += 1  # another part of the system's stream: its payload is not ours
                 else:
                     data = loads(raw)

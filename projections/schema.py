@@ -1,4 +1,4 @@
-"""The projection tables (created by the Alembic revision ``0002_projections``) as Core metadata.
+"""The projection tables (revisions ``0002_projections``, ``0004_account``) as Core metadata.
 
 Amounts are stored as text: exact on both SQLite and PostgreSQL (SQLite's NUMERIC is a float).
 """
@@ -79,5 +79,41 @@ positions = sa.Table(
     sa.Column("volume", _AMOUNT, nullable=False),
     sa.Column("fill_count", sa.Integer(), nullable=False),
     sa.Column("fees", sa.Text(), nullable=False),
+    sa.Column("updated_position", _BIG, nullable=False),
+)
+
+# Revision ``0004_account``: the account of each exchange account (a JSON body of the whole
+# ``AccountState`` plus the figures worth a WHERE clause) and one row per perp position.
+account = sa.Table(
+    "proj_account",
+    metadata,
+    sa.Column("stream", sa.String(200), primary_key=True),
+    sa.Column("cash", _AMOUNT, nullable=True),
+    sa.Column("realized_pnl", _AMOUNT, nullable=True),
+    sa.Column("account_value", _AMOUNT, nullable=True),
+    sa.Column("withdrawable", _AMOUNT, nullable=True),
+    sa.Column("total_margin_used", _AMOUNT, nullable=True),
+    sa.Column("corrections", sa.Integer(), nullable=False),
+    sa.Column("anomalies", sa.Integer(), nullable=False),
+    sa.Column("kill_switch", sa.Text(), nullable=True),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("updated_position", _BIG, nullable=False),
+)
+
+account_positions = sa.Table(
+    "proj_account_positions",
+    metadata,
+    sa.Column("stream", sa.String(200), primary_key=True),
+    sa.Column("pair", sa.String(64), primary_key=True),
+    sa.Column("size", _AMOUNT, nullable=True),
+    sa.Column("entry_price", _AMOUNT, nullable=True),
+    sa.Column("realized_trading", _AMOUNT, nullable=True),
+    sa.Column("fees", _AMOUNT, nullable=True),
+    sa.Column("funding", _AMOUNT, nullable=True),
+    sa.Column("outside_fills", sa.Integer(), nullable=False),
+    sa.Column("mark_price", _AMOUNT, nullable=True),
+    sa.Column("unrealized_pnl", _AMOUNT, nullable=True),
+    sa.Column("margin_used", _AMOUNT, nullable=True),
+    sa.Column("liquidation_price", _AMOUNT, nullable=True),
     sa.Column("updated_position", _BIG, nullable=False),
 )

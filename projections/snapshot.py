@@ -1,4 +1,4 @@
-"""Snapshots of the in-memory tracker and positions, so start-up replays only the log's tail.
+"""Snapshots of the tracker, positions and account, so start-up replays only the log's tail.
 
 A snapshot is one row of ``proj_snapshots``: the position it reflects and a JSON body. Its
 ``format`` names the snapshot layout and every event schema version; a snapshot written by code
@@ -15,7 +15,9 @@ import orjson
 import sqlalchemy as sa
 
 from eventstore import EventStore
+from oms.domain.account_events import ACCOUNT_EVENT_CLASSES
 from oms.domain.events import EVENT_CLASSES
+from projections.account_codec import account_from_json, account_to_json
 from projections.positions import PositionBook
 from projections.projector import Projector
 from projections.record_codec import (
@@ -29,10 +31,12 @@ from projections.schema import snapshots
 from projections.tracker import OrderTracker
 
 SNAPSHOT_NAME = "tracker"
-_EVENT_VERSIONS = ",".join(f"{c.TYPE}:{c.VERSION}" for c in EVENT_CLASSES)
+_EVENT_VERSIONS = ",".join(
+    f"{c.TYPE}:{c.VERSION}" for c in (*EVENT_CLASSES, *ACCOUNT_EVENT_CLASSES)
+)
 # A digest of the event versions: the full list (~190 chars) overflows the VARCHAR(128) ``format``
 # column, which PostgreSQL enforces (SQLite does not).
-SNAPSHOT_FORMAT = "tracker-1;" + hashlib.sha256(_EVENT_VERSIONS.encode()).hexdigest()[:32]
+SNAPSHOT_FORMAT = "tracker-2;" + hashlib.sha256(_EVENT_VERSIONS.encode()).hexdigest()[:32]
 
 
 def dump(projector: Projector) -> bytes:
@@ -47,6 +51,7 @@ def dump(projector: Projector) -> bytes:
         "positions": [position_to_json(p) for p in projector.positions],
         "events_applied": projector.events_applied,
         "foreign_events": projector.foreign_events,
+        "account": account_to_json(projector.account),
     }
     return orjson.dumps(body)
 
@@ -63,7 +68,7 @@ def load(data: bytes) -> Projector:
     book = PositionBook()
     for p in body["positions"]:
         book.put(position_from_json(p))
-    projector = Projector(tracker, book)
+    projector = Projector(tracker, book, account=account_from_json(body["account"]))
     projector.events_applied = body["events_applied"]
     projector.foreign_events = body["foreign_events"]
     return projector

@@ -26,22 +26,35 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from connectors.base import (
+    ActionResult,
     BboUpdate,
     BookUpdate,
     CancelResult,
     FillReport,
+    Grouping,
     OrderStatusReport,
     PlaceOrderRequest,
     PlaceResult,
     PositionReport,
     ReconnectCallback,
+    SendBudget,
+    Side,
     TradeReport,
     TradingRule,
 )
-from connectors.hyperliquid import constants, outcomes, parsing, wire
+from connectors.hyperliquid import (
+    constants,
+    fill_pages,
+    order_wires,
+    outcomes,
+    parsing,
+    prices,
+    wire,
+)
+from connectors.hyperliquid.account_reads import AccountReads
 from connectors.hyperliquid.book import OrderBook
 from connectors.hyperliquid.errors import (
     LeverageOutOfRange,
@@ -51,17 +64,18 @@ from connectors.hyperliquid.errors import (
 )
 from connectors.hyperliquid.market_streams import MarketStreams
 from connectors.hyperliquid.nonces import NonceManager
+from connectors.hyperliquid.rate_limits import RateBudget, action_items
 from connectors.hyperliquid.rest import ExchangeReply, HyperliquidRest
 from connectors.hyperliquid.rules import TradingRules, parse_perp_meta, parse_spot_meta
+from connectors.hyperliquid.signer_role import check_signer_role
 from connectors.hyperliquid.signing import L1Signer
 from connectors.hyperliquid.streams import Broadcast, Subscription
 from connectors.hyperliquid.user_events import UserEvent
 from connectors.hyperliquid.ws import HyperliquidWs
+from connectors.hyperliquid.ws_post import WsPoster
 
 log = logging.getLogger(__name__)
 
-_FILL_PAGE_HINT = 500  # the exchange caps time-range replies (500 to 2000 rows)
-_MAX_FILL_PAGES = 20
 
 
 def _now_ms() -> int:
@@ -73,7 +87,7 @@ def ws_url_for(base_url: str) -> str:
     return "ws" + base_url.rstrip("/")[len("http") :] + constants.WS_PATH
 
 
-class HyperliquidConnector:
+class HyperliquidConnector(AccountReads):
     """Trade one Hyperliquid account (or vault/sub-account) through REST and WebSocket."""
 
     venue = constants.VENUE
@@ -90,6 +104,8 @@ class HyperliquidConnector:
         ws_url: str | None = None,
         ws_ping_interval_s: float = constants.WS_PING_INTERVAL_S,
         rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
+        rate_budget: RateBudget | Literal["off"] | None = None,
+        actions_over_ws: bool = False,
     ) -> None:
         self._signer = L1Signer(private_key) if private_key else None
         if account_address is None and self._signer is None and vault_address is None:
@@ -98,9 +114,14 @@ class HyperliquidConnector:
         self._vault = vault_address.lower() if vault_address else None
         #: The address whose orders, fills and positions we query and stream.
         self.account = (vault_address or account_address or signer_address or "").lower()
+        self._account_is_signer = account_address is None and vault_address is None
         self.is_mainnet = is_mainnet
         self._nonces = NonceManager(Path(nonce_file) if nonce_file else None)
-        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s)
+        self._signer_address = signer_address
+        #: The exchange's rate limits as counted on our side (``rate_budget="off"``: none).
+        self.budget: RateBudget | None = (None if rate_budget == "off"
+                                          else rate_budget or RateBudget())
+        self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s, budget=self.budget)
         self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
         self._rules = TradingRules()
         self._rules_refresh_s = rules_refresh_s
@@ -113,6 +134,9 @@ class HyperliquidConnector:
         self._ws.on("userFills", self._on_user_fills)
         self._ws.on("l2Book", self._on_l2_book)
         self._market = MarketStreams(self._ws, self.account, self._malformed)
+        #: Actions as WebSocket posts (REST when the socket is down), or None: REST only.
+        self.poster = (WsPoster(self._ws, self._rest, request_timeout_s) if actions_over_ws
+                       else None)
         self._ws.add_disconnect_hook(self._on_disconnect)
 
     def __repr__(self) -> str:
@@ -128,12 +152,30 @@ class HyperliquidConnector:
         """The REST client (stats, raw ``info`` queries)."""
         return self._rest
 
+    @property
+    def nonce_file(self) -> Path | None:
+        """The file the signer's nonces are reserved in (None: in-process guarantee only)."""
+        return self._nonces.path
+
+    def keep_nonces_in(self, folder: Path) -> None:
+        """Reserve nonces in ``folder``/``nonce-<signer address>`` (shared safely by processes).
+
+        Call before the first signed action; raises ``RuntimeError`` after it.
+        """
+        if self._nonces.last:
+            raise RuntimeError("nonces were already issued: choose the nonce file before trading")
+        name = f"nonce-{(self._signer_address or self.account).lower()}"
+        self._nonces = NonceManager(Path(folder) / name)
+
     # lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Open the session, load trading rules and open the user streams."""
         await self._rest.open()
         await self.refresh_rules()
+        if self._account_is_signer and self._signer is not None:
+            await check_signer_role(self._rest, self.account)
+        await self.sync_rate_limit()
         self._ws.subscribe({"type": "orderUpdates", "user": self.account})
         self._ws.subscribe({"type": "userFills", "user": self.account})
         await self._ws.start()
@@ -165,6 +207,23 @@ class HyperliquidConnector:
     ) -> None:
         await self.close()
 
+    # rate limits -------------------------------------------------------------------------------
+
+    async def sync_rate_limit(self) -> None:
+        """Adopt the exchange's address counters (``userRateLimit``) into the budget."""
+        if self.budget is not None:
+            try:
+                reply = await self._rest.info({"type": "userRateLimit", "user": self.account})
+            except ConnectionError as exc:
+                log.warning("userRateLimit unavailable (%s): counting from zero", exc)
+                return
+            self.budget.sync_from(reply)
+
+    @property
+    def send_budget(self) -> SendBudget | None:
+        """Room left in the address budget, for a sender that batches (None: unlimited)."""
+        return self.budget
+
     # rules -------------------------------------------------------------------------------------
 
     async def refresh_rules(self) -> None:
@@ -193,31 +252,32 @@ class HyperliquidConnector:
         nonce = self._nonces.next()
         signature = self._signer.sign(action, nonce, self._vault, expires_after_ms, self.is_mainnet)
         body = wire.exchange_body(action, nonce, signature, self._vault, expires_after_ms)
-        return await self._rest.exchange(body)
+        reply = await self.poster.post_action(body) if self.poster is not None else None
+        if reply is None:
+            reply = await self._rest.exchange(body)
+        if self.budget is not None:
+            self.budget.count_reply(action_items(action), reply.kind, reply.response)
+        return reply
 
     def _order_wire(self, request: PlaceOrderRequest) -> wire.OrderWire:
-        rule = self.trading_rule(request.pair)
-        return wire.checked_order_wire(
-            rule,
-            request.side == "buy",
-            request.price,
-            request.amount,
-            request.reduce_only,
-            wire.limit_order_type(request.tif),
-            request.cloid,
-        )
+        return order_wires.request_wire(self.trading_rule(request.pair), request)
 
     async def place_orders(
-        self, requests: Sequence[PlaceOrderRequest], expires_after_ms: int | None
+        self,
+        requests: Sequence[PlaceOrderRequest],
+        expires_after_ms: int | None,
+        grouping: Grouping = "na",
     ) -> list[PlaceResult]:
-        """Place orders in one ``order`` action (grouping ``na``); one result per request.
+        """Place orders in one ``order`` action; one result per request.
 
-        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything.
+        Raises ``OrderRuleViolation`` / ``UnknownPair`` / ``InvalidCloid`` before sending anything
+        (also for a TP/SL grouping the exchange would refuse, see :mod:`order_wires`).
         """
         if not requests:
             return []
+        order_wires.check_grouping(requests, grouping)
         wires = [self._order_wire(r) for r in requests]
-        reply = await self._send(wire.order_action(wires), expires_after_ms)
+        reply = await self._send(wire.order_action(wires, grouping), expires_after_ms)
         return outcomes.place_results(reply, [r.cloid for r in requests])
 
     async def modify(
@@ -248,6 +308,17 @@ class HyperliquidConnector:
         action = wire.cancel_by_cloid_action([(asset, cloid)])
         return outcomes.cancel_results(await self._send(action, expires_after_ms), 1)[0]
 
+    async def cancel_many_by_cloid(
+        self, cancels: Sequence[tuple[str, str]], expires_after_ms: int | None
+    ) -> list[CancelResult]:
+        """Cancel ``(pair, cloid)`` orders in one ``cancelByCloid`` action (one IP weight for
+        the batch, reference §10); one three-valued result per cancel, in order."""
+        if not cancels:
+            return []
+        items = [(self.trading_rule(pair).asset_id, cloid) for pair, cloid in cancels]
+        reply = await self._send(wire.cancel_by_cloid_action(items), expires_after_ms)
+        return outcomes.cancel_results(reply, len(items))
+
     async def schedule_cancel(self, at_ms: int | None) -> CancelResult:
         """Dead-man switch: cancel everything at ``at_ms`` unless renewed; ``None`` clears it."""
         if at_ms is not None and at_ms < _now_ms() + constants.SCHEDULE_CANCEL_MIN_LEAD_MS:
@@ -258,8 +329,9 @@ class HyperliquidConnector:
         return outcomes.default_result(reply)
 
     async def update_leverage(
-        self, pair: str, leverage: int, is_cross: bool = True
-    ) -> CancelResult:
+        self, pair: str, leverage: int, is_cross: bool = True,
+        expires_after_ms: int | None = None,
+    ) -> ActionResult:
         """Set the leverage of a perp (cross or isolated margin)."""
         rule = self.trading_rule(pair)
         if rule.is_spot or not 1 <= leverage <= rule.max_leverage:
@@ -267,8 +339,18 @@ class HyperliquidConnector:
                 f"{pair}: leverage {leverage} outside 1..{rule.max_leverage} (spot has none)"
             )
         action = wire.update_leverage_action(rule.asset_id, is_cross, leverage)
-        return outcomes.default_result(await self._send(action, None))
+        return outcomes.default_result(await self._send(action, expires_after_ms))
 
+    async def update_isolated_margin(
+        self, pair: str, amount: Decimal, expires_after_ms: int | None = None
+    ) -> ActionResult:
+        """Add (> 0) or remove (< 0) ``amount`` USDC of an isolated position's margin.
+
+        Sent as ``updateIsolatedMargin`` with ``ntli`` = micro-USD (reference §4.7, §13.5).
+        """
+        rule = self.trading_rule(pair)
+        action = order_wires.isolated_margin_action(rule, amount)
+        return outcomes.default_result(await self._send(action, expires_after_ms))
     # queries -----------------------------------------------------------------------------------
 
     async def order_status(self, cloid: str) -> OrderStatusReport:
@@ -294,25 +376,7 @@ class HyperliquidConnector:
 
     async def fills_since(self, start_ms: int) -> list[FillReport]:
         """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
-        seen: dict[tuple[str, str], FillReport] = {}
-        start = start_ms
-        for _ in range(_MAX_FILL_PAGES):
-            page = await self._rest.info(
-                {"type": "userFillsByTime", "user": self.account, "startTime": start}
-            )
-            if not isinstance(page, list):
-                raise UnexpectedReply("userFillsByTime reply is not a list", repr(page))
-            fresh = 0
-            for raw in page:
-                fill = parsing.parse_fill(raw)
-                key = (fill.trade_id, fill.exchange_order_id)
-                if key not in seen:
-                    seen[key] = fill
-                    fresh += 1
-            if len(page) < _FILL_PAGE_HINT or fresh == 0:
-                break
-            start = max(f.timestamp_ms for f in seen.values())
-        return sorted(seen.values(), key=lambda f: (f.timestamp_ms, f.trade_id))
+        return await fill_pages.fills_since(self._rest, self.account, start_ms)
 
     async def positions(self) -> list[PositionReport]:
         """Open perp positions of the account."""
@@ -320,6 +384,22 @@ class HyperliquidConnector:
         if not isinstance(state, dict):
             raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
         return parsing.parse_positions(state)
+
+    async def reference_price(self, pair: str, side: Side) -> Decimal:
+        """Best opposite quote of the live book when fresh, else of an ``l2Book`` snapshot,
+        else the ``allMids`` mid (see :mod:`connectors.hyperliquid.prices`)."""
+        self.trading_rule(pair)
+        return await prices.reference_price(self._rest, self._books.get(pair), pair, side)
+
+    async def leverage(self, pair: str) -> tuple[int, bool]:
+        """``(leverage, is_cross)`` of ``pair`` for this account (``activeAssetData``, §13.5)."""
+        self.trading_rule(pair)
+        body = {"type": "activeAssetData", "user": self.account, "coin": pair}
+        return parsing.parse_leverage(await self._rest.info(body))
+
+    async def mark_price(self, pair: str) -> Decimal:
+        """The mark price of perp ``pair`` (``metaAndAssetCtxs``), what triggers fire on."""
+        return prices.mark_of(await self._rest.info({"type": "metaAndAssetCtxs"}), pair)
 
     async def spot_balances(self) -> dict[str, Decimal]:
         """Spot token balances (total, including amounts on hold) by token name."""
@@ -403,6 +483,8 @@ class HyperliquidConnector:
             except UnexpectedReply as exc:
                 self._malformed("fill", exc)
                 continue
+            if self.budget is not None and not data.get("isSnapshot"):
+                self.budget.traded(fill.price * fill.amount)  # 1 request per USDC traded
             self._fills.publish(fill)
 
     def _on_l2_book(self, data: Any) -> None:

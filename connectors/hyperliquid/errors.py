@@ -27,6 +27,15 @@ class MissingPrivateKey(ValueError):
     """
 
 
+class AgentKeyWithoutAccount(MissingPrivateKey):
+    """The private key is an API (agent) wallet, but no account address was given.
+
+    An agent has no account of its own: queries by its address see nothing. Pass
+    ``account_address=`` (the CLI: ``--account`` or ``HL_ACCOUNT_ADDRESS``) with the master's
+    address, or ``vault_address=`` for a vault or sub-account.
+    """
+
+
 class UnexpectedReply(ExchangeUnavailable):
     """The exchange answered, but with a shape we cannot interpret; treat the outcome as unknown.
 

@@ -45,6 +45,12 @@ DEFINITE_REFUSALS: tuple[str, ...] = (
     "Order list must not be empty",
     "Builder fee has not been approved",
     "Cannot modify canceled or filled order",
+    # Leverage / isolated margin refusals (reference §13.5).
+    "Cannot switch leverage type with open position",
+    "Cross margin is not allowed for this asset",
+    "Position does not use isolated margin",
+    "Isolated position does not have sufficient margin",
+    "Insufficient margin",
 )
 
 

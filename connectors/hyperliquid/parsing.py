@@ -35,8 +35,26 @@ _EXACT_STATUS = {
     "canceled": ExchangeOrderStatus.CANCELED,
     "triggered": ExchangeOrderStatus.TRIGGERED,
     "rejected": ExchangeOrderStatus.REJECTED,
+    # A TP/SL leg resting on the exchange, not yet armed / armed (placement replies, §13.2).
+    "waitingForFill": ExchangeOrderStatus.OPEN,
+    "waitingForTrigger": ExchangeOrderStatus.OPEN,
     "scheduledCancel": ExchangeOrderStatus.CANCELED,
 }
+# Every "…Canceled" / "…Rejected" status of the reference (§8.3, GB-INFO). They are also caught by
+# the suffix rule; listing them documents that each one is known, and a test checks the list.
+KNOWN_CANCELED_STATUSES = (
+    "marginCanceled", "vaultWithdrawalCanceled", "openInterestCapCanceled", "selfTradeCanceled",
+    "reduceOnlyCanceled", "siblingFilledCanceled", "delistedCanceled", "liquidatedCanceled",
+    "scheduledCancel",
+)
+KNOWN_REJECTED_STATUSES = (
+    "tickRejected", "minTradeNtlRejected", "perpMarginRejected", "reduceOnlyRejected",
+    "badAloPxRejected", "iocCancelRejected", "badTriggerPxRejected",
+    "marketOrderNoLiquidityRejected", "positionIncreaseAtOpenInterestCapRejected",
+    "positionFlipAtOpenInterestCapRejected", "tooAggressiveAtOpenInterestCapRejected",
+    "openInterestIncreaseRejected", "insufficientSpotBalanceRejected", "oracleRejected",
+    "perpMaxPositionRejected", "tooManyOpenOrdersRejected",
+)
 
 
 def map_status(raw_status: str) -> ExchangeOrderStatus:
@@ -201,3 +219,13 @@ def parse_l2_book(data: Mapping[str, Any]) -> BookUpdate:
             bids=_levels(bids),
             asks=_levels(asks),
         )
+
+
+def parse_leverage(reply: Any) -> tuple[int, bool]:
+    """``activeAssetData`` → ``(leverage, is_cross)`` (``{"leverage": {"type", "value"}}``)."""
+    with unexpected_shape("activeAssetData", reply):
+        setting = reply["leverage"]
+        kind = str(setting["type"])
+        if kind not in ("cross", "isolated"):
+            raise UnexpectedReply(f"unknown leverage type {kind!r}", repr(reply))
+        return int(setting["value"]), kind == "cross"

@@ -37,6 +37,12 @@ import orjson
 from connectors.base import ExchangeUnavailable
 from connectors.hyperliquid import constants
 from connectors.hyperliquid.errors import UnexpectedReply
+from connectors.hyperliquid.rate_limits import (
+    RateBudget,
+    action_items,
+    exchange_weight,
+    info_weight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,7 @@ class RestStats:
     requests: int = 0
     retries_429: int = 0
     unknown: int = 0
+    responses_429: int = 0
 
 
 class HyperliquidRest:
@@ -78,8 +85,11 @@ class HyperliquidRest:
         max_429_retries: int = 3,
         backoff_base_s: float = 0.1,
         backoff_max_s: float = 5.0,
+        budget: RateBudget | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        #: The IP weight budget every request waits for (None: send without counting).
+        self.budget = budget
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._max_429_retries = max_429_retries
         self._backoff_base_s = backoff_base_s
@@ -132,11 +142,14 @@ class HyperliquidRest:
         data = orjson.dumps(body)
         attempt = 0
         while True:
+            await self._take_weight(path, body)
             self.stats.requests += 1
             async with self._session.post(self._base_url + path, data=data) as resp:
                 text = await resp.text()
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
+            if status == 429:
+                self.stats.responses_429 += 1
             if status != 429 or attempt >= self._max_429_retries:
                 return status, text, retry_after
             delay = self._backoff_s(attempt, retry_after)
@@ -144,6 +157,19 @@ class HyperliquidRest:
             self.stats.retries_429 += 1
             log.warning("HTTP 429 on %s; retry %d in %.3f s", path, attempt, delay)
             await asyncio.sleep(delay)
+
+    async def _take_weight(self, path: str, body: Any) -> None:
+        """Wait until the IP weight of this request fits the budget (reference §10)."""
+        if self.budget is None:
+            return
+        if path == constants.EXCHANGE_PATH:
+            weight = exchange_weight(action_items(body.get("action")))
+        else:
+            weight = info_weight(str(body.get("type")))
+        wait = self.budget.ip_wait(weight, asyncio.get_running_loop().time())
+        if wait > 0:
+            log.info("IP weight budget: waiting %.2f s before %s", wait, path)
+            await asyncio.sleep(wait)
 
     async def info(self, body: dict[str, Any]) -> Any:
         """POST ``body`` to ``/info`` and return the parsed JSON.
@@ -182,6 +208,10 @@ class HyperliquidRest:
         self.stats.unknown += 1
         log.warning("/exchange outcome unknown: %s", reason)
         return ExchangeReply("unknown", None, raw[:_RAW_LIMIT], reason, status)
+
+    def classify(self, status: int, text: str) -> ExchangeReply:
+        """Classify an ``/exchange`` reply received another way (a WebSocket ``post``)."""
+        return self._classify(status, text)
 
     def _classify(self, status: int, text: str) -> ExchangeReply:
         raw = text[:_RAW_LIMIT]

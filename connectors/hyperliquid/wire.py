@@ -219,6 +219,12 @@ def update_leverage_action(asset: int, is_cross: bool, leverage: int) -> Action:
     return {"type": "updateLeverage", "asset": asset, "isCross": is_cross, "leverage": leverage}
 
 
+def update_isolated_margin_action(asset: int, is_buy: bool, ntli: int) -> Action:
+    """``{"type": "updateIsolatedMargin", "asset", "isBuy", "ntli"}``; ``ntli`` in micro-USD,
+    negative to remove (the SDK's ``update_isolated_margin`` sends ``isBuy: true``)."""
+    return {"type": "updateIsolatedMargin", "asset": asset, "isBuy": is_buy, "ntli": ntli}
+
+
 def noop_action() -> Action:
     """``{"type": "noop"}``: burns a nonce, invalidating in-flight actions with lower nonces."""
     return {"type": "noop"}

@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import websockets
@@ -37,8 +38,21 @@ from connectors.hyperliquid.errors import UnexpectedReply
 log = logging.getLogger(__name__)
 
 ChannelHandler = Callable[[Any], None]
-_IGNORED_CHANNELS = frozenset({"pong", "subscriptionResponse", "post"})
+_IGNORED_CHANNELS = frozenset({"pong", "subscriptionResponse"})
 
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user info hidden (it may carry HTTP basic auth).
+
+    >>> without_password("wss://me:s3cret@host/ws")
+    'wss://me:***@host/ws'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 @dataclass(slots=True)
 class WsStats:
@@ -65,6 +79,7 @@ class HyperliquidWs:
         open_timeout_s: float = 5.0,
     ) -> None:
         self.url = url
+        self.shown_url = without_password(url)  # for messages and logs
         self.ping_interval_s = ping_interval_s
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
@@ -115,7 +130,7 @@ class HyperliquidWs:
             await asyncio.wait_for(self.connected.wait(), wait_s or self._open_timeout_s)
         except TimeoutError:
             raise ExchangeUnavailable(
-                f"WebSocket {self.url} did not connect in time; check the URL or retry"
+                f"WebSocket {self.shown_url} did not connect in time; check the URL or retry"
             ) from None
 
     async def close(self) -> None:
@@ -128,6 +143,17 @@ class HyperliquidWs:
                     await task
         self._task = self._callback_task = None
         self.connected.clear()
+
+    async def send_text(self, text: str) -> bool:
+        """Send one message now; False (nothing sent) when the socket is down."""
+        ws = self._ws
+        if ws is None or not self.connected.is_set():
+            return False
+        try:
+            await ws.send(text)
+        except (OSError, websockets.WebSocketException):
+            return False
+        return True
 
     async def drop_connection(self) -> None:
         """Close the current socket (the client reconnects); useful to force a fresh snapshot."""
@@ -162,7 +188,7 @@ class HyperliquidWs:
             except asyncio.CancelledError:
                 raise
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-                log.warning("WebSocket %s lost: %r", self.url, exc)
+                log.warning("WebSocket %s lost: %r", self.shown_url, exc)
             finally:
                 self._ws = None
                 self.connected.clear()
@@ -193,7 +219,8 @@ class HyperliquidWs:
                 self._dispatch(message)
         except TimeoutError:
             log.warning(
-                "WebSocket %s silent for %.0f s; reconnecting", self.url, 2 * self.ping_interval_s
+                "WebSocket %s silent for %.0f s; reconnecting",
+                self.shown_url, 2 * self.ping_interval_s,
             )
         finally:
             pinger.cancel()

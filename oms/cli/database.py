@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from eventstore import EventStore, ForeignDatabase
+from eventstore import EventStore, ForeignDatabase, JournalNotReadable
 from oms.cli.errors import CliError, UsageError
 
 URL_ENV = "OMS_DATABASE_URL"
@@ -77,11 +77,18 @@ def require_existing(url: URL) -> None:
 
 
 @asynccontextmanager
-async def open_existing(url: URL) -> AsyncIterator[EventStore]:
-    """Open an existing event store for reading; never creates a file or a schema."""
+async def open_existing(url: URL, *, read_only: bool = True) -> AsyncIterator[EventStore]:
+    """Open an existing event store; never creates a file or a schema.
+
+    ``read_only`` (the default: every query and audit command) opens it so that nothing can be
+    written, not even to a database it then refuses; ``oms replay`` (which rebuilds the read
+    models) passes ``False`` and writes only once the journal is known to be ours and current.
+    """
     require_existing(url)
     try:
-        store = await EventStore.open(url, create=False)
+        store = await EventStore.open(url, create=False, read_only=read_only)
+    except JournalNotReadable as exc:
+        raise CliError(str(exc)) from exc
     except ForeignDatabase as exc:
         if "empty" in str(exc):
             raise CliError(

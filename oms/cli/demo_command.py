@@ -86,11 +86,30 @@ def _positions_table(comparison: Comparison) -> Table:
     return table
 
 
+def _usdc(value: Decimal) -> str:
+    # Shown to the micro-USDC (the exchange's precision); compared exactly to it.
+    return f"{value.quantize(Decimal('0.000001')).normalize():f}"
+
+
+def _account_table(comparison: Comparison) -> Table:
+    table = Table(title="Account: engine vs exchange (funding and a trade made elsewhere "
+                  "included)", title_justify="left")
+    table.add_column("figure")
+    table.add_column("engine", justify="right")
+    table.add_column("exchange", justify="right")
+    table.add_column("match")
+    for a in comparison.account:
+        table.add_row(a.name, _usdc(a.engine), _usdc(a.exchange),
+                      "[green]✓[/]" if a.ok else "[red]✗[/]")
+    return table
+
+
 def _verdict(label: str, comparison: Comparison) -> str:
     n_orders, n_pos = len(comparison.orders), len(comparison.positions)
     if comparison.differences == 0:
-        return (f"[bold green]✓ {label}: all {n_orders} orders (state, executed amount, fills) "
-                f"and {n_pos} positions equal the exchange's truth[/]")
+        extra = f" and {len(comparison.account)} account figures" if comparison.account else ""
+        return (f"[bold green]✓ {label}: all {n_orders} orders (state, executed amount, fills), "
+                f"{n_pos} positions{extra} equal the exchange's truth[/]")
     return f"[bold red]✗ {label}: {comparison.differences} differences with the exchange[/]"
 
 
@@ -119,11 +138,14 @@ def _show(result: DemoResult) -> None:
     out.print(_orders_table("Orders after the crash and restart: engine vs exchange",
                             result.after_recovery))
     out.print(_positions_table(result.after_recovery))
+    if result.after_recovery.account:
+        out.print(_account_table(result.after_recovery))
     out.print(_verdict("after the restart", result.after_recovery))
     if result.at_end is not None:
         if result.at_end.differences:
             out.print(_orders_table("Orders at the end: engine vs exchange", result.at_end))
             out.print(_positions_table(result.at_end))
+            out.print(_account_table(result.at_end))
         out.print(_verdict("after trading on to the end", result.at_end))
 
 
@@ -134,10 +156,16 @@ def demo(
         str | None,
         typer.Option(help="A NEW journal database (default: a SQLite file in a temp folder)."),
     ] = None,
+    exchange: Annotated[
+        str, typer.Option(help="The local exchange to trade on: hyperliquid or dydx.")
+    ] = "hyperliquid",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary folder (journal, engine log).")
+    ] = False,
 ) -> None:
     """Trade on a local exchange, SIGKILL the engine mid-trading, restart it, compare with truth.
 
-    Exit code 1 if any order or position differs from the exchange.
+    Exit code 1 if any order, position or account figure differs from the exchange.
     """
     journal = None
     if url is not None:
@@ -148,11 +176,21 @@ def demo(
     def say(line: str) -> None:
         out.print(f"[cyan]•[/] {line}")
 
+    if exchange not in ("hyperliquid", "dydx"):
+        raise CliError(f"--exchange {exchange!r}: expected hyperliquid or dydx")
     try:
-        result = run(run_demo(seed, orders, journal, say))
+        if exchange == "dydx":
+            from oms.demo.dydx import run_demo_dydx
+
+            result = run(run_demo_dydx(seed, orders, journal, say, keep=keep))
+        else:
+            result = run(run_demo(seed, orders, journal, say, keep=keep))
     except DemoError as exc:
         raise CliError(str(exc)) from exc
-    say(f"journal: {_shown_url(result)}")
+    if url is not None or result.kept is not None:
+        say(f"journal: {_shown_url(result)}")
+    if result.kept is not None:
+        say(f"the demo's files are kept in {result.kept}")
     _show(result)
     if result.differences:
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ A traceback is shown only with ``--debug`` (or ``OMS_DEBUG=1``).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 
@@ -64,8 +65,24 @@ def describe(exc: BaseException) -> tuple[str, int]:
     return f"{name}: {detail} (run with --debug for the traceback)", EXIT_FAILED
 
 
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL hidden.
+
+    >>> redact_urls("cannot reach http://me:s3cret@host:8080/info")
+    'cannot reach http://me:***@host:8080/info'
+    """
+    return _USERINFO.sub(r"\g<head>:***@", text)
+
+
 def report(exc: BaseException) -> int:
-    """Print ``exc`` as one ``error:`` line on stderr; return the exit code to use."""
+    """Print ``exc`` as one ``error:`` line on stderr; return the exit code to use.
+
+    Passwords in URLs are hidden, whatever part of the stack put the URL in the message.
+    """
     message, code = describe(exc)
+    message = redact_urls(message)
     print(f"error: {message}", file=sys.stderr, flush=True)
     return code

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from pathlib import Path
 
 from eth_account import Account
@@ -37,6 +38,10 @@ def load_private_key(keystore: Path | None) -> str:
         raise CliError(f"cannot read keystore {keystore}: {type(exc).__name__}") from None
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
+        if not sys.stdin.isatty():
+            # getpass would print warnings and a prompt nobody can answer, then fail
+            raise UsageError(f"keystore {keystore} needs its password: set {PASSWORD_ENV} "
+                             "(there is no terminal to ask on)")
         password = getpass.getpass(f"password for {keystore}: ")
     try:
         key = "0x" + bytes(Account.decrypt(encrypted, password)).hex()

@@ -12,6 +12,9 @@ from rich.console import Console
 
 T = TypeVar("T")
 
+MAX_POSITION = 2**63 - 1
+"""The largest log position (a signed 64-bit column): larger numbers are usage errors."""
+
 UrlOption = Annotated[
     str | None,
     typer.Option(

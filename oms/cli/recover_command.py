@@ -14,14 +14,18 @@ import typer
 from rich.table import Table
 
 from connectors.hyperliquid import HyperliquidConnector
+from oms.cli.account_option import AccountOption, check_account
 from oms.cli.database import resolve_url
+from oms.cli.errors import redact_urls
 from oms.cli.keys import load_private_key
 from oms.cli.options import UrlOption, out, run
 from oms.engine import OrderManager
 
 
-async def _recover(url: str, exchange: str, key: str, mainnet: bool) -> dict[str, Any]:
-    connector = HyperliquidConnector(exchange, private_key=key, is_mainnet=mainnet)
+async def _recover(url: str, exchange: str, key: str, mainnet: bool,
+                   account: str | None) -> dict[str, Any]:
+    connector = HyperliquidConnector(exchange, private_key=key, is_mainnet=mainnet,
+                                     account_address=account)
     manager = await OrderManager.open(url, connector)
     try:
         assert manager.recovery_report is not None
@@ -40,13 +44,15 @@ def recover(
                                   "$OMS_KEYSTORE_PASSWORD or a prompt); default $HL_PRIVATE_KEY.")
     ] = None,
     mainnet: Annotated[bool, typer.Option(help="Sign for mainnet.")] = False,
+    account: AccountOption = None,
     url: UrlOption = None,
 ) -> None:
     """Recover the journal against the exchange (replay, verify, reconcile); places no order."""
     key = load_private_key(keystore)
+    account_address = check_account(account)
     journal = resolve_url(url).render_as_string(hide_password=False)
-    report = run(_recover(journal, exchange, key, mainnet))
-    out.print(f"account {report.pop('account')} recovered against {exchange}")
+    report = run(_recover(journal, exchange, key, mainnet, account_address))
+    out.print(f"account {report.pop('account')} recovered against {redact_urls(exchange)}")
     table = Table(title="recovery report", title_justify="left")
     table.add_column("item")
     table.add_column("value", justify="right")

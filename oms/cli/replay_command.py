@@ -1,8 +1,9 @@
 """``oms replay [--check]``: rebuild every projection from position 1, with a progress bar.
 
 Without ``--check`` it folds the whole log, then rewrites the SQL read models and the tracker
-snapshot from zero. With ``--check`` it writes nothing: it folds the log and compares the result
-with the stored read models and snapshot at the positions they reflect (exit 1 on a difference).
+snapshot from zero. With ``--check`` it writes nothing (the journal is opened read-only): it
+verifies the hash chain and the anchor, folds the log and compares the result with the stored
+read models and snapshot at the positions they reflect (exit 1 on a difference).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.engine import URL
 
 from eventstore import EventStore
 from oms.cli.database import open_existing, resolve_url
 from oms.cli.errors import CliError
+from oms.cli.journal_checks import anchor_problem
 from oms.cli.options import UrlOption, err, out, run
 from oms.cli.replay_check import check_read_models, check_snapshot
 from projections import READ_MODELS, Projector, ReadModelProjection, load_snapshot, replay
@@ -41,8 +44,19 @@ async def _fold(store: EventStore, projector: Projector, stop: int, progress: Pr
         progress.update(task, completed=projector.last_position)
 
 
+async def _chain_problems(store: EventStore, target: URL) -> list[str]:
+    """``--check``: the hash chain from position 1 and the anchor, as problems."""
+    verified = await store.verify()
+    if not verified.ok:
+        return [f"hash chain broken at position {verified.first_bad_position}: "
+                f"{verified.reason}"]
+    problem = await anchor_problem(store, target)
+    return [] if problem is None else [problem]
+
+
 async def _replay(url: str | None, check: bool) -> tuple[Projector, float, list[str], list[str]]:
-    async with open_existing(resolve_url(url)) as store:
+    target = resolve_url(url)
+    async with open_existing(target, read_only=check) as store:
         head, _ = await store.head()
         read_models = ReadModelProjection(store, READ_MODELS)
         checkpoint = await read_models.checkpoint() if check else 0
@@ -65,6 +79,8 @@ async def _replay(url: str | None, check: bool) -> tuple[Projector, float, list[
                     problems += check_snapshot(snapshot, projector)
                     compared.append(f"snapshot @ {stop}")
         seconds = time.perf_counter() - began
+        if check:
+            problems[:0] = await _chain_problems(store, target)
         if not check:
             with err.status("rewriting the SQL read models and the snapshot…"):
                 await read_models.rebuild()
@@ -89,12 +105,12 @@ def replay_command(
     if not check:
         out.print("read models and snapshot rebuilt from zero")
         return
-    if not compared:
-        raise CliError("nothing to check: the database holds no read model checkpoint and no "
-                       "snapshot (run `oms replay` once to build them)")
     for line in problems[:20]:
         err.print(f"[red]✗[/] {line}")
     if problems:
         raise CliError(f"replay --check FAILED: {len(problems)} differences "
-                       "between the replay and the stored projections")
+                       "between the journal, the replay and the stored projections")
+    if not compared:
+        raise CliError("nothing to check: the database holds no read model checkpoint and no "
+                       "snapshot (run `oms replay` once to build them)")
     out.print(f"✓ the replay equals the stored projections: {', '.join(compared)}")

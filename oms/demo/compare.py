@@ -8,7 +8,7 @@ left and declared never-placed after its deadline).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -51,16 +51,32 @@ class PositionCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountCheck:
+    """One figure of the account on both sides (amounts within a micro-USDC)."""
+
+    name: str
+    engine: Decimal
+    exchange: Decimal
+
+    @property
+    def ok(self) -> bool:
+        """True when both sides agree."""
+        return abs(self.engine - self.exchange) <= Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
-    """Every order and position check of one moment."""
+    """Every order, position and account check of one moment."""
 
     orders: list[OrderCheck]
     positions: list[PositionCheck]
+    account: list[AccountCheck] = field(default_factory=list)
 
     @property
     def differences(self) -> int:
-        """How many orders and positions disagree."""
-        return sum(not o.ok for o in self.orders) + sum(not p.ok for p in self.positions)
+        """How many orders, positions and account figures disagree."""
+        return (sum(not o.ok for o in self.orders) + sum(not p.ok for p in self.positions)
+                + sum(not a.ok for a in self.account))
 
 
 def expected_states(status: str) -> set[str]:
@@ -95,7 +111,9 @@ def compare(view: dict[str, Any], sim: SimulatedExchange) -> Comparison:
     """Compare an engine view (see ``oms.demo.worker.engine_view``) with the exchange's truth."""
     user = view["account"]
     ours = {c: o for c, o in view["orders"].items() if o["account"] == user}
-    truth = sim.truth.orders(user)
+    # Orders with no cloid were placed elsewhere (the engine always sends one): the account
+    # checks below cover their fills.
+    truth = {c: o for c, o in sim.truth.orders(user).items() if not c.startswith("oid:")}
     tids: dict[str, set[str]] = {}
     for fill in sim.truth.fills(user):
         tids.setdefault(fill["cloid"], set()).add(str(fill["tid"]))
@@ -115,10 +133,34 @@ def compare(view: dict[str, Any], sim: SimulatedExchange) -> Comparison:
             exchange_fills=len(tids.get(cloid, ())),
             problem=_order_problem(mine, real, tids.get(cloid, set())),
         ))
-    engine_pos = {p: Decimal(v) for p, v in view["positions"].items()}
+    # The account's positions: our fills and everyone else's (the view's own-fill book is the
+    # fallback for views written before the account existed).
+    held = view.get("account_positions", view["positions"])
+    engine_pos = {p: Decimal(v) for p, v in held.items()}
     real_pos = {p: v["szi"] for p, v in sim.truth.positions(user).items()}
     positions = [
         PositionCheck(pair, engine_pos.get(pair, Decimal(0)), real_pos.get(pair, Decimal(0)))
         for pair in sorted(set(engine_pos) | set(real_pos))
     ]
-    return Comparison(checks, positions)
+    return Comparison(checks, positions, account_checks(view, sim))
+
+
+def account_checks(view: dict[str, Any], sim: SimulatedExchange) -> list[AccountCheck]:
+    """Cash, realized trading PnL, fees, funding and outside fills: engine vs exchange."""
+    summary = view.get("account_summary")
+    if summary is None:
+        return []
+    user = view["account"]
+    fills = sim.truth.fills(user)
+    funding = sum((Decimal(r["delta"]["usdc"])
+                   for r in sim.engine.history.fundings.get(user, [])), Decimal(0))
+    truth = {
+        "cash (collateral)": sim.truth.balances(user).get("USDC", Decimal(0)),
+        "realized trading PnL": sum((f["closed_pnl"] for f in fills), Decimal(0)),
+        "fees": sum((f["fee"] for f in fills), Decimal(0)),
+        "funding": funding,
+        "fills placed elsewhere": Decimal(sum(f["cloid"] is None for f in fills)),
+    }
+    keys = ("cash", "realized_trading", "fees", "funding", "outside_fills")
+    return [AccountCheck(name, Decimal(str(summary[key])), real)
+            for (name, real), key in zip(truth.items(), keys, strict=True)]

@@ -13,12 +13,14 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +50,13 @@ class DemoResult:
     killed_after: int = 0
     killed_pid: int = 0
     fills_while_down: int = 0
+    outside_trades: int = 0
     restart_seconds: float = 0.0
     recovery: dict[str, Any] = field(default_factory=dict)
     after_recovery: Comparison | None = None
     at_end: Comparison | None = None
+    kept: Path | None = None
+    """The demo's temporary folder when it was kept (``keep``, or a difference to look into)."""
 
     @property
     def differences(self) -> int:
@@ -144,11 +149,37 @@ async def _require_new_journal(url: str) -> None:
         )
 
 
-async def run_demo(seed: int, orders: int, url: str | None, say: Say) -> DemoResult:
-    """Run the whole demo; ``say`` receives one line per step. Raises :class:`DemoError`."""
+async def run_demo(
+    seed: int, orders: int, url: str | None, say: Say, *, keep: bool = False
+) -> DemoResult:
+    """Run the whole demo; ``say`` receives one line per step. Raises :class:`DemoError`.
+
+    The demo works in a temporary folder (the engine's log and view, the nonce file, and the
+    journal unless ``url`` names one). The folder is removed when the demo ends, unless ``keep``
+    is set or something went wrong after the engine started (then its log is worth reading:
+    the error, or ``DemoResult.kept``, says where it is).
+    """
     work = Path(tempfile.mkdtemp(prefix="oms-demo-"))
-    journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
-    await _require_new_journal(journal)
+    started = False
+    try:
+        journal = url or f"sqlite+aiosqlite:///{work / 'journal.db'}"
+        await _require_new_journal(journal)
+        started = True
+        result = await _run(work, journal, seed, orders, say)
+    except BaseException as exc:
+        if started and isinstance(exc, DemoError):
+            raise DemoError(f"{exc} (the demo's files are kept in {work})") from exc
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        raise
+    if keep or result.differences:
+        result.kept = work
+    else:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return result
+
+
+async def _run(work: Path, journal: str, seed: int, orders: int, say: Say) -> DemoResult:
+    """The demo proper, in the folder ``work``."""
     key = "0x" + bytes(Account.create().key).hex()  # fresh for this demo, never printed
     account = str(Account.from_key(key).address).lower()
     env = {**os.environ, "HL_PRIVATE_KEY": key}
@@ -172,6 +203,12 @@ async def run_demo(seed: int, orders: int, url: str | None, say: Say) -> DemoRes
                     raise DemoError(f"engine #1 exited while trading (log: {log})")
                 if line.startswith("PLACED "):
                     result.killed_after = int(line.split()[1])
+                    if result.killed_after == max(1, kill_at // 2) and not result.outside_trades:
+                        # The same account trades from elsewhere (the web UI, another bot),
+                        # and a funding round is paid, while the engine runs.
+                        sim.trade_as(account, "ETH", True, Decimal("0.05"))
+                        sim.pay_funding(Decimal("0.0001"))
+                        result.outside_trades += 1
             await first.kill()
         result.killed_pid = first.proc.pid
         say(f"SIGKILL sent to engine #1 right after order {result.killed_after} of {orders}")
@@ -179,8 +216,13 @@ async def run_demo(seed: int, orders: int, url: str | None, say: Say) -> DemoRes
         for _ in range(10):  # the market moves on while the engine is down
             await sim.step_market()
         result.fills_while_down = len(sim.truth.fills(account)) - before
+        sim.trade_as(account, "SOL", False, Decimal("1"))  # and again while it is down
+        sim.pay_funding(Decimal("0.0001"))
+        result.outside_trades += 1
         say(f"the exchange kept trading while the engine was down: "
-            f"{result.fills_while_down} new fills of our orders")
+            f"{result.fills_while_down} new fills of our orders; meanwhile "
+            f"{result.outside_trades} trades were made on the account from elsewhere and funding"
+            " was paid")
         started = time.perf_counter()
         second = await Worker.start(args, env, log)
         await second.expect("RECOVERED", log)

@@ -5,7 +5,8 @@ It opens the real engine on the journal at ``--url`` against the exchange at ``-
 position, the recovery report) to ``--dump`` and prints ``RECOVERED``. It then obeys stdin:
 ``trade FIRST COUNT`` runs the strategy (printing ``PLACED n`` and finally ``DONE``), ``dump``
 writes the state again (printing ``DUMPED``), ``stop`` closes the engine cleanly.
-The private key comes from ``HL_PRIVATE_KEY`` only.
+The private key comes from ``HL_PRIVATE_KEY`` only; with ``--venue dydx`` (then ``--exchange``
+is the Indexer's REST URL, with ``--node`` and ``--ws``) the mnemonic comes from ``DYDX_MNEMONIC``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +47,21 @@ def engine_view(manager: OrderManager, started_s: float) -> dict[str, Any]:
     }
     positions = {pair: str(p.net_size) for pair, p in manager.positions.as_dict().items()}
     report = manager.recovery_report.as_dict() if manager.recovery_report else {}
+    acct = manager.account
+    perps = acct.positions.values()
     return {
         "account": manager.connector.account,
         "orders": orders,
         "positions": positions,
+        "account_positions": {p.pair: str(p.size) for p in perps if p.size},
+        "account_summary": {
+            "cash": str(acct.cash),
+            "realized_trading": str(sum((p.realized_trading for p in perps), Decimal(0))),
+            "fees": str(sum((p.fees for p in perps), Decimal(0))),
+            "funding": str(sum((p.funding for p in perps), Decimal(0))),
+            "outside_fills": sum(p.outside_fills for p in perps),
+            "corrections": acct.corrections,
+        },
         "recovery": report,
         "open_seconds": started_s,
     }
@@ -61,7 +74,7 @@ def write_dump(path: Path, view: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-async def _commands(manager: OrderManager, connector: HyperliquidConnector, args: Any,
+async def _commands(manager: OrderManager, connector: Any, args: Any,
                     opened_s: float) -> None:
     loop = asyncio.get_running_loop()
     while True:
@@ -85,11 +98,23 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dump", type=Path, required=True)
     parser.add_argument("--nonce-file", type=Path, required=True)
+    parser.add_argument("--venue", choices=("hyperliquid", "dydx"), default="hyperliquid")
+    parser.add_argument("--node", help="dYdX: the node's gRPC host:port")
+    parser.add_argument("--ws", help="dYdX: the Indexer WebSocket URL")
     args = parser.parse_args()
-    connector = HyperliquidConnector(
-        args.exchange, private_key=os.environ["HL_PRIVATE_KEY"], nonce_file=args.nonce_file,
-        request_timeout_s=2.0,
-    )
+    connector: Any
+    if args.venue == "dydx":
+        from connectors.dydx import DydxConnector
+
+        connector = DydxConnector(args.node, args.exchange, args.ws,
+                                  mnemonic=os.environ["DYDX_MNEMONIC"],
+                                  client_id_file=args.nonce_file, block_time_s=0.1,
+                                  request_timeout_s=2.0)
+    else:
+        connector = HyperliquidConnector(
+            args.exchange, private_key=os.environ["HL_PRIVATE_KEY"],
+            nonce_file=args.nonce_file, request_timeout_s=2.0,
+        )
     began = time.perf_counter()
     manager = await OrderManager.open(args.url, connector, config=DEMO_ENGINE_CONFIG)
     opened_s = time.perf_counter() - began

@@ -14,7 +14,15 @@ from oms.domain.codec import (
 )
 from oms.domain.decide import decide
 from oms.domain.decider import Decision, Then, decide_command, decide_observation
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+    TriggerState,
+)
 from oms.domain.events import (
     CancelRejected,
     CancelRequested,
@@ -28,6 +36,7 @@ from oms.domain.events import (
     OrderRejected,
     OrderStatusUnknown,
     OrderSubmitted,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord, evolve, fold, step
@@ -41,6 +50,7 @@ __all__ = [
     "Decision",
     "Effect",
     "EventDecodeError",
+    "Grouping",
     "InFlightOrder",
     "InvalidClientOrderId",
     "MalformedEvent",
@@ -62,6 +72,8 @@ __all__ = [
     "TimeInForce",
     "TradeSide",
     "Transition",
+    "TriggerState",
+    "TriggerStateChanged",
     "UnknownEventType",
     "UnsupportedEventVersion",
     "classify",

@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -20,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from oms.domain import events as _events
+from oms.domain.account_events import ACCOUNT_EVENT_CLASSES, AccountEvent
 from oms.domain.events import EVENT_CLASSES, OrderEvent
 from oms.domain.ids import ClientOrderId
 
@@ -64,14 +65,26 @@ def _created_v1_to_v2(data: JSONDict) -> JSONDict:
     return {**data, "venue": "hyperliquid", "account": "main"}
 
 
+def _created_v2_to_v3(data: JSONDict) -> JSONDict:
+    # v2 predates trigger orders and TP/SL groups: every order was a plain one, sent alone.
+    return {**data, "trigger_price": None, "parent_id": None, "grouping": "na"}
+
+
 def _filled_v1_to_v2(data: JSONDict) -> JSONDict:
     # v1 fees were always charged in USDC and the fill did not carry the exchange's order id.
     return {**data, "fee_asset": "USDC", "exchange_order_id": None}
 
 
+def _filled_v2_to_v3(data: JSONDict) -> JSONDict:
+    # v2 did not keep the PnL the exchange said the fill realized.
+    return {**data, "closed_pnl": None}
+
+
 UPCASTERS: Mapping[tuple[str, int], Upcaster] = {
     ("OrderCreated", 1): _created_v1_to_v2,
+    ("OrderCreated", 2): _created_v2_to_v3,
     ("OrderFilled", 1): _filled_v1_to_v2,
+    ("OrderFilled", 2): _filled_v2_to_v3,
 }
 """``(type, version) -> function`` turning a payload of that version into the next version's."""
 
@@ -132,27 +145,33 @@ class _Spec:
 
     __slots__ = ("cls", "decode", "names", "version")
 
-    def __init__(self, cls: type[OrderEvent]) -> None:
-        hints = typing.get_type_hints(cls, vars(_events))
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
         self.cls = cls
-        self.version = cls.VERSION
+        self.version: int = cls.VERSION
         self.names = tuple(f.name for f in fields(cls))
         readers = [_reader(hints[n]) for n in self.names]
         # One positional call per event keeps decoding cheap on multi-million-event replays.
         pairs = tuple(zip(self.names, readers, strict=True))
 
-        def decode(data: Mapping[str, Any]) -> OrderEvent:
+        def decode(data: Mapping[str, Any]) -> Any:
             return cls(*[data[n] if r is None else r(data[n]) for n, r in pairs])
 
         self.decode = decode
 
 
 _SPECS: dict[str, _Spec] = {c.TYPE: _Spec(c) for c in EVENT_CLASSES}
+# The account's events (``account-*`` streams): the same codec, kept apart so that ``decode``
+# stays typed to order events and ``decode_account`` to account events.
+_ACCOUNT_SPECS: dict[str, _Spec] = {c.TYPE: _Spec(c) for c in ACCOUNT_EVENT_CLASSES}
+
+DomainEvent = OrderEvent | AccountEvent
+"""Anything the engine journals: an order's event or the account's."""
 
 
-def encode(event: OrderEvent) -> tuple[str, JSONDict, int]:
+def encode(event: DomainEvent) -> tuple[str, JSONDict, int]:
     """``(type, data, version)`` of ``event``: JSON-ready, Decimals as strings, enums as values."""
-    spec = _SPECS[event.TYPE]
+    spec = _SPECS.get(event.TYPE) or _ACCOUNT_SPECS[event.TYPE]
     return spec.cls.TYPE, {n: _writer(getattr(event, n)) for n in spec.names}, spec.version
 
 
@@ -167,13 +186,44 @@ def decode(type_: str, data: Mapping[str, Any], version: int) -> OrderEvent:
     if version != spec.version:
         data = upcast(type_, data, version)
     try:
-        return spec.decode(data)
+        event: OrderEvent = spec.decode(data)
+        return event
     except KeyError as exc:
         raise MalformedEvent(
             f"event {type_!r} v{version} lacks field {exc.args[0]!r}: the row is corrupt"
         ) from None
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise MalformedEvent(f"event {type_!r} v{version} has a malformed field: {exc}") from None
+
+
+def decode_account(type_: str, data: Mapping[str, Any], version: int) -> AccountEvent:
+    """The account event of a journal payload (``account-*`` streams); raises like :func:`decode`.
+
+    >>> from oms.domain.account_events import KillSwitchReset
+    >>> decode_account(*encode(KillSwitchReset("operator", 1)))
+    KillSwitchReset(reason='operator', at_ns=1)
+    """
+    spec = _ACCOUNT_SPECS.get(type_)
+    if spec is None:
+        raise UnknownEventType(type_, version)
+    if version != spec.version:  # no older versions yet: every one is refused with a clear error
+        raise UnsupportedEventVersion(type_, version, spec.version)
+    try:
+        event: AccountEvent = spec.decode(data)
+    except KeyError as exc:
+        raise MalformedEvent(
+            f"event {type_!r} v{version} lacks field {exc.args[0]!r}: the row is corrupt"
+        ) from None
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"event {type_!r} v{version} has a malformed field: {exc}") from None
+    return event
+
+
+def decode_any(type_: str, data: Mapping[str, Any], version: int) -> DomainEvent:
+    """An order's or the account's event, whichever ``type_`` names."""
+    if type_ in _ACCOUNT_SPECS:
+        return decode_account(type_, data, version)
+    return decode(type_, data, version)
 
 
 def upcast(type_: str, data: Mapping[str, Any], version: int) -> JSONDict:

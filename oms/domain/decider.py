@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from oms.domain.decide import decide
-from oms.domain.enums import OrderState
+from oms.domain.enums import OrderState, TriggerState
 from oms.domain.events import (
     CancelRejected,
     CancelRequested,
@@ -53,6 +53,7 @@ from oms.domain.events import (
     OrderRejected,
     OrderStatusUnknown,
     OrderSubmitted,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId
 from oms.domain.messages import (
@@ -102,6 +103,7 @@ class Decision:
 
 
 NOTHING = Decision()
+_SEND_PLACE = frozenset({Then.SEND_PLACE})
 
 
 class DeciderView(OrderView, Protocol):
@@ -113,6 +115,14 @@ class DeciderView(OrderView, Protocol):
     def expires_after_ms(self) -> int | None: ...
     @property
     def cancel_attempts(self) -> int: ...
+    @property
+    def reduce_only(self) -> bool: ...
+
+
+SHRUNK_TO_POSITION = (
+    "filled at the position's size: the exchange cut this reduce-only order to the position"
+    " and canceled the rest"
+)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -124,12 +134,20 @@ def decide_command(order: DeciderView | None, command: Command, timing: Timing) 
     if isinstance(command, PlaceOrder):
         created = command.order
         at_ns = created.created_at_ns
+        second: OrderEvent
         if command.refusal is not None:
-            rejected = OrderRejected(created.client_order_id, command.refusal, "risk", at_ns)
-            return Decision(_run(order, [created, rejected])[0])
-        submitted = OrderSubmitted(created.client_order_id, 1, timing.deadline_from_now, at_ns)
-        events = _run(order, [created, submitted])[0]
-        return Decision(events, frozenset({Then.SEND_PLACE}) if len(events) == 2 else frozenset())
+            second = OrderRejected(created.client_order_id, command.refusal, "risk", at_ns)
+        else:
+            second = OrderSubmitted(created.client_order_id, 1, timing.deadline_from_now, at_ns)
+        if order is None:
+            # The hot path of every buy(): a new stream accepts "created", and PENDING_CREATE
+            # accepts "submitted" and "rejected" (TRANSITIONS; the property tests check that
+            # this shortcut decides what ``decide`` would) - no fold of a copy needed.
+            events: tuple[OrderEvent, ...] = (created, second)
+        else:
+            events = decide(order, created)  # a second "created": an anomaly, nothing else
+        placed = type(second) is OrderSubmitted and events == (created, second)
+        return Decision(events, _SEND_PLACE if placed else frozenset())
     assert isinstance(command, CancelOrder)
     if order is None or order.state.is_terminal or order.state is S.PENDING_CANCEL:
         return NOTHING
@@ -161,7 +179,7 @@ def decide_observation(
     if isinstance(observation, FillSeen):
         candidates = [observation.fill]
     elif isinstance(observation, PlaceReplied):
-        candidates = [_place_candidate(cid, observation, now_ns)]
+        candidates = _place_candidates(cid, observation, now_ns)
         if observation.filled_at_once:
             then.add(Then.FETCH_FILLS)
     elif isinstance(observation, CancelReplied):
@@ -188,6 +206,25 @@ def decide_observation(
     ):
         then.add(Then.RESOLVE)  # refused, or a reply that changed nothing: ask what happened
     return Decision(events, frozenset(then))
+
+
+_STAGES = {
+    "waitingForFill": TriggerState.WAITING_FOR_FILL,
+    "waitingForTrigger": TriggerState.WAITING_FOR_TRIGGER,
+}
+
+
+def _place_candidates(cid: ClientOrderId, reply: PlaceReplied, now_ns: int) -> list[OrderEvent]:
+    """A TP/SL leg's bare ``waitingForFill`` / ``waitingForTrigger`` reply (no oid) is its
+    trigger stage, which implies acceptance; any other reply is one candidate."""
+    stage = _STAGES.get(reply.reason or "") if reply.outcome is Reply.CONFIRMED else None
+    if stage is None:
+        return [_place_candidate(cid, reply, now_ns)]
+    events: list[OrderEvent] = []
+    if reply.exchange_order_id is not None:
+        events.append(OrderAccepted(cid, reply.exchange_order_id, now_ns))
+    events.append(TriggerStateChanged(cid, stage, reply.reason or "", None, now_ns))
+    return events
 
 
 def _place_candidate(cid: ClientOrderId, reply: PlaceReplied, now_ns: int) -> OrderEvent:
@@ -229,7 +266,21 @@ def _status_candidates(order: DeciderView, seen: StatusSeen, timing: Timing) -> 
     oid = seen.exchange_order_id
     if status in _ACKNOWLEDGING and oid is not None and order.exchange_order_id is None:
         events.append(OrderAccepted(cid, oid, now_ns))
-    if status is Seen.CANCELED:
+    if (
+        status is Seen.FILLED
+        and order.reduce_only
+        and seen.executed is not None
+        and seen.executed <= order.executed_base < order.amount
+    ):
+        # A reduce-only order larger than the position is shrunk to it (reference §13.3): the
+        # exchange says filled with every fill journaled, so the remainder is dead. A late fill
+        # is still applied to a CANCELED order.
+        events.append(OrderCanceled(cid, SHRUNK_TO_POSITION, now_ns))
+    elif status is Seen.TRIGGERED:
+        # The mark that fired it is not in the report; the event keeps None (see events.py).
+        raw = seen.raw_status or "triggered"
+        events.append(TriggerStateChanged(cid, TriggerState.TRIGGERED, raw, None, now_ns))
+    elif status is Seen.CANCELED:
         events.append(OrderCanceled(cid, seen.raw_status or "canceled", now_ns))
     elif status is Seen.REJECTED:
         events.append(OrderRejected(cid, seen.raw_status or "rejected", "exchange", now_ns))

@@ -18,11 +18,84 @@ class TradeSide(enum.StrEnum):
 
 
 class OrderType(enum.StrEnum):
-    """Order types. A market order goes out as an aggressive IOC limit; limit-maker is post-only."""
+    """Order types. A market order goes out as an aggressive IOC limit; limit-maker is post-only.
+
+    The four trigger types rest on the exchange (not on the book) until the mark price crosses
+    their trigger price, then become a market order (``*_MARKET``, bounded by the order's price)
+    or a limit order at the order's price (``*_LIMIT``). A stop-loss (``sl``) fires when the mark
+    moves against the position being protected, a take-profit (``tp``) when it moves in favour.
+
+    >>> OrderType.STOP_MARKET.tpsl, OrderType.STOP_MARKET.is_market_trigger
+    ('sl', True)
+    """
 
     LIMIT = "limit"
     LIMIT_MAKER = "limit_maker"
     MARKET = "market"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+
+    @property
+    def is_trigger(self) -> bool:
+        """True for the four stop / take-profit types."""
+        return self in _TRIGGER_TPSL
+
+    @property
+    def tpsl(self) -> str | None:
+        """``"sl"`` for stops, ``"tp"`` for take-profits, None for the other types."""
+        return _TRIGGER_TPSL.get(self)
+
+    @property
+    def is_market_trigger(self) -> bool:
+        """True for STOP_MARKET and TAKE_PROFIT_MARKET (the wire's ``isMarket``)."""
+        return self in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+
+
+_TRIGGER_TPSL = {
+    OrderType.STOP_MARKET: "sl",
+    OrderType.STOP_LIMIT: "sl",
+    OrderType.TAKE_PROFIT_MARKET: "tp",
+    OrderType.TAKE_PROFIT_LIMIT: "tp",
+}
+
+
+class TriggerState(enum.StrEnum):
+    """Where a trigger order stands on the exchange (a flag beside its ``OrderState``).
+
+    ``WAITING_FOR_FILL``: a TP/SL child whose parent has not filled yet (not armed);
+    ``WAITING_FOR_TRIGGER``: armed, watching the mark price; ``TRIGGERED``: the mark crossed
+    the trigger price and the resulting order is executing (it then fills, rests or cancels,
+    which the order's state says). The flag only moves forward.
+    """
+
+    WAITING_FOR_FILL = "waiting_for_fill"
+    WAITING_FOR_TRIGGER = "waiting_for_trigger"
+    TRIGGERED = "triggered"
+
+    @property
+    def rank(self) -> int:
+        """Order of the stages (a report of an earlier stage than the known one is stale)."""
+        return _TRIGGER_RANK[self]
+
+
+_TRIGGER_RANK = {
+    TriggerState.WAITING_FOR_FILL: 0,
+    TriggerState.WAITING_FOR_TRIGGER: 1,
+    TriggerState.TRIGGERED: 2,
+}
+
+
+class Grouping(enum.StrEnum):
+    """How an order was sent with others: alone, as a bracket's leg, or as a position TP/SL.
+
+    Spelled as Hyperliquid's ``grouping`` field (``na``, ``normalTpsl``, ``positionTpsl``).
+    """
+
+    NONE = "na"
+    NORMAL_TPSL = "normalTpsl"
+    POSITION_TPSL = "positionTpsl"
 
 
 class TimeInForce(enum.StrEnum):

@@ -17,16 +17,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Union
 
-from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+    TriggerState,
+)
 from oms.domain.ids import ClientOrderId
 
 
 @dataclass(frozen=True, slots=True)
 class OrderCreated:
-    """The order is tracked and journaled; nothing has been sent yet (state PENDING_CREATE)."""
+    """The order is tracked and journaled; nothing has been sent yet (state PENDING_CREATE).
+
+    A trigger order (``order_type.is_trigger``) carries its ``trigger_price``; its kind (stop or
+    take-profit, market or limit) is the order type. ``parent_id`` links a bracket's take-profit
+    and stop-loss legs to their entry order; ``grouping`` says how the order was sent.
+    """
 
     TYPE: ClassVar[str] = "OrderCreated"
-    VERSION: ClassVar[int] = 2  # v1 had no venue/account (single-venue era)
+    # v1 had no venue/account (single-venue era); v2 had no trigger price, parent or grouping.
+    VERSION: ClassVar[int] = 3
 
     client_order_id: ClientOrderId
     pair: str
@@ -41,6 +54,9 @@ class OrderCreated:
     created_at_ns: int
     venue: str
     account: str
+    trigger_price: Decimal | None = None
+    parent_id: ClientOrderId | None = None
+    grouping: Grouping = Grouping.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +99,15 @@ class OrderRejected:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """A trade against the order. ``trade_id`` identifies it on its venue/account: applied once."""
+    """A trade against the order. ``trade_id`` identifies it on its venue/account: applied once.
+
+    ``closed_pnl`` is the PnL the exchange says the trade realized (None when it did not say):
+    the account's realized PnL is the exchange's, whatever order fills are journaled in.
+    """
 
     TYPE: ClassVar[str] = "OrderFilled"
-    VERSION: ClassVar[int] = 2  # v1 had no fee_asset (always USDC) and no exchange_order_id
+    # v1 had no fee_asset (always USDC) and no exchange_order_id; v2 no closed_pnl
+    VERSION: ClassVar[int] = 3
 
     client_order_id: ClientOrderId
     trade_id: str
@@ -97,6 +118,7 @@ class OrderFilled:
     is_maker: bool
     exchange_time_ms: int
     exchange_order_id: str | None
+    closed_pnl: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +183,26 @@ class OrderNotFound:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerStateChanged:
+    """A trigger order moved on the exchange: armed, waiting for its parent, or triggered.
+
+    ``raw_status`` is what the exchange said (``waitingForFill``, ``waitingForTrigger``,
+    ``triggered``). ``mark_price`` is the mark the engine last saw for the pair when it learned
+    that the order triggered (None when it had none: Hyperliquid does not report the mark with
+    the status), kept so an auditor can see the price that fired the order.
+    """
+
+    TYPE: ClassVar[str] = "TriggerStateChanged"
+    VERSION: ClassVar[int] = 1
+
+    client_order_id: ClientOrderId
+    trigger_state: TriggerState
+    raw_status: str
+    mark_price: Decimal | None
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderAnomaly:
     """An input that was illegal in the order's state, kept verbatim and not applied.
 
@@ -191,6 +233,7 @@ OrderEvent = Union[  # noqa: UP007 - a named union reads better in signatures an
     OrderStatusUnknown,
     OrderNotFound,
     OrderAnomaly,
+    TriggerStateChanged,
 ]
 
 EVENT_CLASSES: tuple[type[OrderEvent], ...] = (
@@ -205,4 +248,5 @@ EVENT_CLASSES: tuple[type[OrderEvent], ...] = (
     OrderStatusUnknown,
     OrderNotFound,
     OrderAnomaly,
+    TriggerStateChanged,
 )

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.enums import (
+    Grouping,
+    OrderState,
+    OrderType,
+    PositionAction,
+    TimeInForce,
+    TradeSide,
+    TriggerState,
+)
 from oms.domain.events import (
     CancelRejected,
     CancelRequested,
@@ -33,6 +41,7 @@ from oms.domain.events import (
     OrderFilled,
     OrderStatusUnknown,
     OrderSubmitted,
+    TriggerStateChanged,
 )
 from oms.domain.ids import ClientOrderId
 from oms.domain.transitions import Effect, classify
@@ -48,6 +57,9 @@ class InFlightOrder:
 
     ``expires_after_ms`` is the deadline of the latest submission or cancel; ``previous_state`` is
     where a rejected cancel returns to; ``unknown`` marks an outcome pending resolution (lost list).
+    A trigger order also has its ``trigger_price`` and, once the exchange reported it, its
+    ``trigger_state`` (and ``trigger_mark``, the mark price it was triggered at when known);
+    ``parent_id`` links a bracket's legs to the entry order.
     """
 
     client_order_id: ClientOrderId
@@ -77,6 +89,11 @@ class InFlightOrder:
     unknown: bool = False
     anomalies: int = 0
     reason: str | None = None
+    trigger_price: Decimal | None = None
+    parent_id: ClientOrderId | None = None
+    grouping: Grouping = Grouping.NONE
+    trigger_state: TriggerState | None = None
+    trigger_mark: Decimal | None = None
 
     @property
     def average_price(self) -> Decimal | None:
@@ -143,6 +160,11 @@ class OrderRecord:
     unknown: bool
     anomalies: int
     reason: str | None
+    trigger_price: Decimal | None
+    parent_id: ClientOrderId | None
+    grouping: Grouping
+    trigger_state: TriggerState | None
+    trigger_mark: Decimal | None
 
     @classmethod
     def created(cls, event: OrderCreated) -> OrderRecord:
@@ -165,6 +187,9 @@ class OrderRecord:
         created_at_ns: int,
         venue: str,
         account: str,
+        trigger_price: Decimal | None = None,
+        parent_id: ClientOrderId | None = None,
+        grouping: Grouping = Grouping.NONE,
     ) -> OrderRecord:
         """A new record in PENDING_CREATE from the fields of an ``OrderCreated`` (in its order)."""
         rec = cls.__new__(cls)
@@ -191,6 +216,10 @@ class OrderRecord:
         rec.previous_state = None
         rec.unknown = False
         rec.reason = None
+        rec.trigger_price = trigger_price
+        rec.parent_id = parent_id
+        rec.grouping = grouping
+        rec.trigger_state = rec.trigger_mark = None
         return rec
 
     @classmethod
@@ -248,6 +277,9 @@ class OrderRecord:
             self.reason = event.reason
         elif type_ == "OrderAnomaly":
             self.anomalies += 1
+        elif type_ == "TriggerStateChanged":
+            assert isinstance(event, TriggerStateChanged)
+            self.on_trigger_state(event.trigger_state, event.mark_price)
 
     # The per-event mutations below are what ``apply`` does for each type. The replay fast path
     # (``projections.row_fold``) calls them directly with values decoded from the journal, so
@@ -261,6 +293,17 @@ class OrderRecord:
     def on_accepted(self, exchange_order_id: str) -> None:
         """Apply an ``OrderAccepted``: the exchange id is recorded and the order is live."""
         self.exchange_order_id = exchange_order_id
+        self.unknown = False
+        if self.state is S.PENDING_CREATE:
+            self.state = S.OPEN
+        elif self.state is S.PENDING_CANCEL and self.previous_state is S.PENDING_CREATE:
+            self.previous_state = S.OPEN
+
+    def on_trigger_state(self, trigger_state: TriggerState, mark: Decimal | None) -> None:
+        """Apply a ``TriggerStateChanged``: the flag moves on; a report implies acceptance."""
+        self.trigger_state = trigger_state
+        if trigger_state is TriggerState.TRIGGERED and mark is not None:
+            self.trigger_mark = mark
         self.unknown = False
         if self.state is S.PENDING_CREATE:
             self.state = S.OPEN

@@ -10,7 +10,10 @@ Guards (beyond the table):
 - a fill whose trade id was already applied is ignored; one that would take the executed amount past
   the order amount is an ``overfill`` anomaly (never summed);
 - an ack repeating the known exchange id is ignored, one naming another id is an anomaly;
-- in PENDING_CANCEL, a reject or not-found is legal only if the order was never accepted.
+- in PENDING_CANCEL, a reject or not-found is legal only if the order was never accepted;
+- a trigger report (``TriggerStateChanged``) is legal only for a trigger order, and one that does
+  not move its trigger state forward (waiting for fill → waiting for trigger → triggered) is a
+  stale or repeated report, ignored.
 
 >>> TRANSITIONS[(OrderState.OPEN, "OrderCanceled")].target
 <OrderState.CANCELED: 'canceled'>
@@ -24,8 +27,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from oms.domain.enums import OrderState
-from oms.domain.events import EVENT_CLASSES, OrderAccepted, OrderEvent, OrderFilled
+from oms.domain.enums import OrderState, OrderType, TriggerState
+from oms.domain.events import (
+    EVENT_CLASSES,
+    OrderAccepted,
+    OrderEvent,
+    OrderFilled,
+    TriggerStateChanged,
+)
 
 S = OrderState
 
@@ -66,6 +75,8 @@ _LIVE_BEFORE_ACK = {
     "CancelRejected": _ANOMALY,
     "OrderStatusUnknown": _apply(None, "state unchanged, marked unknown (lost list)"),
     "OrderNotFound": _apply(S.FAILED, "never placed, with certainty"),
+    # The exchange only reports a trigger stage of an order it holds: implies acceptance.
+    "TriggerStateChanged": _apply(None, "OPEN before the ack, else state unchanged"),
 }
 _LIVE_AFTER_ACK = {
     **_LIVE_BEFORE_ACK,
@@ -86,6 +97,7 @@ _PENDING_CANCEL = {
     "OrderNotFound": _apply(S.FAILED, "only if never accepted"),
     "CancelRequested": _apply(S.PENDING_CANCEL, "a cancel retry"),
     "CancelRejected": _apply(None, "back to the state before the cancel request"),
+    "TriggerStateChanged": _apply(None, "state unchanged; a trigger may fire while canceling"),
 }
 _FILLED = {
     "OrderAccepted": _IGNORE,  # a late REST ack of an order the WebSocket already filled
@@ -93,6 +105,7 @@ _FILLED = {
     "OrderCanceled": _IGNORE,  # the cancel lost the race with the last fill
     "CancelRejected": _IGNORE,
     "OrderStatusUnknown": _IGNORE,
+    "TriggerStateChanged": _IGNORE,  # "triggered" reported after the resulting fill
 }
 _CANCELED = {
     "OrderAccepted": _IGNORE,
@@ -100,6 +113,7 @@ _CANCELED = {
     "OrderCanceled": _IGNORE,
     "CancelRejected": _IGNORE,
     "OrderStatusUnknown": _IGNORE,
+    "TriggerStateChanged": _IGNORE,  # a stale trigger stage of an order since canceled
 }
 _FAILED = {
     "OrderRejected": _IGNORE,
@@ -147,6 +161,10 @@ class OrderView(Protocol):
     def executed_base(self) -> Decimal: ...
     @property
     def trade_ids(self) -> frozenset[str] | set[str]: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def trigger_state(self) -> TriggerState | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +218,14 @@ def classify(order: OrderView | None, event: OrderEvent) -> Verdict:
                 "exchange_id_mismatch",
                 f"ack names exchange id {event.exchange_order_id}, order has {known}",
             )
+    elif type_ == "TriggerStateChanged":
+        assert isinstance(event, TriggerStateChanged)
+        if not order.order_type.is_trigger:
+            detail = f"trigger report for a {order.order_type.value} order"
+            return Verdict(Effect.ANOMALY, "illegal_transition", detail)
+        known = order.trigger_state
+        if known is not None and event.trigger_state.rank <= known.rank and not state.is_terminal:
+            return IGNORE
     elif state is S.PENDING_CANCEL and type_ in ("OrderRejected", "OrderNotFound") and (
         was_accepted(order)
     ):

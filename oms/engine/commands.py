@@ -24,6 +24,7 @@ from oms.domain.order import OrderRecord
 from oms.engine.config import EngineConfig
 from oms.engine.errors import OrderNotActive, UnknownOrder
 from oms.engine.live_orders import LiveOrders
+from oms.engine.order_input import order_terms
 from oms.engine.outbox import Outbox
 from oms.engine.risk import RiskGate
 from oms.engine.status import TradingStatus
@@ -56,6 +57,9 @@ class CommandHandler:
         self._connector = connector
         self._config = config
         self._status = status
+        #: The account's pre-trade check (``notional, reduce_only -> refusal or None``), set
+        #: by the engine when it keeps the account.
+        self.account_check: Callable[[Decimal, bool], str | None] | None = None
 
     def buy(
         self,
@@ -67,7 +71,6 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
         client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
@@ -75,7 +78,8 @@ class CommandHandler:
         ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the IOC).
         Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing is
         journaled);
-        a risk refusal is journaled as a rejected order and its id returned.
+        a risk refusal is journaled as a rejected order and its id returned. Leverage is not an
+        order parameter on Hyperliquid: set it first with ``await set_leverage(pair, n)``.
         """
         return self._place(
             TradeSide.BUY,
@@ -86,7 +90,7 @@ class CommandHandler:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
             cid=client_order_id,
         )
 
@@ -100,7 +104,6 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
         client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
@@ -113,7 +116,7 @@ class CommandHandler:
             time_in_force,
             reduce_only,
             position_action,
-            leverage,
+            None,  # leverage is an account setting: set_leverage() before the order
             cid=client_order_id,
         )
 
@@ -262,12 +265,10 @@ class CommandHandler:
         ``send`` defaults to the outbox's placement queue (``replace`` passes a modify instead).
         """
         self._status.ensure()
-        if not isinstance(amount, Decimal) or not isinstance(price, Decimal):
-            raise TypeError("amount and price must be decimal.Decimal (never float)")
         rule = self._connector.trading_rule(pair)
-        amount_q = rule.quantize_amount(amount)
-        price_q = rule.quantize_price(price)
-        rule.check_size(price_q, amount_q)  # quantized: only size and notional can fail
+        amount_q, price_q = order_terms(
+            rule, side, amount, price, leverage, self._config.price_off_tick
+        )
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
         if cid is None:
@@ -299,6 +300,8 @@ class CommandHandler:
             now_ns=now_ns,
             reduce_only=reduce_only,
         )
+        if refusal is None and self.account_check is not None:
+            refusal = self.account_check(amount_q * price_q, reduce_only)
         timing = self._config.timing(now_ns)
         decision = decide_command(None, PlaceOrder(created, refusal), timing)
         hand_over = None

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from connectors.base import (
     CancelResult,
@@ -48,6 +49,19 @@ CancelSender = Callable[[str, str, int], None]
 """Hands a journaled cancel (pair, cloid, deadline in ms) to the exchange (the outbox)."""
 
 
+class OutsideFills(Protocol):
+    """The account's intake of fills this engine did not place."""
+
+    def on_outside_fill(self, fill: FillReport) -> None:
+        """Journal ``fill`` as the account's event (once)."""
+
+    def remember(self, fill: FillReport) -> None:
+        """Keep ``fill`` while its order is read back from the journal."""
+
+    def recall(self, trade_id: str, exchange_order_id: str) -> FillReport | None:
+        """The report kept by :meth:`remember` (taken), if any."""
+
+
 class ReportHandler:
     """Applies exchange reports to the live orders; resolves unknown outcomes by cloid.
 
@@ -70,6 +84,9 @@ class ReportHandler:
         self._send_cancel = send_cancel
         self._resolving: set[str] = set()
         self._last_stream_s = time.monotonic()
+        #: Where fills of orders this engine did not place go (the account keeper); None: they
+        #: are journaled as ``unknown_order`` anomalies.
+        self.outside_fills: OutsideFills | None = None
 
     @property
     def last_stream_activity(self) -> float:
@@ -109,6 +126,12 @@ class ReportHandler:
             self.observe(cid, observation)
         elif isinstance(observation, FillSeen):
             fill = observation.fill
+            sink = self.outside_fills
+            report = None if sink is None else sink.recall(
+                fill.trade_id, fill.exchange_order_id or "")
+            if sink is not None and report is not None:
+                sink.on_outside_fill(report)  # a cloid of our form that no stream of ours knows
+                return
             self._journal_unknown_fill(
                 fill.trade_id,
                 fill.exchange_order_id,
@@ -202,6 +225,10 @@ class ReportHandler:
         cid = cid_of(fill.cloid) if fill.cloid else None
         if cid is None:
             cid = self._live.cid_of_exchange_id(fill.exchange_order_id)
+        sink = self.outside_fills
+        if cid is None and sink is not None:
+            sink.on_outside_fill(fill)  # placed elsewhere: the account's event, applied once
+            return
         if cid is None:
             self._journal_unknown_fill(
                 fill.trade_id,
@@ -210,6 +237,10 @@ class ReportHandler:
                  "sz": str(fill.amount), "side": fill.side},
             )
             return
+        if sink is not None and cid not in self._live:
+            # Ours by its cloid's form but not in memory: if the journal does not know it
+            # either, it is an outside fill and the account needs the whole report.
+            sink.remember(fill)
         self.observe(cid, fill_seen(ClientOrderId(cid), fill))
 
     def _journal_unknown_fill(

@@ -7,9 +7,14 @@ batch concurrently — the store group-commits them into one transaction. Only o
 durable does the journal run each item's ``after`` callback: that is where requests are handed to
 the exchange, so a submission can never overtake its journal entry.
 
-If an append fails (disk full, lost database), the journal stops and reports the error through
-``on_failure``: the in-memory state is then ahead of the log and the engine must close (fail closed)
-and be restarted, which replays the log and reconciles with the exchange.
+Order streams are appended with their expected version (the last version this journal wrote,
+or read once from the store), never ``ANY``: a concurrent writer on the same stream is detected
+(``WrongExpectedVersion``), not silently interleaved. Other streams (``anomalies``) take ``ANY``.
+
+If an append fails (disk full, lost database, a version conflict), the journal stops and
+reports the error through ``on_failure``: the in-memory state is then ahead of the log and the
+engine must close (fail closed) and be restarted, which replays the log and reconciles with the
+exchange.
 """
 
 from __future__ import annotations
@@ -17,25 +22,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from eventstore import ANY, EventStore, NewEvent, RecordedEvent
-from oms.domain.codec import encode
-from oms.domain.events import OrderEvent
+from eventstore import ANY, NO_STREAM, EventStore, ExpectedVersion, NewEvent, RecordedEvent
+from oms.domain.codec import DomainEvent, encode
+from oms.domain.events import OrderCreated
+from oms.domain.ids import ORDER_STREAM_PREFIX
 
 log = logging.getLogger(__name__)
 
+VERSIONS_KEPT = 100_000
+"""Order streams whose last version the journal remembers (older ones are read back once)."""
+
 AfterDurable = Callable[[], None]
-DurableSink = Callable[[Sequence[tuple[RecordedEvent, OrderEvent]]], None]
+DurableSink = Callable[[Sequence[tuple[RecordedEvent, DomainEvent]]], None]
 
 
 @dataclass(slots=True)
 class _Item:
     stream: str
-    events: list[OrderEvent]
+    events: list[DomainEvent]
     after: list[AfterDurable] = field(default_factory=list)
     done: asyncio.Future[None] | None = None
+
+
+def _is_order(stream: str) -> bool:
+    return stream.startswith(ORDER_STREAM_PREFIX)
 
 
 class JournalFailed(RuntimeError):
@@ -62,6 +76,7 @@ class Journal:
         self._idle.set()
         self._failed: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
+        self._versions: OrderedDict[str, int] = OrderedDict()
 
     @property
     def failed(self) -> BaseException | None:
@@ -79,12 +94,12 @@ class Journal:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-journal")
 
     def submit(
-        self, stream: str, events: list[OrderEvent], after: AfterDurable | None = None
+        self, stream: str, events: Sequence[DomainEvent], after: AfterDurable | None = None
     ) -> None:
         """Queue ``events`` for ``stream``; run ``after`` once they are durable."""
         if self._failed is not None:
             raise JournalFailed(f"journal stopped after an append failed: {self._failed}")
-        item = _Item(stream, events)
+        item = _Item(stream, list(events))
         if after is not None:
             item.after.append(after)
         self._queue.append(item)
@@ -127,6 +142,20 @@ class Journal:
                     return
             self._idle.set()
 
+    async def _expected(self, item: _Item) -> ExpectedVersion:
+        """The version an order stream must be at: the last one we wrote, else the store's."""
+        if not _is_order(item.stream):
+            return ANY
+        known = self._versions.get(item.stream)
+        if known is not None:
+            return known
+        if type(item.events[0]) is OrderCreated:
+            return NO_STREAM
+        # Written before this run (or forgotten): ask the store once; it is current, since
+        # this journal is the stream's only writer (a second one is what the check catches).
+        current = await self._store.stream_version(item.stream)
+        return NO_STREAM if current is None else current
+
     async def _write(self, batch: list[_Item]) -> None:
         # Merge consecutive items of one stream; keep each stream's order.
         merged: dict[str, _Item] = {}
@@ -138,16 +167,25 @@ class Journal:
                 existing.events.extend(item.events)
                 existing.after.extend(item.after)
         items = list(merged.values())
+        expected = [await self._expected(item) for item in items]
         appends = [
             self._store.append(
                 item.stream,
                 [NewEvent(type=t, data=d, version=v) for t, d, v in map(encode, item.events)],
-                expected_version=ANY,
+                expected_version=version,
             )
-            for item in items
+            for item, version in zip(items, expected, strict=True)
         ]
         results = await asyncio.gather(*appends, return_exceptions=True)
-        pairs: list[tuple[RecordedEvent, OrderEvent]] = []
+        versions = self._versions
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException) or not _is_order(item.stream):
+                continue
+            versions[item.stream] = result.next_version - 1
+            versions.move_to_end(item.stream)
+        while len(versions) > VERSIONS_KEPT:
+            versions.popitem(last=False)
+        pairs: list[tuple[RecordedEvent, DomainEvent]] = []
         first_error: BaseException | None = None
         for item, result in zip(items, results, strict=True):
             if isinstance(result, BaseException):

@@ -103,4 +103,12 @@ class EngineLease:
     async def fenced_by(self) -> str:
         """Who holds the journal now (for the fenced engine's reason)."""
         _, holder = await last_claim(self._store)
-        return describe(holder) if holder is not None else "an unknown engine"
+        return f"the engine with {describe(holder)}" if holder is not None else "another engine"
+
+
+def fenced_reason(who: str) -> str:
+    """Why a fenced engine stopped trading, naming ``who`` took the journal over."""
+    return (
+        f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
+        " per journal). Nothing more is journaled or sent from here; close this one"
+    )

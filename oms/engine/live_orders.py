@@ -18,15 +18,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from eventstore import EventStore, RecordedEvent
+from eventstore import EventStore, RecordedEvent, SealKey
+from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
+from oms.domain.codec import DomainEvent
 from oms.domain.decide import decide
 from oms.domain.enums import OrderState
-from oms.domain.events import OrderCreated, OrderEvent
+from oms.domain.events import OrderCreated, OrderEvent, OrderFilled
 from oms.domain.ids import ORDER_STREAM_PREFIX, ClientOrderId, order_stream
 from oms.domain.order import InFlightOrder, OrderRecord
 from oms.engine.journal import Journal
 from oms.engine.listeners import Callback, Listeners
-from projections import PositionBook, Projector, load_order, save_snapshot
+from oms.engine.sealing import Sealer, snapshot_now
+from projections import PositionBook, Projector, load_order
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +44,23 @@ class LiveOrders:
         store: EventStore,
         completed_capacity: int,
         on_journal_failure: Callable[[BaseException], None],
+        *,
+        seal_key: SealKey | None = None,
+        seal_every: int = 0,
     ) -> None:
         self._store = store
         self._capacity = max(completed_capacity, 1)
         self._projector = Projector(completed_capacity=self._capacity)
+        self._projector.deferred_fills = {}
         self._journal = Journal(store, self._on_durable, on_journal_failure)
         self._listeners = Listeners()
         self._events_since_snapshot = 0
+        self._seal_key = seal_key
+        self._sealer = Sealer(
+            seal_key, seal_every, lambda: self.save_snapshot(only_if_changed=True)
+        )
         self._readback_locks: dict[str, asyncio.Lock] = {}
+        self._watchers: list[Callable[[OrderRecord], None]] = []
 
     # ------------------------------------------------------------------ reading
 
@@ -175,7 +187,15 @@ class LiveOrders:
             self._journal.submit(
                 order_stream(ClientOrderId(cid)), out, self._then(published, after)
             )
+            if record is not None:
+                for watcher in self._watchers:
+                    watcher(record)
         return out
+
+    def watch(self, watcher: Callable[[OrderRecord], None]) -> None:
+        """Call ``watcher(record)`` after every emit or append that changed an order (a bracket
+        arms its legs when its entry fills)."""
+        self._watchers.append(watcher)
 
     def _then(
         self, published: list[_Published] | None, after: Callable[[], None] | None
@@ -191,6 +211,17 @@ class LiveOrders:
                 after()
 
         return done
+
+    def emit_account(
+        self,
+        stream: str,
+        events: Sequence[AccountEvent],
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        """Journal account events on the account's stream; they are folded into the account
+        once durable, in journal order with our fills (as a replay folds them), and ``after``
+        runs then."""
+        self._journal.submit(stream, list(events), after)
 
     def note(self, stream: str, events: list[OrderEvent]) -> None:
         """Journal events that belong to no order (e.g. the anomaly of an unknown fill)."""
@@ -213,6 +244,7 @@ class LiveOrders:
     def adopt(self, projector: Projector) -> None:
         """Take a replayed projection as the live state (start-up)."""
         projector.tracker.completed_capacity = self._capacity
+        projector.deferred_fills = {}
         self._projector = projector
 
     # ------------------------------------------------------------------ pipeline
@@ -228,6 +260,7 @@ class LiveOrders:
 
     async def close(self) -> None:
         """Flush the journal, stop it, deliver queued listener calls."""
+        await self._sealer.close()
         try:
             await self._journal.close()
         except Exception as exc:
@@ -242,17 +275,26 @@ class LiveOrders:
             return False
         # ``save_snapshot`` serializes before its first await: nothing can be emitted between
         # the idle check above and the copy it writes.
-        await save_snapshot(self._store, self._projector)
+        await snapshot_now(self._store, self._projector, self._seal_key)  # sealed with a key
         self._events_since_snapshot = 0
         return True
 
-    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, OrderEvent]]) -> None:
+    def _on_durable(self, pairs: Sequence[tuple[RecordedEvent, DomainEvent]]) -> None:
         projector = self._projector
-        for recorded, _ in pairs:
-            if not recorded.stream_id.startswith(ORDER_STREAM_PREFIX):
+        account = projector.account
+        for recorded, event in pairs:
+            stream = recorded.stream_id
+            # The account is folded here, in journal order (orders were folded at emit).
+            if type(event) is OrderFilled:
+                projector.fold_durable_fill(event)
+            elif stream.startswith(ACCOUNT_STREAM_PREFIX):
+                projector.events_applied += 1
+                account.apply(event)  # type: ignore[arg-type]
+            elif not stream.startswith(ORDER_STREAM_PREFIX):
                 projector.foreign_events += 1  # as a replay counts them
         tracker = projector.tracker
         last = pairs[-1][0].position
         if last > tracker.last_position:
             tracker.last_position = last
         self._events_since_snapshot += len(pairs)
+        self._sealer.note(len(pairs))

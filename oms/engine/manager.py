@@ -11,12 +11,15 @@ their life cycle and exposes the public API; it holds no order logic of its own:
   resolution of unknown outcomes;
 - :class:`~oms.engine.reconcile.Reconciler` — gap fills, active-order reconcile, sweep;
 - :class:`~oms.engine.streams.Background` — stream consumers, poller, dead-man switch;
-- :func:`~oms.engine.recovery.recover` — the start-up sequence.
+- :func:`~oms.engine.recovery.recover` — the start-up sequence;
+- :class:`~oms.engine.order_kinds.OrderKindCommands` — stops, take-profits, brackets, position
+  TP/SL, market orders; :class:`~oms.engine.account_commands.AccountCommands` — leverage and
+  isolated margin, journaled with their outcomes;
+- :class:`~oms.engine.account_sync.AccountKeeper` — the account: fills placed elsewhere,
+  funding, ledger, reconciliation with the exchange's account, account risk and kill switch.
 
-Everything a user can call is listed in :data:`PUBLIC_API`; nothing there journals an event,
-skips the risk gate or reaches the outbox.
-
-Example::
+Everything a user can call is in :data:`PUBLIC_API`; none of it journals an event directly,
+skips the risk gate or reaches the outbox. Example::
 
     async with await OrderManager.open("sqlite+aiosqlite:///oms.db", connector) as oms:
         cid = oms.buy("ETH", Decimal("0.5"), OrderType.LIMIT, price=Decimal("3000"))
@@ -30,24 +33,35 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 
+from connectors.account import AccountReader
 from connectors.base import ExchangeConnector
 from eventstore import EventStore, Fenced
-from oms.domain.codec import decode
-from oms.domain.enums import OrderType, PositionAction, TimeInForce
-from oms.domain.events import OrderEvent
+from oms.domain.account import AccountState
+from oms.domain.codec import DomainEvent, decode_any
+from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
 from oms.domain.parent import PARENT_INDEX_STREAM, PARENT_STREAM_PREFIX
+from oms.engine.account_alerts import AccountCallback
+from oms.engine.account_commands import AccountCommandResult, AccountCommands, MarginMode
+from oms.engine.account_sync import AccountKeeper, AccountReconcileReport
+from oms.engine.account_wiring import build_account_keeper, start_account_tasks
+from oms.engine.anchoring import anchor_keeper
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
+from oms.engine.errors import RecoveryFailed
 from oms.engine.intake import ReportHandler
-from oms.engine.lease import LEASE_STREAM, EngineLease
+from oms.engine.lease import LEASE_STREAM, EngineLease, fenced_reason
 from oms.engine.listeners import Callback
 from oms.engine.live_orders import LiveOrders
+from oms.engine.nonce_home import ensure_nonce_file
+from oms.engine.order_kind_rules import Leg
+from oms.engine.order_kinds import DEFAULT_MARKET_SLIPPAGE, BracketOrder, OrderKindCommands
 from oms.engine.outbox import Outbox
 from oms.engine.reconcile import ReconcileCounts, Reconciler
 from oms.engine.recovery import RecoveryParts, RecoveryReport, recover
 from oms.engine.risk import RiskGate, RiskLimits
+from oms.engine.send_budget import BudgetGate, SendQueueStatus
 from oms.engine.status import TradingStatus
 from oms.engine.streams import Background
 from oms.engine.tasks import EngineTasks
@@ -63,9 +77,15 @@ PUBLIC_API: frozenset[str] = frozenset(
         "open", "close", "is_trading", "recovery_report", "store", "connector", "config",
         # commands
         "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
+        # order kinds and account commands (issue 15)
+        "trigger_order", "bracket", "position_tpsl", "market", "market_close", "set_leverage",
+        "update_isolated_margin", "leverage",
         # queries
         "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
         "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
+        "send_queue",
+        # the account
+        "account", "add_account_listener", "reconcile_account", "reset_account_kill_switch",
     }
 )  # fmt: skip
 """Every public name of :class:`OrderManager` (a test fails if the class grows another)."""
@@ -90,7 +110,8 @@ class OrderManager:
         self._status = TradingStatus()
         self._tasks = EngineTasks()
         self._lease = EngineLease(store, connector.venue, connector.account)
-        self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure)
+        self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure,
+                                seal_key=config.seal_key, seal_every=config.snapshot_every)
         self._reports = ReportHandler(
             self._live, connector, config, self._tasks, self._send_cancel
         )
@@ -100,16 +121,27 @@ class OrderManager:
             self._reports.on_cancel_result,
             max_batch=config.max_batch,
             max_in_flight=config.max_in_flight,
+            gate=BudgetGate(getattr(connector, "send_budget", None), config.budget_policy),
         )
+        gate = RiskGate(risk or RiskLimits())
         self._commands = CommandHandler(
-            self._live, RiskGate(risk or RiskLimits()), self._outbox, connector, config,
-            self._status,
+            self._live, gate, self._outbox, connector, config, self._status
         )
+        self._kinds = OrderKindCommands(
+            self._live, gate, self._outbox, connector, config, self._status.ensure,
+            self._net_position, self._place_plain,
+        )
+        self._live.watch(self._kinds.on_emitted)
+        self._accounts = AccountCommands(store, connector, config, self._status.ensure)
         self._reconciler = Reconciler(self._live, self._reports, connector, config, self._tasks)
         self._background = Background(
             self._live, self._reports, self._reconciler, connector, config, self._tasks
         )
+        self._account = build_account_keeper(
+            self._live, self._reports, self._commands, connector, config
+        )
         self._recovery_report: RecoveryReport | None = None
+        self._anchor = anchor_keeper(store, config)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -132,13 +164,23 @@ class OrderManager:
         owns = isinstance(store, str)
         store_obj = await EventStore.open(store) if isinstance(store, str) else store
         manager = cls(store_obj, connector, risk, config, owns_store=owns)
+        ensure_nonce_file(store_obj, connector)  # two signers for one key never collide
         if listeners:
             manager.add_listener(**listeners)
         try:
             manager._recovery_report = await recover(manager._recovery_parts())
+            manager._kinds.adopt(manager._live.records())
+            try:
+                await manager._accounts.recover()
+            except Exception as exc:  # fail closed, like every other recovery step
+                raise RecoveryFailed("account", f"leverage reconciliation failed: {exc}") from exc
+            if manager._account is not None and isinstance(connector, AccountReader):
+                start_account_tasks(manager._account, connector, manager._tasks)
         except BaseException:
             await manager.close()
             raise
+        if manager._anchor is not None:
+            manager._tasks.spawn(manager._anchor.run(manager._store), service=True)
         manager._status.open()
         return manager
 
@@ -152,7 +194,26 @@ class OrderManager:
             claim=self._lease.claim,
             start_pipeline=self._start_pipeline,
             flush=self.flush,
+            anchor=self._anchor,
+            reconcile_account=self._reconcile_account_at_start if self._account else None,
         )
+
+    async def _reconcile_account_at_start(self) -> dict[str, object]:
+        assert self._account is not None
+        return (await self._account.reconcile("start-up")).as_dict()
+
+    def _net_position(self, pair: str) -> Decimal:
+        position = self._live.positions.get(pair)
+        return position.net_size if position is not None else Decimal(0)
+
+    def _place_plain(
+        self, side: TradeSide, pair: str, amount: Decimal, order_type: OrderType, price: Decimal,
+        reduce_only: bool,
+    ) -> ClientOrderId:
+        place = self._commands.buy if side is TradeSide.BUY else self._commands.sell
+        action = PositionAction.CLOSE if reduce_only else PositionAction.OPEN
+        return place(pair, amount, order_type, price=price, reduce_only=reduce_only,
+                     position_action=action)
 
     def _send_cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
         # Wiring only: the report handler's journaled cancels (cancel-on-ack) leave through
@@ -182,13 +243,23 @@ class OrderManager:
                     await self._live.save_snapshot(only_if_changed=True)
             except Exception as exc:
                 log.warning("could not write a snapshot on close (%s); the next start replays", exc)
+        await self._anchor_on_close()
         await self._connector.close()
         if self._owns_store:
             await self._store.close()
 
+    async def _anchor_on_close(self) -> None:
+        """Anchor the final head: only an engine whose start-up matched the anchor does."""
+        if self._anchor is None or not self._anchor.armed:
+            return
+        try:
+            await self._anchor.update(self._store)
+        except Exception as exc:
+            log.warning("could not write the journal anchor on close: %s", exc)
+
     def _on_journal_failure(self, exc: BaseException) -> None:
         if isinstance(exc, Fenced):
-            self._status.stop(self._fenced_reason("another engine"), keep_first=False)
+            self._status.stop(fenced_reason("another engine"), keep_first=False)
             log.critical("%s", self._status.reason)
             self._tasks.spawn(self._name_the_fencer())
             return
@@ -198,16 +269,8 @@ class OrderManager:
             keep_first=False,
         )
 
-    @staticmethod
-    def _fenced_reason(who: str) -> str:
-        return (
-            f"fenced: {who} claimed this journal, so this engine stopped trading (one engine"
-            " per journal). Nothing more is journaled or sent from here; close this one"
-        )
-
     async def _name_the_fencer(self) -> None:
-        who = await self._lease.fenced_by()
-        self._status.stop(self._fenced_reason(f"the engine with {who}"), keep_first=False)
+        self._status.stop(fenced_reason(await self._lease.fenced_by()), keep_first=False)
         log.critical("%s", self._status.reason)
 
     @property
@@ -247,7 +310,6 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
         client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
@@ -260,7 +322,7 @@ class OrderManager:
         """
         return self._commands.buy(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
-            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            reduce_only=reduce_only, position_action=position_action,
             client_order_id=client_order_id,
         )  # fmt: skip
 
@@ -274,13 +336,12 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
-        leverage: int | None = None,
         client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._commands.sell(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
-            reduce_only=reduce_only, position_action=position_action, leverage=leverage,
+            reduce_only=reduce_only, position_action=position_action,
             client_order_id=client_order_id,
         )  # fmt: skip
 
@@ -314,6 +375,68 @@ class OrderManager:
         """Run a gap fill now: fills since the last journaled one, then every active order's
         status (what the engine does after a reconnect or a silent stream)."""
         return await self._reconciler.refresh("request")
+
+    # ------------------------------------------------------------------ order kinds, account
+    # (details on OrderKindCommands / AccountCommands; each raises before journaling on bad input)
+
+    async def trigger_order(
+        self, side: TradeSide, pair: str, amount: Decimal, order_type: OrderType, *,
+        trigger_price: Decimal, price: Decimal | None = None, reduce_only: bool = True,
+    ) -> ClientOrderId:
+        """A stop / take-profit (``STOP_*`` / ``TAKE_PROFIT_*``) resting until the mark crosses
+        ``trigger_price``; ``price``: the limit once fired (``*_MARKET``: worst price, ±10 %)."""
+        return await self._kinds.trigger_order(
+            side, pair, amount, order_type, trigger_price=trigger_price, price=price,
+            reduce_only=reduce_only,
+        )  # fmt: skip
+
+    def bracket(
+        self, side: TradeSide, pair: str, amount: Decimal, *, price: Decimal,
+        take_profit: Leg | None = None, stop_loss: Leg | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> BracketOrder:
+        """An entry with its take-profit and/or stop-loss: one action, every id at once, all
+        journaled before it leaves; the legs arm when the entry fills."""
+        return self._kinds.bracket(
+            side, pair, amount, price=price, take_profit=take_profit, stop_loss=stop_loss,
+            time_in_force=time_in_force,
+        )  # fmt: skip
+
+    async def position_tpsl(
+        self, pair: str, *, take_profit: Leg | None = None, stop_loss: Leg | None = None
+    ) -> BracketOrder:
+        """Take-profit and/or stop-loss on the current position, sized to it."""
+        return await self._kinds.position_tpsl(pair, take_profit=take_profit, stop_loss=stop_loss)
+
+    async def market(
+        self, side: TradeSide, pair: str, amount: Decimal, *,
+        slippage: Decimal = DEFAULT_MARKET_SLIPPAGE, reduce_only: bool = False,
+    ) -> ClientOrderId:
+        """A market order: an IOC at the book's best price ± ``slippage`` (default 5 %)."""
+        return await self._kinds.market(
+            side, pair, amount, slippage=slippage, reduce_only=reduce_only
+        )  # fmt: skip
+
+    async def market_close(
+        self, pair: str, *, slippage: Decimal = DEFAULT_MARKET_SLIPPAGE
+    ) -> ClientOrderId | None:
+        """Close the exchange's current position in ``pair`` reduce-only (None when flat)."""
+        return await self._kinds.market_close(pair, slippage=slippage)
+
+    async def set_leverage(
+        self, pair: str, leverage: int, margin: MarginMode = "cross"
+    ) -> AccountCommandResult:
+        """Set the leverage and margin mode of ``pair``, journaled with its outcome."""
+        return await self._accounts.set_leverage(pair, leverage, margin)
+
+    async def update_isolated_margin(self, pair: str, amount: Decimal) -> AccountCommandResult:
+        """Add (> 0) or remove (< 0) USDC of an isolated position's margin, journaled."""
+        return await self._accounts.update_isolated_margin(pair, amount)
+
+    @property
+    def leverage(self) -> Mapping[str, tuple[int, bool]]:
+        """``pair -> (leverage, is_cross)`` per the journal, reconciled at start-up."""
+        return self._accounts.leverage
 
     # ------------------------------------------------------------------ queries
 
@@ -375,6 +498,12 @@ class OrderManager:
         return {r.client_order_id: r.freeze() for r in self._live.records()}
 
     @property
+    def send_queue(self) -> SendQueueStatus:
+        """What waits to be sent: orders held back by the exchange's request budget (or not yet
+        batched), and how many were refused because the budget was spent (read-only)."""
+        return SendQueueStatus(self._outbox.queued_orders, self._outbox.budget_refused)
+
+    @property
     def active_count(self) -> int:
         """How many orders are not terminal (cheap: no snapshots)."""
         return self._live.active_count
@@ -397,8 +526,9 @@ class OrderManager:
         """
         self._live.add_listener(**callbacks)
 
-    async def events(self, from_position: int | None = None) -> AsyncIterator[OrderEvent]:
-        """Every order event in journal order: from ``from_position``, else from now on (live).
+    async def events(self, from_position: int | None = None) -> AsyncIterator[DomainEvent]:
+        """Every order and account event in journal order: from ``from_position``, else from
+        now on (live).
 
         Anomalies journaled for no order are included; the engine lease's claims are not."""
         if from_position is None:
@@ -407,7 +537,37 @@ class OrderManager:
         async for recorded in self._store.subscribe(from_position=from_position):
             if recorded.stream_id == LEASE_STREAM or recorded.stream_id.startswith(ALGO_PREFIX):
                 continue  # the engine's own bookkeeping / parent orders (see oms.algos)
-            yield decode(recorded.type, recorded.data, recorded.event_version)
+            yield decode_any(recorded.type, recorded.data, recorded.event_version)
+
+    # ------------------------------------------------------------------ the account
+
+    @property
+    def account(self) -> AccountState:
+        """The account: positions (our fills and everyone else's), realized PnL (trading, fees,
+        funding), cash, spot balances and the exchange's margin figures, folded from the
+        journal (read only)."""
+        return self._live.projector.account
+
+    def add_account_listener(self, **callbacks: AccountCallback) -> None:
+        """Register ``on_alert`` (corrections, anomalies, a tripped kill switch) and/or
+        ``on_account_event`` callbacks, called with each account event once it is durable."""
+        self._keeper().listeners.add(**callbacks)
+
+    async def reconcile_account(self) -> AccountReconcileReport:
+        """Reconcile the account with the exchange now (as the periodic task does)."""
+        return await self._keeper().reconcile("on request")
+
+    async def reset_account_kill_switch(self, reason: str = "operator") -> None:
+        """Turn a tripped account kill switch off (journaled, with ``reason``)."""
+        self._keeper().reset(reason)
+        await self._live.flush()
+
+    def _keeper(self) -> AccountKeeper:
+        if self._account is None:
+            raise TypeError(
+                f"{type(self._connector).__name__} cannot read the account (no AccountReader)"
+            )
+        return self._account
 
     async def flush(self) -> None:
         """Wait until every event emitted so far is durable and every queued request is sent."""

@@ -3,8 +3,11 @@
 Items enter the outbox only after their journal entry is durable (see ``journal.py``). A sender task
 drains whatever is waiting, up to ``max_batch`` orders per action (one signature, one request), and
 keeps at most ``max_in_flight`` requests on the wire so a slow reply does not hold everything
-behind it. Each action's ``expiresAfter`` is the earliest journaled deadline of its orders, so "the
-deadline has passed and the exchange does not know the order" always means "never placed".
+behind it. Waiting cancels go out the same way, up to ``max_batch`` per ``cancelByCloid`` action
+(the exchange counts one IP weight per batch), each with its own outcome. A TP/SL group (an entry
+with its legs, or legs on a position) is one action of its own. Each action's ``expiresAfter`` is
+the earliest journaled deadline of its orders, so "the deadline has passed and the exchange does
+not know the order" always means "never placed".
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from connectors.base import (
     CancelResult,
     ExchangeConnector,
+    Grouping,
     Outcome,
     PlaceOrderRequest,
     PlaceResult,
 )
+from oms.engine.send_budget import BudgetGate
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,13 @@ CancelCallback = Callable[[str, CancelResult], None]
 @dataclass(frozen=True, slots=True)
 class _Place:
     request: PlaceOrderRequest
+    deadline_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    requests: tuple[PlaceOrderRequest, ...]
+    grouping: Grouping
     deadline_ms: int
 
 
@@ -64,15 +77,17 @@ class Outbox:
         connector: ExchangeConnector,
         on_placed: PlaceCallback,
         on_canceled: CancelCallback,
-        max_batch: int = 40,
+        max_batch: int = 39,
         max_in_flight: int = 4,
+        gate: BudgetGate | None = None,
     ) -> None:
         self._connector = connector
+        self._gate = gate or BudgetGate(getattr(connector, "send_budget", None))
         self._on_placed = on_placed
         self._on_canceled = on_canceled
         self._max_batch = max_batch
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._places: list[_Place] = []
+        self._places: list[_Place | _Group] = []
         self._cancels: list[_Cancel | _Modify] = []
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
@@ -90,6 +105,13 @@ class Outbox:
         self._places.append(_Place(request, deadline_ms))
         self._wake.set()
 
+    def place_group(
+        self, requests: list[PlaceOrderRequest], grouping: Grouping, deadline_ms: int
+    ) -> None:
+        """Queue journaled orders that must leave together in one action with ``grouping``."""
+        self._places.append(_Group(tuple(requests), grouping, deadline_ms))
+        self._wake.set()
+
     def cancel(self, pair: str, cloid: str, deadline_ms: int) -> None:
         """Queue a journaled cancel."""
         self._cancels.append(_Cancel(pair, cloid, deadline_ms))
@@ -102,6 +124,16 @@ class Outbox:
         """Queue a journaled replace of ``old_cloid`` by ``request`` (one exchange modify)."""
         self._cancels.append(_Modify(old_cloid, old_exchange_order_id, request, deadline_ms))
         self._wake.set()
+
+    @property
+    def queued_orders(self) -> int:
+        """Journaled orders waiting to be sent (held back by the budget, or not yet batched)."""
+        return len(self._places)
+
+    @property
+    def budget_refused(self) -> int:
+        """Orders answered as refused because the request budget was exhausted."""
+        return self._gate.refused
 
     @property
     def pending(self) -> int:
@@ -142,11 +174,92 @@ class Outbox:
                     if isinstance(item, _Modify):
                         self._spawn(self._send_modify(item))
                     else:
-                        self._spawn(self._send_cancel(item))
-                else:
-                    batch = self._places[: self._max_batch]
-                    del self._places[: self._max_batch]
-                    self._spawn(self._send_places(batch))
+                        self._spawn(self._send_cancels([item, *self._take_cancels()]))
+                    continue
+                allowance = self._gate.order_allowance(asyncio.get_running_loop().time())
+                if allowance == 0:
+                    self._slots.release()
+                    await self._hold_places()
+                    continue
+                head = self._places[0]
+                if isinstance(head, _Group):
+                    # A TP/SL group leaves as one action, whole, even if it is bigger than
+                    # the allowance: splitting it would change what the exchange does.
+                    self._places.pop(0)
+                    self._gate.sending(len(head.requests))
+                    self._spawn(self._send_group(head))
+                    continue
+                size = self._max_batch if allowance is None else min(self._max_batch, allowance)
+                batch = self._take_batch(size)
+                self._gate.sending(len(batch))
+                self._spawn(self._send_places(batch))
+
+    def _take_cancels(self) -> list[_Cancel]:
+        """Plain cancels queued next (up to the batch size), leaving modifies in order."""
+        taken: list[_Cancel] = []
+        while self._cancels and len(taken) < self._max_batch - 1:
+            head = self._cancels[0]
+            if not isinstance(head, _Cancel):
+                break
+            taken.append(head)
+            del self._cancels[0]
+        return taken
+
+    def _take_batch(self, size: int) -> list[_Place]:
+        """Up to ``size`` queued orders of one kind, before the next group: post-only (ALO)
+        orders go in batches of their own, as the exchange advises (it prioritises ALO-only
+        batches)."""
+        head = self._places[0]
+        assert isinstance(head, _Place)
+        post_only = head.request.tif == "Alo"
+        batch: list[_Place] = []
+        rest: list[_Place | _Group] = []
+        for index, item in enumerate(self._places):
+            if isinstance(item, _Group):
+                rest.extend(self._places[index:])  # nothing jumps ahead of a group
+                break
+            if len(batch) < size and (item.request.tif == "Alo") == post_only:
+                batch.append(item)
+            else:
+                rest.append(item)
+        self._places = rest
+        return batch
+
+    async def _hold_places(self) -> None:
+        """No budget left: refuse the queued orders, or wait for a cancel, the next trickle or
+        the first queued deadline (an order held past it can never be placed: it is answered as
+        refused, so the journal says why it never left)."""
+        if self._gate.policy == "refuse":
+            self._refuse_held(lambda item: True, self._gate.refusal_reason())
+            return
+        self._refuse_held(lambda item: item.deadline_ms <= time.time_ns() // 1_000_000,
+                          "not sent before its expiresAfter deadline: " +
+                          self._gate.refusal_reason())
+        if not self._places:
+            return
+        now = asyncio.get_running_loop().time()
+        to_deadline = min(p.deadline_ms for p in self._places) / 1000 - time.time()
+        delay = max(0.0, min(self._gate.next_try_in(now), to_deadline))
+        log.warning("request budget exhausted: %d orders queued, next in %.1f s",
+                    len(self._places), delay)
+        with contextlib.suppress(TimeoutError):  # a cancel arriving wakes us earlier
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+        self._wake.clear()
+
+    def _refuse_held(self, which: Callable[[_Place | _Group], bool], reason: str) -> None:
+        refused = [item for item in self._places if which(item)]
+        if not refused:
+            return
+        self._places = [item for item in self._places if not which(item)]
+        for item in refused:
+            requests = item.requests if isinstance(item, _Group) else (item.request,)
+            for request in requests:
+                self._gate.refused += 1
+                self._on_placed(request,
+                                PlaceResult(Outcome.REJECTED, request.cloid, reason=reason))
+        self._changed.set()
+
 
     def _spawn(self, coro: asyncio.Future[None] | object) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
@@ -172,17 +285,45 @@ class Outbox:
                 PlaceResult(Outcome.UNKNOWN, r.cloid, reason=f"connector error: {exc}")
                 for r in requests
             ]
+        finally:
+            self._gate.answered(len(requests))
         for request, result in zip(requests, results, strict=True):
             self._on_placed(request, result)
 
-    async def _send_cancel(self, item: _Cancel) -> None:
+    async def _send_group(self, group: _Group) -> None:
+        requests = list(group.requests)
         self.sent_actions += 1
         try:
-            result = await self._connector.cancel_by_cloid(item.pair, item.cloid, item.deadline_ms)
+            results = await self._connector.place_orders(
+                requests, group.deadline_ms, group.grouping
+            )
+            if len(results) != len(requests):
+                raise ValueError(f"{len(results)} results for {len(requests)} orders")
         except Exception as exc:
-            log.warning("cancel raised %s: outcome unknown, resolving by cloid", exc)
-            result = CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")
-        self._on_canceled(item.cloid, result)
+            log.warning("group placement raised %s: outcomes unknown, resolving by cloid", exc)
+            results = [
+                PlaceResult(Outcome.UNKNOWN, r.cloid, reason=f"connector error: {exc}")
+                for r in requests
+            ]
+        finally:
+            self._gate.answered(len(requests))
+        for request, result in zip(requests, results, strict=True):
+            self._on_placed(request, result)
+
+    async def _send_cancels(self, items: list[_Cancel]) -> None:
+        self.sent_actions += 1
+        deadline = min(item.deadline_ms for item in items)
+        try:
+            results = await self._connector.cancel_many_by_cloid(
+                [(item.pair, item.cloid) for item in items], deadline
+            )
+            if len(results) != len(items):
+                raise ValueError(f"{len(results)} results for {len(items)} cancels")
+        except Exception as exc:
+            log.warning("cancel raised %s: outcomes unknown, resolving by cloid", exc)
+            results = [CancelResult(Outcome.UNKNOWN, reason=f"connector error: {exc}")] * len(items)
+        for item, result in zip(items, results, strict=True):
+            self._on_canceled(item.cloid, result)
 
     async def _send_modify(self, item: _Modify) -> None:
         self.sent_actions += 1

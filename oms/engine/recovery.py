@@ -1,4 +1,5 @@
-"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → journal → open.
+"""Start-up: claim → replay → verify → connect → reconcile → gap fill → sweep → account →
+journal → open.
 
 Recovery is not a special path: it is the normal start. If any step fails, :class:`RecoveryFailed`
 names the step and the engine stays closed (fail closed). The :class:`RecoveryReport` says what each
@@ -17,13 +18,14 @@ from decimal import Decimal
 from typing import TypeVar
 
 from connectors.base import ExchangeConnector, ExchangeUnavailable
-from eventstore import EventStore
+from eventstore import AnchorKeeper, EventStore
 from oms.domain.enums import OrderState
+from oms.engine.anchoring import anchor_head, check_anchor
 from oms.engine.config import EngineConfig
 from oms.engine.errors import RecoveryFailed
 from oms.engine.live_orders import LiveOrders
 from oms.engine.reconcile import ReconcileCounts, Reconciler
-from projections import load_state
+from oms.engine.sealing import start_state
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class RecoveryReport:
     chain_verified: int = 0
     counts: ReconcileCounts = field(default_factory=ReconcileCounts)
     corrections: int = 0
+    account: dict[str, object] = field(default_factory=dict)
     read_retries: dict[str, int] = field(default_factory=dict)
     changed: list[dict[str, str]] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
@@ -73,6 +76,7 @@ class RecoveryReport:
             "adopted": c.adopted,
             "canceled_unknown": c.canceled_unknown,
             "corrections": self.corrections,
+            "account": self.account,
             "read_retries": dict(self.read_retries),
             "orders_changed": list(self.changed),
             "orders_swept": list(c.details),
@@ -164,29 +168,37 @@ class RecoveryParts:
     """Starts the journal, outbox, listeners and background tasks (after ``connector.start``)."""
     flush: Callable[[], Awaitable[None]]
     """Waits until everything emitted is durable and every queued request sent."""
+    anchor: AnchorKeeper | None = None
+    """The journal's anchor: compared before anything is written (a lost tail keeps the engine
+    closed), then written with the head once the chain verified."""
+    reconcile_account: Callable[[], Awaitable[dict[str, object]]] | None = None
+    """Reconciles the account with the exchange (None: the connector cannot read it)."""
 
 
 async def recover(parts: RecoveryParts) -> RecoveryReport:
     """Run every start-up step; return the report or raise RecoveryFailed."""
     report = RecoveryReport()
     store, config, live, reconciler = parts.store, parts.config, parts.live, parts.reconciler
+    with _Step(report, "anchor"):
+        await check_anchor(parts.anchor, store)  # events lost or rewritten: stay closed
     with _Step(report, "claim"):
         report.lease = await parts.claim()
     with _Step(report, "replay"):
-        loaded = await load_state(store, completed_capacity=max(config.completed_in_memory, 1))
+        # The whole chain by default; only the tail after the newest seal (or snapshot) when
+        # so configured, chained from the sealed hash (or the stored hash before it).
+        start = await start_state(store, config.verify_on_start, config.seal_key,
+                                  max(config.completed_in_memory, 1))
+        loaded = start.loaded
         live.adopt(loaded.projector)
         report.events_replayed = loaded.events_replayed
         report.journal_position = loaded.last_position
         report.from_snapshot = loaded.from_snapshot
-        # The whole chain by default; only what came after the snapshot when so configured
-        # (seeded by the stored hash before it).
-        verify_from = 1
-        if loaded.from_snapshot and config.verify_on_start == "since_snapshot":
-            verify_from = max(1, loaded.last_position - loaded.events_replayed)
         report.orders_in_journal = len(live.records())
         report.active_orders_before = live.active_count
     with _Step(report, "verify"):
-        verified = await store.verify(from_position=verify_from)
+        verified = await store.verify(
+            from_position=start.verify_from, previous_hash=start.previous_hash
+        )
         if not verified.ok:
             raise RecoveryFailed(
                 "verify",
@@ -195,6 +207,7 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
                 " backup before trading",
             )
         report.chain_verified = verified.checked
+        await anchor_head(parts.anchor, store)
     retry = _ReadRetry(report, config.recovery_read_retry_s)
     with _Step(report, "connect"):
         await retry("connect", parts.connector.start)
@@ -212,6 +225,9 @@ async def recover(parts: RecoveryParts) -> RecoveryReport:
         # A fresh view: orders on the first list may have filled (and left memory) since.
         fresh = await retry("sweep", parts.connector.open_orders)
         await reconciler.sweep_unknown(fresh, report.counts)
+    if parts.reconcile_account is not None:
+        with _Step(report, "account"):
+            report.account = await retry("account", parts.reconcile_account)
     with _Step(report, "journal"):
         await parts.flush()
         head_after, _ = await store.head()

@@ -11,6 +11,8 @@ CancelReplied(outcome=<Reply.UNKNOWN: 'unknown'>, reason='timeout')
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from connectors.base import (
     CancelResult,
     ExchangeOrderStatus,
@@ -70,4 +72,16 @@ def fill_event(cid: ClientOrderId, fill: FillReport) -> OrderFilled:
         is_maker=fill.is_maker,
         exchange_time_ms=fill.timestamp_ms,
         exchange_order_id=fill.exchange_order_id,
+        closed_pnl=_closed_pnl(fill),
     )
+
+
+def _closed_pnl(fill: FillReport) -> Decimal | None:
+    value = fill.raw.get("closedPnl")
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None  # a malformed figure: the account falls back to its own average cost
+    return number if number.is_finite() else None

@@ -18,7 +18,7 @@ def oms(*args: str, env: dict[str, str] | None = None,
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "oms.cli", *args], cwd=ROOT, env=full_env, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
     )
 
 

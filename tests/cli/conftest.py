@@ -15,8 +15,10 @@ def demo_run(
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """The journal file written by ``oms demo --orders 16 --url ...`` and the demo's output."""
     path = tmp_path_factory.mktemp("demo") / "journal.db"
+    scratch = path.parent / "tmp"  # the demo's TMPDIR: test_cli_demo checks it is left empty
+    scratch.mkdir()
     result = oms("demo", "--seed", "11", "--orders", "16", "--url", f"sqlite:///{path}",
-                 timeout=150)
+                 env={"TMPDIR": str(scratch)}, timeout=150)
     return path, result
 
 

@@ -34,7 +34,21 @@ def test_demo_never_prints_the_private_key(
     assert not re.search(r"0x[0-9a-fA-F]{64}", result.stdout + result.stderr)
 
 
-def test_demo_refuses_a_journal_that_is_not_new(journal: str) -> None:
-    result = oms("demo", "--orders", "4", "--url", journal)
+def test_demo_refuses_a_journal_that_is_not_new(journal: str, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = oms("demo", "--orders", "4", "--url", journal, env={"TMPDIR": str(scratch)})
     assert result.returncode == 1
     assert "needs a new journal" in one_error_line(result)
+    assert list(scratch.iterdir()) == []  # issue 13 item 17: not even an empty folder
+
+
+def test_demo_removes_its_temporary_folder(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """Issue 13 item 17: the engine's log, view and nonce file go when the demo succeeds."""
+    path, result = demo_run
+    assert result.returncode == 0, result.stderr
+    assert list((path.parent / "tmp").iterdir()) == []
+    assert sorted(p.name for p in path.parent.iterdir() if p.name != "tmp") == [
+        "journal.db", "journal.db.anchor"]  # the journal named by --url stays, with its anchor

@@ -95,3 +95,60 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = oms("--debug", "orders", "--url", f"sqlite:///{junk}")
     assert result.returncode == 1
     assert "Traceback" in result.stderr
+
+
+READ_COMMANDS = [
+    ["orders"], ["positions"], ["history", "0" * 32], ["audit", "verify"], ["audit", "head"],
+    ["audit", "export"], ["replay", "--check"], ["db", "current"], ["db", "history"],
+]
+REFUSING_WRITERS = [
+    ["replay"], ["recover", "--exchange", "http://127.0.0.1:9"], ["demo", "--orders", "2"],
+]
+
+
+def _make(kind: str, path: Path) -> None:
+    import contextlib
+    import sqlite3
+
+    if kind == "zero-bytes":
+        path.write_bytes(b"")
+        return
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        if kind == "foreign":
+            conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+            return
+    # a real journal at the first revision, in rollback-journal mode as an old release left it
+    command.upgrade(alembic_config(url=f"sqlite+aiosqlite:///{path}"), revision_history()[0])
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+
+
+def _state(path: Path) -> tuple[str, list[str]]:
+    import hashlib
+
+    return (hashlib.sha256(path.read_bytes()).hexdigest(),
+            sorted(p.name for p in path.parent.iterdir()))
+
+
+@pytest.mark.parametrize("kind", ["foreign", "behind-head", "zero-bytes"])
+def test_commands_never_modify_a_file_they_refuse(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 4: the old code switched each of these files to WAL before refusing it."""
+    from oms.cli import _run
+
+    if kind == "behind-head" and len(revision_history()) < 2:
+        pytest.skip("one schema revision: nothing can be behind head")
+    path = tmp_path / "db" / "x.db"
+    path.parent.mkdir()
+    _make(kind, path)
+    monkeypatch.setenv("HL_PRIVATE_KEY", "0x" + "11" * 32)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the demo's mkdtemp goes here
+    before = _state(path)
+    commands = READ_COMMANDS + (REFUSING_WRITERS if kind != "zero-bytes" else [])
+    for args in commands:
+        code = _run([*args, "--url", f"sqlite:///{path}"], debug=False)
+        expected = 0 if args == ["db", "history"] else 1
+        assert code == expected, args
+        assert _state(path) == before, args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]  # demo left no temp folder

@@ -38,6 +38,30 @@ def test_sim_serves_info_and_stops_on_sigint(tmp_path: object) -> None:
             proc.wait()
 
 
+def test_sim_refuses_amounts_that_are_not_finite_and_non_negative() -> None:
+    from cli_helpers import oms, one_error_line
+
+    for value in ("NaN", "Infinity", "-Infinity", "-5", "sNaN", "lots"):
+        result = oms("sim", "--port", "0", "--initial-usdc", value, timeout=60)
+        assert result.returncode == 2, (value, result.stderr)
+        assert "--initial-usdc" in one_error_line(result), value
+
+
+def test_standalone_simulator_refuses_a_bad_initial_usdc() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "connectors.hyperliquid.simulator", "--initial-usdc", "NaN"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2 and "initial_usdc" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sim_refuses_an_unknown_limits_mode() -> None:
+    from cli_helpers import oms, one_error_line
+
+    result = oms("sim", "--port", "0", "--limits", "sometimes", timeout=60)
+    assert result.returncode == 2 and "limits" in one_error_line(result)
+
+
 def test_sim_admin_and_tick_options() -> None:
     """``--admin`` serves POST /admin (a mark set at run time shows in allMids); ``--tick``."""
     proc = subprocess.Popen(

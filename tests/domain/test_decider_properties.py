@@ -147,3 +147,19 @@ def test_cancel_before_the_ack_is_journaled_and_sent_on_the_ack() -> None:
     status = decide_observation(order, StatusSeen(Seen.OPEN, "E1"), Timing(20_000, GRACE, HORIZON))
     assert [e.TYPE for e in status.events] == ["OrderAccepted", "CancelRequested"]
     assert Then.SEND_CANCEL in status.then
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.booleans(), st.integers(0, 10**6))
+def test_the_new_order_shortcut_decides_what_decide_would(refused: bool, now: int) -> None:
+    from oms.domain.decide import decide
+
+    timing = Timing(now, GRACE, HORIZON)
+    placed = decide_command(None, PlaceOrder(created(), "no" if refused else None), timing)
+    order = None
+    for event in placed.events:
+        assert decide(order, event) == (event,)  # each is legal where it lands
+        order = fold([*placed.events[: placed.events.index(event) + 1]])
+    assert (Then.SEND_PLACE in placed.then) is (not refused)
+    again = decide_command(order, PlaceOrder(created()), timing)  # a second "created"
+    assert [type(e).__name__ for e in again.events] == ["OrderAnomaly"] and not again.then

@@ -17,7 +17,9 @@ from oms.domain import (
     TRANSITIONS,
     InFlightOrder,
     OrderAnomaly,
+    OrderEvent,
     OrderState,
+    OrderType,
     decide,
     evolve,
     fold,
@@ -26,15 +28,20 @@ from oms.domain.events import EVENT_CLASSES
 
 S = OrderState
 
-SETUPS = {
-    S.PENDING_CREATE: [created()],
-    S.OPEN: [created(), accepted()],
-    S.PARTIALLY_FILLED: [created(), accepted(), filled("T1", "0.4")],
-    S.PENDING_CANCEL: [created(), accepted(), cancel_requested()],
-    S.FILLED: [created(), accepted(), filled("T1", "1")],
-    S.CANCELED: [created(), accepted(), canceled()],
-    S.FAILED: [created(), rejected()],
-}
+def setups(kind: OrderType = OrderType.LIMIT) -> dict[OrderState, list[OrderEvent]]:
+    new = created(order_type=kind)
+    return {
+        S.PENDING_CREATE: [new],
+        S.OPEN: [new, accepted()],
+        S.PARTIALLY_FILLED: [new, accepted(), filled("T1", "0.4")],
+        S.PENDING_CANCEL: [new, accepted(), cancel_requested()],
+        S.FILLED: [new, accepted(), filled("T1", "1")],
+        S.CANCELED: [new, accepted(), canceled()],
+        S.FAILED: [new, rejected()],
+    }
+
+
+SETUPS = setups()
 
 A, IG = "anomaly", "ignore"
 PC, OP, PF, PX, FD, CD, FL = (
@@ -43,20 +50,33 @@ PC, OP, PF, PX, FD, CD, FL = (
 COLUMNS = (
     "OrderCreated", "OrderSubmitted", "OrderAccepted", "OrderRejected", "OrderFilled",
     "CancelRequested", "OrderCanceled", "CancelRejected", "OrderStatusUnknown", "OrderNotFound",
-    "OrderAnomaly",
+    "OrderAnomaly", "TriggerStateChanged",
 )
 # An OrderState means "applied, the order ends in that state".
 EXPECTED: dict[OrderState, tuple[object, ...]] = {
-    #       Created Submit Accept Reject Fill CancelRq Canceled CancelRej Unknown NotFound Anomaly
-    PC: (A, PC, OP, FL, PF, PX, CD, A, PC, FL, PC),
-    OP: (A, A, IG, A, PF, PX, CD, A, IG, A, OP),
-    PF: (A, A, IG, A, PF, PX, CD, A, IG, A, PF),
-    PX: (A, A, IG, A, PX, PX, CD, OP, PX, A, PX),
-    FD: (A, A, IG, A, A, A, IG, IG, IG, A, FD),
-    CD: (A, A, IG, A, CD, A, IG, IG, IG, A, CD),
-    FL: (A, A, A, IG, A, A, A, IG, IG, IG, FL),
+    #    Created Submit Accept Reject Fill CancelRq Canceled CancelRej Unknown NotFound Anomaly Trig
+    PC: (A, PC, OP, FL, PF, PX, CD, A, PC, FL, PC, A),
+    OP: (A, A, IG, A, PF, PX, CD, A, IG, A, OP, A),
+    PF: (A, A, IG, A, PF, PX, CD, A, IG, A, PF, A),
+    PX: (A, A, IG, A, PX, PX, CD, OP, PX, A, PX, A),
+    FD: (A, A, IG, A, A, A, IG, IG, IG, A, FD, A),
+    CD: (A, A, IG, A, CD, A, IG, IG, IG, A, CD, A),
+    FL: (A, A, A, IG, A, A, A, IG, IG, IG, FL, A),
 }
-CASES = [(s, col, EXPECTED[s][i]) for s in EXPECTED for i, col in enumerate(COLUMNS)]
+# A stop order: the same table, but a trigger report is legal (the last column): before the ack
+# it implies acceptance; after the order ended it is a stale stage (ignored), unless the journal
+# says the exchange never had the order (FAILED: an anomaly).
+TRIGGER_LAST_COLUMN = {PC: OP, OP: OP, PF: PF, PX: PX, FD: IG, CD: IG, FL: A}
+CASES = [
+    (s, col, EXPECTED[s][i], OrderType.LIMIT)
+    for s in EXPECTED
+    for i, col in enumerate(COLUMNS)
+] + [
+    (s, col, TRIGGER_LAST_COLUMN[s] if col == "TriggerStateChanged" else EXPECTED[s][i],
+     OrderType.STOP_MARKET)
+    for s in EXPECTED
+    for i, col in enumerate(COLUMNS)
+]
 
 
 def test_table_covers_every_pair() -> None:
@@ -70,9 +90,11 @@ def test_setups_reach_their_state(state: OrderState) -> None:
     assert order is not None and order.state is state
 
 
-@pytest.mark.parametrize(("state", "type_", "expected"), CASES, ids=lambda v: str(v))
-def test_every_state_event_pair(state: OrderState, type_: str, expected: object) -> None:
-    order = fold(SETUPS[state])
+@pytest.mark.parametrize(("state", "type_", "expected", "kind"), CASES, ids=lambda v: str(v))
+def test_every_state_event_pair(
+    state: OrderState, type_: str, expected: object, kind: OrderType
+) -> None:
+    order = fold(setups(kind)[state])
     assert isinstance(order, InFlightOrder)
     candidate = ONE_OF_EACH[type_]
     out = decide(order, candidate)

@@ -2,7 +2,8 @@
 
 Opens the engine on ``--url`` against the local exchange, prints ``TRADING <pid>``, then places a
 small resting order every 0.1 s, printing ``PLACED <cloid>``, until ``--seconds`` have passed or
-the engine stops trading; then prints ``STOPPED <reason>`` (or ``DONE``) and closes. The private
+the engine stops trading; then prints ``STOPPED <reason>`` (once the reason names the engine
+that took over, read from the journal just after the stop) or ``DONE``, and closes. The private
 key comes from ``HL_PRIVATE_KEY``.
 """
 
@@ -32,7 +33,16 @@ async def main(url: str, base_url: str, nonce_file: str, seconds: float) -> None
             try:
                 cid = oms.buy("ETH", Decimal("0.01"), OrderType.LIMIT, price=price)
             except EngineClosed as closed:
-                print("STOPPED", closed.reason, flush=True)
+                reason = closed.reason
+                for _ in range(50):  # the holder's name is read from the journal just after
+                    if "pid" in reason:
+                        break
+                    await asyncio.sleep(0.1)
+                    try:
+                        oms.buy("ETH", Decimal("0.01"), OrderType.LIMIT, price=price)
+                    except EngineClosed as again:
+                        reason = again.reason
+                print("STOPPED", reason, flush=True)
                 return
             print("PLACED", cid.cloid, flush=True)
             await asyncio.sleep(0.1)

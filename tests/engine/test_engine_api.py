@@ -30,7 +30,8 @@ async def test_events_streams_every_domain_event_in_journal_order(
 
         async def consume() -> None:
             async for event in oms.events(from_position=1):
-                seen.append(event)
+                if hasattr(event, "client_order_id"):  # start-up journals the account first
+                    seen.append(event)  # type: ignore[arg-type]
 
         task = asyncio.create_task(consume())
         px = (await mid(oms.connector, "ETH")) * D("0.9")
@@ -105,12 +106,68 @@ async def test_load_order_reads_back_orders_that_left_memory(
                                    for c in cids))
         for cid in cids:
             oms.cancel(cid)
-        await wait_for(lambda: oms.get_order(cids[-1]) is not None
-                       and oms.get_order(cids[-1]).state is OrderState.CANCELED)  # type: ignore[union-attr]
-        await wait_for(lambda: oms.get_order(cids[0]) is None)  # only one completed order kept
-        first = await oms.load_order(cids[0])
+        # One completed order is kept; which one depends on which report touched it last (the
+        # batched cancel's reply can read an evicted order back), so find the two that left.
+        await wait_for(lambda: sum(oms.get_order(c) is None for c in cids) == 2)
+        gone = [c for c in cids if oms.get_order(c) is None]
+        [kept] = [c for c in cids if c not in gone]
+        held = oms.get_order(kept)
+        first = await oms.load_order(gone[0])
         assert first is not None and first.state is OrderState.CANCELED
         assert first.amount == D("0.05") and first.exchange_order_id is not None
-        last = await oms.load_order(cids[-1])
-        assert last == oms.get_order(cids[-1])  # held in memory: the same snapshot
+        last = await oms.load_order(kept)
+        assert last is not None and last.state is OrderState.CANCELED
+        assert last == held  # from memory or read back: the same order
         assert await oms.load_order("0" * 32) is None  # never journaled
+
+
+async def test_prices_are_rounded_to_the_passive_side_never_worse(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
+) -> None:
+    """Issue 13 item 5: a buy at 2900.46 on a 0.1 tick was journaled and sent at 2900.5."""
+    async with await OrderManager.open(sqlite_url, make_connector(), config=FAST) as oms:
+        assert oms.connector.trading_rule("ETH").quantize_price(D("2900.46")) == D("2900.5")
+        buy = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2900.46"))
+        sell = oms.sell("ETH", D("0.05"), OrderType.LIMIT, price=D("9000.41"))
+        market = oms.buy("ETH", D("0.05"), OrderType.MARKET, price=D("1000.09"))
+        assert oms.get_order(buy).price == D("2900.4")  # type: ignore[union-attr]
+        assert oms.get_order(sell).price == D("9000.5")  # type: ignore[union-attr]
+        assert oms.get_order(market).price == D("1000")  # type: ignore[union-attr]
+        await oms.cancel_all()
+    refuse = EngineConfig(expires_after_s=1.0, price_off_tick="refuse")
+    async with await OrderManager.open(sqlite_url, make_connector(), config=refuse) as oms:
+        head = await oms.store.head()
+        with pytest.raises(OrderRuleViolation, match="tick"):
+            oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2900.46"))
+        assert await oms.store.head() == head
+        on_tick = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2900.4"))
+        assert oms.get_order(on_tick).price == D("2900.4")  # type: ignore[union-attr]
+        await oms.cancel_all()
+
+
+async def test_bad_numbers_and_leverage_are_refused_before_the_journal(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
+) -> None:
+    """Issue 13 item 6: leverage=-5 was journaled; NaN raised a bare InvalidOperation."""
+    async with await OrderManager.open(sqlite_url, make_connector(), config=FAST) as oms:
+        await oms.flush()
+        head = await oms.store.head()
+        max_leverage = oms.connector.trading_rule("ETH").max_leverage
+        for leverage in (-5, 0, max_leverage + 1, True, 2.0):
+            with pytest.raises(OrderRuleViolation, match="leverage"):
+                oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2000"),
+                        leverage=leverage)  # type: ignore[arg-type]
+        for amount, price in ((D("NaN"), D("2000")), (D("0.05"), D("NaN")),
+                              (D("Infinity"), D("2000")), (D("0.05"), D("-Infinity")),
+                              (D("0.05"), D("1" * 40)), (D("9" * 40), D("2000")),
+                              (D("0.05"), D("sNaN"))):
+            with pytest.raises(ValueError):
+                oms.sell("ETH", amount, OrderType.LIMIT, price=price)
+        assert await oms.store.head() == head  # nothing was journaled
+        live = oms.buy("ETH", D("0.05"), OrderType.LIMIT, price=D("2000"), leverage=max_leverage)
+        with pytest.raises(ValueError):
+            oms.replace(live, price=D("NaN"))
+        await oms.flush()
+        types = [e.type async for e in oms.store.read_all()]
+        assert types.count("OrderCreated") == 1 and "CancelRequested" not in types
+        await oms.cancel_all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -28,9 +29,14 @@ from eth_account import Account
 
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 
+if __name__ == "__main__":  # run by hand (pytest puts tests/ on the path itself): the repo
+    # first, so that tests/eventstore (a folder of tests) never shadows the package
+    sys.path[:0] = [str(Path(__file__).parents[2]), str(Path(__file__).parents[1])]
+from kit.account import OutsideClient
+
 WORKER = Path(__file__).with_name("torture_worker.py")
 MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply",
-         "held_pushes", "held_replies")
+         "held_pushes", "held_replies", "mark_jump")
 
 
 def _expected_state(status: str) -> set[str]:
@@ -59,7 +65,9 @@ def compare(dump: dict[str, Any], sim: SimulatedExchange, user: str) -> list[str
             if order["state"] != "failed":
                 problems.append(f"{cloid}: exchange never saw it, engine says {order['state']}")
             continue
-        if order["state"] not in _expected_state(real["status"]):
+        shrunk = (real["status"] == "filled" and order["state"] == "canceled"
+                  and Decimal(order["executed"]) < Decimal(order["amount"]))  # reduce-only, §13.3
+        if order["state"] not in _expected_state(real["status"]) and not shrunk:
             problems.append(f"{cloid}: engine {order['state']}, exchange {real['status']}")
         if Decimal(order["executed"]) != real["filled_sz"]:
             problems.append(
@@ -68,14 +76,50 @@ def compare(dump: dict[str, Any], sim: SimulatedExchange, user: str) -> list[str
         if set(order["trade_ids"]) != fills_by_cloid.get(cloid, set()):
             problems.append(f"{cloid}: trade ids differ from the exchange's fills")
     for cloid in truth:
-        if cloid not in ours:
+        # Orders without a cloid are another client's (the engine always sends one): they
+        # reach the engine as the account's outside fills, compared with the account below.
+        if cloid not in ours and not cloid.startswith("oid:"):
             problems.append(f"{cloid}: on the exchange but unknown to the engine")
-    positions = {k: Decimal(v) for k, v in dump["positions"].items() if Decimal(v) != 0}
+    # The account's positions (our fills and everyone else's) when the worker dumps them.
+    held = dump["account"]["positions"] if "account" in dump else dump["positions"]
+    positions = {k: Decimal(v) for k, v in held.items() if Decimal(v) != 0}
     real_positions = {
         k: v["szi"] for k, v in sim.truth.positions(user).items() if v["szi"] != 0
     }
     if positions != real_positions:
         problems.append(f"positions: engine {positions} vs exchange {real_positions}")
+    for cloid, order in ours.items():  # a leg's parent link must name one of our orders
+        parent = order.get("parent_id")
+        if parent is not None and "0x" + parent not in ours:
+            problems.append(f"{cloid}: parent {parent} unknown to the engine")
+    leverage = {p: tuple(v) for p, v in dump.get("leverage", {}).items()}
+    real_leverage = sim.truth.leverage(user)
+    if leverage != real_leverage:
+        problems.append(f"leverage: engine {leverage} vs exchange {real_leverage}")
+    return problems
+
+
+def compare_account(dump: dict[str, Any], sim: SimulatedExchange, user: str) -> list[str]:
+    """The whole account against the exchange: cash (collateral incl. realized PnL, fees and
+    funding), realized trading PnL, fees, funding and margin used."""
+    ours = dump["account"]
+    fills = sim.truth.fills(user)
+    funding = sum((Decimal(r["delta"]["usdc"])
+                   for r in sim.engine.history.fundings.get(user, [])), Decimal(0))
+    account = sim.engine.accounts[user]
+    margin = account.position_margin(sim.engine.marks(), sim.config.default_leverage)
+    truth = {
+        "cash": account.usdc,
+        "realized_trading": sum((f["closed_pnl"] for f in fills), Decimal(0)),
+        "fees": sum((f["fee"] for f in fills), Decimal(0)),
+        "funding": funding,
+        "margin_used": margin.quantize(Decimal("1e-6")),
+    }
+    problems = []
+    for name, real in truth.items():
+        mine = Decimal(ours[name]) if ours[name] not in (None, "None") else Decimal(0)
+        if abs(mine - real) > Decimal("1e-6"):
+            problems.append(f"account {name}: engine {mine} vs exchange {real}")
     return problems
 
 
@@ -85,7 +129,8 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
 
 
 async def run_torture(
-    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None
+    kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None,
+    seals: bool = False,
 ) -> dict[str, Any]:
     """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
 
@@ -97,6 +142,8 @@ async def run_torture(
     dump, nonce = work / "dump.json", work / "nonce"
     db = journal_url or str(work / "journal.db")
     env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
+    if seals:  # the workers seal every 40 events and start from the newest seal
+        env["OMS_TORTURE_SEAL_KEY"] = "0x" + bytes(Account.create().key).hex()
     stats: Counter[str] = Counter()
     problems: list[str] = []
     recovery_s: list[float] = []
@@ -105,6 +152,7 @@ async def run_torture(
         actions: Counter[str] = Counter()
         sim.on_action = lambda raw: actions.update([json.loads(raw)["action"]["type"]])
         user = ""
+        outside: OutsideClient | None = None
         for round_no in range(kills + 1):
             last = round_no == kills
             # A tiny memory bound in some rounds: the state must not depend on it (issue 12).
@@ -145,7 +193,12 @@ async def run_torture(
             state = json.loads(dump.read_text())
             if not user:
                 user = _account_of(env["HL_PRIVATE_KEY"])
+                outside = OutsideClient(sim.base_url, env["HL_PRIVATE_KEY"])
+                await outside.prepare()  # before the worker signs anything: no nonce overlap
             found = compare(state, sim, user) + list(state.get("journal_problems", []))
+            found += compare_account(state, sim, user)
+            stats["account_corrections_max"] = max(stats["account_corrections_max"],
+                                                   state["account"]["corrections"])
             problems.extend(f"round {round_no}: {p}" for p in found)
             stats["verifications"] += 1
             stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
@@ -159,6 +212,7 @@ async def run_torture(
             mode = rng.choice(MODES)
             stats[f"mode_{mode}"] += 1
             await _provoke(sim, mode, rng)
+            await _account_activity(sim, outside, user, rng, stats, "running")
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             stats["kills"] += 1
@@ -166,6 +220,7 @@ async def run_torture(
             # Let the exchange move while the engine is dead: fills it must catch up on.
             for _ in range(rng.randint(0, 3)):
                 await sim.step_market()
+            await _account_activity(sim, outside, user, rng, stats, "down")
         stats["exchange_orders"] = len(sim.truth.orders(user))
         stats["exchange_fills"] = len(sim.truth.fills(user))
         for kind in ("order", "cancelByCloid", "batchModify"):
@@ -178,6 +233,22 @@ async def run_torture(
         "recovery_s_mean": round(sum(recovery_s) / len(recovery_s), 3),
         "workdir": str(work),
     }
+
+
+async def _account_activity(sim: SimulatedExchange, outside: OutsideClient | None, user: str,
+                            rng: random.Random, stats: Counter[str], when: str) -> None:
+    """What happens to the account besides the engine's orders: another client's trades,
+    funding payments and, now and then, a liquidation (forced at mark by the test API)."""
+    if outside is not None and rng.random() < 0.4:
+        pair, size = rng.choice((("ETH", Decimal("0.05")), ("SOL", Decimal("1"))))
+        with contextlib.suppress(AssertionError):  # no liquidity at that moment: no trade
+            await outside.market(pair, rng.random() < 0.5, size)
+            stats[f"outside_trades_{when}"] += 1
+    if rng.random() < 0.3:
+        stats[f"funding_rounds_{when}"] += sim.pay_funding(Decimal("0.0001")) and 1
+    if rng.random() < 0.06 and sim.truth.positions(user):
+        coin = rng.choice(sorted(sim.truth.positions(user)))
+        stats[f"liquidations_{when}"] += sim.liquidate(user, [coin]) and 1
 
 
 def _account_of(key: str) -> str:
@@ -213,6 +284,13 @@ async def _provoke(sim: SimulatedExchange, mode: str, rng: random.Random) -> Non
         sim.faults.pause_pushes(rng.uniform(0.5, 2.0))
         sim.faults.drop_replies(1)
         await asyncio.sleep(rng.uniform(0.2, 0.6))
+    elif mode == "mark_jump":
+        # The mark jumps by up to 2 %: stops and take-profits fire (and their brackets' siblings
+        # cancel) while the engine is killed moments later.
+        coin = rng.choice(["ETH", "SOL"])
+        mark = sim.engine.mids[coin] * Decimal(str(1 + rng.uniform(-0.02, 0.02)))
+        sim.set_mark(coin, mark.quantize(Decimal("0.01")))
+        await asyncio.sleep(rng.uniform(0.0, 0.05))
     elif mode == "held_replies":
         sim.faults.delay_responses(rng.uniform(2.5, 3.5), count=2)  # past the client timeout
         await asyncio.sleep(rng.uniform(0.2, 1.0))

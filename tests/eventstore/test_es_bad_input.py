@@ -89,3 +89,26 @@ async def test_closed_store_refuses_work(sqlite_url: str) -> None:
     await store.close()
     with pytest.raises(StoreClosed):
         await store.append("s", [NewEvent("E", {})])
+
+
+NON_FINITE: list[Any] = [
+    {"x": float("nan")},
+    {"x": float("inf")},
+    {"deep": [1.0, {"y": -float("inf")}]},
+]
+
+
+@pytest.mark.parametrize("payload", NON_FINITE, ids=["nan", "inf", "nested-minus-inf"])
+async def test_nan_and_infinity_are_refused_not_stored_as_null(
+    store_url: str, payload: Any
+) -> None:
+    """Issue 13 item 3: orjson writes NaN/±Infinity as ``null``; the store must refuse them."""
+    async with await EventStore.open(store_url) as store:
+        with pytest.raises(ValueError, match="non-finite float"):
+            await store.append("s", [NewEvent("E", {"ok": 1}), NewEvent("E", payload)])
+        with pytest.raises(ValueError, match="metadata of E event"):
+            await store.append("s", [NewEvent("E", {}, payload)])
+        await _assert_nothing_written(store)
+        # null itself and finite floats are still fine
+        await store.append("s", [NewEvent("E", {"n": None, "f": [1.5, -0.0, 1e308]})])
+        assert (await store.head())[0] == 1

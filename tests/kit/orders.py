@@ -22,15 +22,34 @@ from oms.domain import (
     PositionAction,
     TimeInForce,
     TradeSide,
+    TriggerState,
+    TriggerStateChanged,
 )
 
 CID = ClientOrderId("0190f0c2a1b2c3d4e5f60718293a4b5c")
 
 
-def created(amount: str = "1", side: TradeSide = TradeSide.BUY, cid: str = CID) -> OrderCreated:
+def created(
+    amount: str = "1",
+    side: TradeSide = TradeSide.BUY,
+    cid: str = CID,
+    order_type: OrderType = OrderType.LIMIT,
+) -> OrderCreated:
+    trigger = Decimal("2900") if order_type.is_trigger else None
     return OrderCreated(
-        ClientOrderId(cid), "ETH", side, OrderType.LIMIT, Decimal(amount), Decimal("3000"),
-        TimeInForce.GTC, False, PositionAction.OPEN, 5, 1_000, "hyperliquid", "main",
+        ClientOrderId(cid), "ETH", side, order_type, Decimal(amount), Decimal("3000"),
+        TimeInForce.GTC, order_type.is_trigger, PositionAction.OPEN, 5, 1_000, "hyperliquid",
+        "main", trigger,
+    )
+
+
+def trigger_changed(
+    state: TriggerState = TriggerState.TRIGGERED, mark: str | None = "2899.5"
+) -> TriggerStateChanged:
+    raw = {"waiting_for_fill": "waitingForFill", "waiting_for_trigger": "waitingForTrigger"}
+    return TriggerStateChanged(
+        CID, state, raw.get(state.value, "triggered"), None if mark is None else Decimal(mark),
+        5_500,
     )
 
 
@@ -88,4 +107,5 @@ ONE_OF_EACH: dict[str, OrderEvent] = {
     "OrderStatusUnknown": unknown(),
     "OrderNotFound": not_found(),
     "OrderAnomaly": anomaly(),
+    "TriggerStateChanged": trigger_changed(),
 }

@@ -8,6 +8,7 @@ from eventstore import NO_STREAM, EventStore, NewEvent
 from eventstore.model import RecordedEvent
 from oms.domain import (
     ClientOrderId,
+    Grouping,
     OrderCreated,
     OrderEvent,
     OrderType,
@@ -27,11 +28,19 @@ def new_event(event: OrderEvent) -> NewEvent:
 
 
 def order_created(
-    cid: ClientOrderId, amount: str = "1", side: TradeSide = TradeSide.BUY, pair: str = "ETH"
+    cid: ClientOrderId,
+    amount: str = "1",
+    side: TradeSide = TradeSide.BUY,
+    pair: str = "ETH",
+    order_type: OrderType = OrderType.LIMIT,
+    parent_id: ClientOrderId | None = None,
 ) -> OrderCreated:
+    trigger = Decimal("2950") if order_type.is_trigger else None
+    grouping = Grouping.NORMAL_TPSL if parent_id is not None else Grouping.NONE
     return OrderCreated(
-        cid, pair, side, OrderType.LIMIT, Decimal(amount), Decimal("3000"), TimeInForce.GTC,
-        False, PositionAction.OPEN, None, 1, "hyperliquid", "main",
+        cid, pair, side, order_type, Decimal(amount), Decimal("3000"), TimeInForce.GTC,
+        order_type.is_trigger, PositionAction.OPEN, None, 1, "hyperliquid", "main", trigger,
+        parent_id, grouping,
     )
 
 

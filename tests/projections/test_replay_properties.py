@@ -1,7 +1,9 @@
 """Stateful property test: random commands and exchange reports through the real event store.
 
-After every step: executed never exceeds the amount; terminal orders stay terminal (bar a late
-fill completing a canceled order); replay from position 1, replay from the latest snapshot, the
+Orders are plain limits, stops and take-profits (some linked to a parent as bracket legs), and
+the exchange's trigger reports arrive in any order. After every step: executed never exceeds the
+amount; a trigger order's trigger state only moves forward; terminal orders stay terminal (bar a
+late fill completing a canceled order); replay from position 1, replay from the latest snapshot, the
 pure ``evolve`` fold, the as-of view and the SQL read models all equal the live state; positions
 equal the sum of applied fills.
 """
@@ -35,7 +37,10 @@ from oms.domain import (
     OrderState,
     OrderStatusUnknown,
     OrderSubmitted,
+    OrderType,
     TradeSide,
+    TriggerState,
+    TriggerStateChanged,
     decode,
     evolve,
 )
@@ -44,6 +49,7 @@ from projections.schema import fills as fills_table
 from projections.schema import orders as orders_table
 
 AMOUNTS = ["0.1", "0.25", "0.4", "0.5", "1"]
+KINDS = [OrderType.LIMIT, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_LIMIT]
 
 
 class OrderLifeMachine(RuleBasedStateMachine):
@@ -59,6 +65,7 @@ class OrderLifeMachine(RuleBasedStateMachine):
         self.trade_seq = 0
         self.seen_states: dict[str, OrderState] = {}
         self.overfills = 0
+        self.seen_trigger: dict[str, TriggerState] = {}
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)
@@ -88,11 +95,27 @@ class OrderLifeMachine(RuleBasedStateMachine):
         amount=st.sampled_from(AMOUNTS),
         side=st.sampled_from(list(TradeSide)),
         pair=st.sampled_from(["ETH", "BTC"]),
+        kind=st.sampled_from(KINDS),
+        linked=st.booleans(),
     )
-    def create(self, amount: str, side: TradeSide, pair: str) -> None:
+    def create(
+        self, amount: str, side: TradeSide, pair: str, kind: OrderType, linked: bool
+    ) -> None:
         cid = ClientOrderId.new()
+        parent = self.cids[-1] if linked and kind.is_trigger and self.cids else None
         self.cids.append(cid)
-        self.submit(order_created(cid, amount, side, pair))
+        self.submit(order_created(cid, amount, side, pair, kind, parent))
+
+    @precondition(lambda self: self.cids)
+    @rule(
+        data=st.data(),
+        stage=st.sampled_from(list(TriggerState)),
+        mark=st.sampled_from([None, "2949.5"]),
+    )
+    def trigger_report(self, data: st.DataObject, stage: TriggerState, mark: str | None) -> None:
+        cid = data.draw(st.sampled_from(self.cids))
+        price = None if mark is None else Decimal(mark)
+        self.submit(TriggerStateChanged(cid, stage, stage.value, price, 9))
 
     @precondition(lambda self: self.cids)
     @rule(data=st.data())
@@ -194,6 +217,11 @@ class OrderLifeMachine(RuleBasedStateMachine):
                     before is OrderState.CANCELED and order.state is OrderState.FILLED
                 ), f"{cid} left terminal {before} for {order.state}"
             self.seen_states[cid] = order.state
+            if order.trigger_state is not None:
+                assert order.order_type.is_trigger
+                known = self.seen_trigger.get(cid)
+                assert known is None or order.trigger_state.rank >= known.rank
+                self.seen_trigger[cid] = order.trigger_state
 
     @invariant()
     def replays_equal_live(self) -> None:

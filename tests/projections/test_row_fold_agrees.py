@@ -78,7 +78,7 @@ def to_row(position: int, cid: str, event: OrderEvent, shape: str) -> RawRow:
     if shape == "old" and type_ == "OrderCreated":
         data, version = {k: v for k, v in data.items() if k not in ("venue", "account")}, 1
     elif shape == "old" and type_ == "OrderFilled":
-        drop = ("fee_asset", "exchange_order_id")
+        drop = ("fee_asset", "exchange_order_id", "closed_pnl")
         data, version = {k: v for k, v in data.items() if k not in drop}, 1
     elif shape == "foreign":
         stream = f"audit-{cid}"
@@ -172,7 +172,7 @@ def test_created_rows_make_client_order_ids() -> None:
     ("row", "error"),
     [
         ((3, f"order-{CIDS[0]}", "OrderExploded", 1, b"{}"), UnknownEventType),
-        ((3, f"order-{CIDS[0]}", "OrderFilled", 3, b"{}"), UnsupportedEventVersion),
+        ((3, f"order-{CIDS[0]}", "OrderFilled", 4, b"{}"), UnsupportedEventVersion),
         ((3, f"order-{CIDS[0]}", "OrderAccepted", 1, b'{"client_order_id": "x"}'), MalformedEvent),
         ((3, f"order-{CIDS[0]}", "OrderAccepted", 1, b"[1, 2]"), MalformedEvent),
         ((3, f"order-{CIDS[0]}", "OrderCanceled", 1, b"not json"), orjson.JSONDecodeError),

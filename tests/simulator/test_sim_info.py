@@ -55,4 +55,26 @@ async def test_user_views(sim: SimulatedExchange, api: Api, alice: LocalAccount,
     assert position["coin"] == "ETH" and position["szi"] == "0.1"
     assert position["entryPx"] == "3000.0"
     limits = await api.info({"type": "userRateLimit", "user": user})
-    assert limits == {"cumVlm": "300.0", "nRequestsUsed": 1, "nRequestsCap": 10300}
+    # One action of two orders counts two requests against the address budget (reference §10).
+    assert limits == {"cumVlm": "300.0", "nRequestsUsed": 2, "nRequestsCap": 10300,
+                      "nRequestsSurplus": 0}
+
+
+async def test_start_up_types_clients_ask_for(sim: SimulatedExchange, api: Api,
+                                              alice: LocalAccount) -> None:
+    user = alice.address
+    assert await api.info({"type": "perpDexs"}) == [None]
+    assert await api.info({"type": "userAbstraction", "user": user}) == "default"
+    assert await api.info({"type": "maxBuilderFee", "user": user, "builder": user}) == 0
+    assert await api.info({"type": "approvedBuilders", "user": user}) == []
+    assert await api.info({"type": "subAccounts", "user": user}) is None
+    assert await api.info({"type": "extraAgents", "user": user}) == []
+    _, ctxs = await api.info({"type": "metaAndAssetCtxs"})
+    assert all("impactPxs" in ctx for ctx in ctxs)
+
+
+async def test_unknown_info_type_says_so_first(api: Api) -> None:
+    for body in ({"type": "candleSnapshotz"}, {"type": "userFillz", "user": "nope"}):
+        async with api.session.post(api.base_url + "/info", json=body) as resp:
+            text = await resp.text()
+        assert resp.status == 422 and "unknown info type" in text, text

@@ -225,11 +225,11 @@ async def test_schedule_cancel_fires(sim: SimulatedExchange, api: Api,
     assert placed["resting"]["oid"] == sim.truth.orders(alice.address)[cloid(12)]["oid"]
 
 
-async def test_trigger_orders_rejected_clearly(api: Api, alice: LocalAccount) -> None:
+async def test_reduce_only_stop_without_position_is_refused(api: Api, alice: LocalAccount) -> None:
     wire = order_wire(ETH, False, "2800", "0.01", reduce_only=True)
     wire["t"] = {"trigger": {"isMarket": True, "triggerPx": "2800", "tpsl": "sl"}}
     [status] = await api.order(alice, wire)
-    assert "Trigger orders are not supported" in status["error"]
+    assert status == {"error": "Reduce only order would increase position. asset=1"}
 
 
 async def test_spot_trade_moves_balances(sim: SimulatedExchange, api: Api, alice: LocalAccount,

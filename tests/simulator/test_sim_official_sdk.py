@@ -96,3 +96,54 @@ def test_sdk_sees_http_faults(threaded_sim: SimulatedExchange) -> None:
         info.all_mids()
     assert caught.value.status_code == 429
     assert "ETH" in info.all_mids()
+
+
+def test_sdk_tpsl_market_and_leverage_flows(threaded_sim: SimulatedExchange) -> None:
+    """The SDK's basic_tpsl (normalTpsl), trigger, market_open/close, update_leverage and
+    update_isolated_margin flows (basic_leverage_adjustment), unchanged, priced near the mid."""
+    wallet = eth_account.Account.create()
+    info = Info(threaded_sim.base_url, skip_ws=True)
+    info.user_state(wallet.address)  # first use funds the account
+    exchange = Exchange(wallet, threaded_sim.base_url)
+    assert exchange.update_leverage(21, "ETH")["status"] == "ok"
+    assert exchange.update_leverage(21, "ETH", False)["status"] == "ok"
+
+    _wait_for(lambda: bool(info.l2_snapshot("ETH")["levels"][1]))  # the market maker quotes
+    px = round(float(info.all_mids()["ETH"]) * 1.01)  # an IOC entry that fills
+    tp, sl = round(px * 1.05), round(px * 0.95)
+    orders: list[Any] = [
+        {"coin": "ETH", "is_buy": True, "sz": 0.02, "limit_px": px,
+         "order_type": {"limit": {"tif": "Ioc"}}, "reduce_only": False},
+        {"coin": "ETH", "is_buy": False, "sz": 0.02, "limit_px": tp,
+         "order_type": {"trigger": {"isMarket": True, "triggerPx": tp, "tpsl": "tp"}},
+         "reduce_only": True},
+        {"coin": "ETH", "is_buy": False, "sz": 0.02, "limit_px": sl,
+         "order_type": {"trigger": {"isMarket": True, "triggerPx": sl, "tpsl": "sl"}},
+         "reduce_only": True},
+    ]
+    placed = exchange.bulk_orders(orders, grouping="normalTpsl")
+    statuses = placed["response"]["data"]["statuses"]
+    assert "filled" in statuses[0] and statuses[1:] == ["waitingForTrigger"] * 2
+    legs = [o for o in info.frontend_open_orders(wallet.address) if o["isTrigger"]]
+    assert sorted(o["orderType"] for o in legs) == ["Stop Market", "Take Profit Market"]
+
+    # A standalone stop, placed and cancelled as basic_tpsl's older version does.
+    stop = exchange.order("ETH", False, 0.02, sl - 50,
+                          {"trigger": {"triggerPx": sl, "isMarket": True, "tpsl": "sl"}},
+                          reduce_only=True)
+    oid = stop["response"]["data"]["statuses"][0]["resting"]["oid"]
+    assert exchange.cancel("ETH", oid)["response"]["data"]["statuses"] == ["success"]
+
+    assert exchange.update_isolated_margin(1, "ETH")["status"] == "ok"
+    position = info.user_state(wallet.address)["assetPositions"][0]["position"]
+    assert position["leverage"]["type"] == "isolated" and "rawUsd" in position["leverage"]
+    switched = exchange.update_leverage(10, "ETH", True)
+    assert switched == {"status": "err",
+                        "response": "Cannot switch leverage type with open position."}
+
+    closed = exchange.market_close("ETH")
+    assert "filled" in closed["response"]["data"]["statuses"][0]
+    assert info.user_state(wallet.address)["assetPositions"] == []
+    assert info.frontend_open_orders(wallet.address) == []  # the legs went with the position
+    bought = exchange.market_open("ETH", True, 0.01)
+    assert "filled" in bought["response"]["data"]["statuses"][0]

@@ -1,17 +1,32 @@
-"""Signature checks: accepted signers, tampered payloads, unknown signers, API wallets, vaults."""
+"""Signature checks: accepted signers, tampered payloads, unknown signers, API wallets, vaults.
+
+These run with the live account rule (``auto_fund=False``): with accounts funded on first use, a
+tampered payload would recover a random address that the exchange then treats as a new wallet.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hyperliquid.utils.signing import sign_agent
 from sim_helpers import Api, fresh_nonce, order_action, order_wire
 
-from connectors.hyperliquid.simulator import SimulatedExchange
+from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 from connectors.hyperliquid.simulator.auth import l1_action_hash
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedExchange]:
+    """A quiet simulator that funds no account on first use (the live behaviour)."""
+    async with SimulatedExchange(SimulatorConfig(market_maker=False, auto_fund=False)) as exchange:
+        yield exchange
+
 
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "hyperliquid_vectors.json"
 ETH = 1
@@ -101,13 +116,14 @@ async def test_replaced_unnamed_agent_is_pruned(api: Api, alice: LocalAccount) -
 
 async def test_agent_with_vault_acts_for_the_vault(sim: SimulatedExchange, api: Api,
                                                    alice: LocalAccount) -> None:
-    agent, vault = Account.create(), Account.create()
+    agent, stranger = Account.create(), Account.create()
     await _approve(api, alice, agent.address)
-    vault_addr = vault.address.lower()
+    stranger_addr = stranger.address.lower()
     reply = await api.exchange(agent, order_action(order_wire(ETH, True, "2900", "0.01")),
-                               vault=vault_addr)
-    assert reply == {"status": "err", "response": f"Vault not registered: {vault_addr}"}
-    sim.fund(vault_addr)
+                               vault=stranger_addr)
+    assert reply == {"status": "err", "response": f"Vault not registered: {stranger_addr}"}
+    vault_addr = sim.create_vault(alice.address)
+    sim.fund(vault_addr, Decimal(1000))  # live-mode vaults start empty
     statuses = await api.order(agent, order_wire(ETH, True, "2900", "0.01"), vault=vault_addr)
     assert "resting" in statuses[0]
     assert len(sim.truth.orders(vault_addr)) == 1

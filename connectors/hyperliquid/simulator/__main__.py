@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import signal
 import sys
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from .config import SimulatorConfig
+from .config import SimulatorConfig, SimulatorConfigError
 from .faults import FaultSpecError, parse_faults
 from .server import serve
 
@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ws-idle-timeout", type=float, default=60.0)
     parser.add_argument("--mainnet", action="store_true",
                         help="expect mainnet signatures (source 'a'); default testnet")
+    parser.add_argument("--limits", choices=("real", "off"), default="real",
+                        help="enforce the exchange's rate limits (default) or not")
+    parser.add_argument("--real-accounts", action="store_true",
+                        help="accounts exist only once funded (no funding on first use)")
     parser.add_argument("--faults", default="",
                         help='e.g. "drop_ws=0.05,delay=0.2,error_rate=0.01"')
     return parser
@@ -50,10 +54,15 @@ async def _run(config: SimulatorConfig, host: str, port: int, faults: str) -> No
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    config = SimulatorConfig(
-        seed=args.seed, market_maker=not args.no_market_maker, tick_interval_s=args.tick,
-        state_file=args.state_file, initial_usdc=Decimal(args.initial_usdc),
-        ws_idle_timeout_s=args.ws_idle_timeout, is_mainnet=args.mainnet)
+    try:
+        config = SimulatorConfig(
+            seed=args.seed, market_maker=not args.no_market_maker, tick_interval_s=args.tick,
+            state_file=args.state_file, initial_usdc=Decimal(args.initial_usdc),
+            ws_idle_timeout_s=args.ws_idle_timeout, is_mainnet=args.mainnet,
+            auto_fund=not args.real_accounts, limits=args.limits)
+    except (InvalidOperation, SimulatorConfigError) as exc:
+        print(f"error: {exc or 'not a number'}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(_run(config, args.host, args.port, args.faults))
     except FaultSpecError as exc:

@@ -46,6 +46,7 @@ class Account:
     spot: dict[str, Decimal] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
     leverage: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    isolated_extra: dict[str, Decimal] = field(default_factory=dict)  # updateIsolatedMargin
     order_margin: Decimal = ZERO
     cum_volume: Decimal = ZERO
     n_requests: int = 0
@@ -84,6 +85,7 @@ class Account:
                 direction = "Close Short" if is_buy else "Close Long"
         if pos.szi == ZERO:
             del self.positions[coin]
+            self.isolated_extra.pop(coin, None)  # the added margin returns to cross
         self.usdc += closed_pnl - fee
         self.cum_volume += px * sz
         return FillOutcome(direction, start, closed_pnl)
@@ -127,6 +129,7 @@ class Account:
     def available_margin(self, marks: dict[str, Decimal], default_leverage: int) -> Decimal:
         """What a new order may still lock: value minus position and open-order margin."""
         used = self.position_margin(marks, default_leverage) + self.order_margin
+        used += sum(self.isolated_extra.values(), ZERO)
         return self.account_value(marks) - used
 
 

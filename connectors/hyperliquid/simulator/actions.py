@@ -18,10 +18,15 @@ from .engine import OrderWire
 
 CLOID_RE = re.compile(r"^0x[0-9a-fA-F]{32}$")
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+PLAIN_DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?\Z")
+MAX_NUMBER_CHARS = 40
+U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
-                      "scheduleCancel", "updateLeverage", "noop"})
-USER_SIGNED_TYPES = frozenset({"approveAgent"})
+                      "scheduleCancel", "updateLeverage", "updateIsolatedMargin", "noop",
+                      "createSubAccount", "setReferrer"})
+USER_SIGNED_TYPES = frozenset({"approveAgent", "approveBuilderFee"})
+MAX_REFERRAL_CODE = 20
 
 
 class ActionFormatError(ValueError):
@@ -33,7 +38,15 @@ def _req(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     # bool is an int subclass; JSON true must not pass for an integer field.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ActionFormatError(f"field {key!r} missing or of the wrong type")
+    # Wire integers are unsigned 64-bit, except the signed ones (``ntli`` of
+    # updateIsolatedMargin: negative removes margin), which are i64.
+    low, high = (-(U64_LIMIT // 2), U64_LIMIT // 2) if key in _SIGNED else (0, U64_LIMIT)
+    if isinstance(value, int) and not low <= value < high:
+        raise ActionFormatError(f"field {key!r} out of range")
     return value
+
+
+_SIGNED = frozenset({"ntli"})
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
@@ -49,15 +62,31 @@ def _list(value: Any, what: str) -> list[Any]:
 
 
 def canonical_number(text: str) -> tuple[Decimal, str]:
-    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``; rejects non-numbers and exponents."""
+    """``"1670.10"`` -> ``(Decimal("1670.1"), "1670.1")``.
+
+    Only ASCII digits with at most one decimal point: Python's ``Decimal`` alone would also take
+    spaces, underscores (``"2_900"``), signs, exponents and non-ASCII digits (``"٢٩٠٠"``), none of
+    which any client sends or the exchange's decimal parser takes.
+    """
+    if len(text) > MAX_NUMBER_CHARS or not PLAIN_DECIMAL.match(text):
+        raise ActionFormatError(f"not a plain decimal number: {text[:40]!r}")
     try:
         value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ActionFormatError(f"not a number: {text!r}") from exc
-    if not value.is_finite() or "e" in text.lower():
-        raise ActionFormatError(f"not a plain decimal number: {text!r}")
+    except InvalidOperation as exc:  # unreachable after the pattern; kept as a guard
+        raise ActionFormatError(f"not a number: {text[:40]!r}") from exc
     rendered = f"{value.normalize():f}"
     return value, "0" if value == 0 else rendered
+
+
+def percent_to_tenth_bps(rate: str) -> int:
+    """``"0.001%"`` -> 1 (tenths of a basis point, the unit of an order's ``builder.f``)."""
+    if not rate.endswith("%"):
+        raise ActionFormatError("maxFeeRate must be a percentage like '0.001%'")
+    value, _ = canonical_number(rate[:-1])
+    tenths = value * 1000
+    if tenths != tenths.to_integral_value():
+        raise ActionFormatError("maxFeeRate must be a whole number of tenths of a basis point")
+    return int(tenths)
 
 
 def parse_cloid(value: Any) -> str:
@@ -69,7 +98,7 @@ def parse_cloid(value: Any) -> str:
 
 def parse_oid_or_cloid(value: Any) -> int | str:
     """An int oid or a cloid string."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < U64_LIMIT:
         return value
     return parse_cloid(value)
 
@@ -86,6 +115,7 @@ def parse_order_wire(raw: Any) -> tuple[OrderWire, dict[str, Any]]:
     canonical: dict[str, Any] = {"a": asset, "b": is_buy, "p": p_text, "s": s_text,
                                  "r": reduce_only}
     tif: str | None = None
+    trigger: tuple[Decimal, str, bool] | None = None
     if "limit" in order_type and len(order_type) == 1:
         tif = _req(_obj(order_type["limit"], "limit"), "tif", str)
         if tif not in TIFS:
@@ -93,19 +123,24 @@ def parse_order_wire(raw: Any) -> tuple[OrderWire, dict[str, Any]]:
         canonical["t"] = {"limit": {"tif": tif}}
     elif "trigger" in order_type and len(order_type) == 1:
         trig = _obj(order_type["trigger"], "trigger")
-        _, trigger_px = canonical_number(_req(trig, "triggerPx", str))
+        trigger_value, trigger_px = canonical_number(_req(trig, "triggerPx", str))
         tpsl = _req(trig, "tpsl", str)
         if tpsl not in ("tp", "sl"):
             raise ActionFormatError("tpsl must be tp or sl")
-        canonical["t"] = {"trigger": {"isMarket": _req(trig, "isMarket", bool),
+        is_market = _req(trig, "isMarket", bool)
+        canonical["t"] = {"trigger": {"isMarket": is_market,
                                       "triggerPx": trigger_px, "tpsl": tpsl}}
+        trigger = (trigger_value, tpsl, is_market)
     else:
         raise ActionFormatError("order type must be {limit: …} or {trigger: …}")
     cloid = None
     if "c" in raw:
         cloid = parse_cloid(raw["c"])
         canonical["c"] = cloid
-    wire = OrderWire(asset, is_buy, px, sz, reduce_only, tif, cloid, tif is None)
+    if trigger is None:
+        wire = OrderWire(asset, is_buy, px, sz, reduce_only, tif, cloid)
+    else:
+        wire = OrderWire(asset, is_buy, px, sz, reduce_only, None, cloid, True, *trigger)
     return wire, canonical
 
 
@@ -133,7 +168,13 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
             builder = _obj(raw["builder"], "builder")
             canonical["builder"] = {"b": str(_req(builder, "b", str)).lower(),
                                     "f": _req(builder, "f", int)}
-        payload = {"orders": [w for w, _ in pairs], "builder": "builder" in raw}
+        builder_fee = None
+        if "builder" in raw:
+            builder_fee = (canonical["builder"]["b"], canonical["builder"]["f"])
+            if not ADDRESS_RE.match(builder_fee[0]):
+                raise ActionFormatError("builder.b must be a 0x address")
+        payload = {"orders": [w for w, _ in pairs], "builder": builder_fee,
+                   "grouping": grouping}
     elif kind == "cancel":
         cancels = [(_req(_obj(c, "cancel"), "a", int), _req(c, "o", int))
                    for c in _list(raw.get("cancels"), "cancels")]
@@ -171,8 +212,28 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         payload = (_req(raw, "asset", int), _req(raw, "isCross", bool),
                    _req(raw, "leverage", int))
         canonical.update({"asset": payload[0], "isCross": payload[1], "leverage": payload[2]})
+    elif kind == "updateIsolatedMargin":
+        payload = (_req(raw, "asset", int), _req(raw, "isBuy", bool), _req(raw, "ntli", int))
+        canonical.update({"asset": payload[0], "isBuy": payload[1], "ntli": payload[2]})
     elif kind == "noop":
         payload = None
+    elif kind == "setReferrer":
+        payload = _req(raw, "code", str)
+        if not 1 <= len(payload) <= MAX_REFERRAL_CODE:
+            raise ActionFormatError(f"code must be 1 to {MAX_REFERRAL_CODE} characters")
+        canonical["code"] = payload
+    elif kind == "approveBuilderFee":
+        builder = _req(raw, "builder", str)
+        if not ADDRESS_RE.match(builder):
+            raise ActionFormatError("builder must be a 0x address")
+        rate = _req(raw, "maxFeeRate", str)
+        canonical = {"type": kind, "signatureChainId": _req(raw, "signatureChainId", str),
+                     "hyperliquidChain": _req(raw, "hyperliquidChain", str),
+                     "maxFeeRate": rate, "builder": builder, "nonce": _req(raw, "nonce", int)}
+        payload = (builder.lower(), percent_to_tenth_bps(rate))
+    elif kind == "createSubAccount":
+        payload = _req(raw, "name", str)
+        canonical["name"] = payload
     elif kind == "approveAgent":
         agent = _req(raw, "agentAddress", str)
         if not ADDRESS_RE.match(agent):

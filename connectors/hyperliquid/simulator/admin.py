@@ -123,7 +123,8 @@ def _mark_plan(sim: SimulatedExchange, marks: Any) -> Callable[[], object]:
         parsed[coin] = price
 
     def apply() -> None:
-        mids.update(parsed)
+        for coin, price in parsed.items():
+            sim.set_mark(coin, price)  # fires the triggers it crosses, re-checks margin
         sim.engine.changes += 1
 
     return apply

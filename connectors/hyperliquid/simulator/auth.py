@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,25 +41,48 @@ APPROVE_AGENT_FIELDS = [
     {"name": "agentName", "type": "string"},
     {"name": "nonce", "type": "uint64"},
 ]
+APPROVE_BUILDER_FEE_FIELDS = [
+    {"name": "hyperliquidChain", "type": "string"},
+    {"name": "maxFeeRate", "type": "string"},
+    {"name": "builder", "type": "address"},
+    {"name": "nonce", "type": "uint64"},
+]
 
 
 class SignatureError(ValueError):
     """The signature object is malformed or no public key can be recovered from it."""
 
 
+class InvalidSignature(SignatureError):
+    """A well-formed signature that no key can have produced (answered as a whole-action err)."""
+
+
+# secp256k1 group order. Signatures are accepted in the low-s form only (EIP-2): the exchange's
+# recovery (k256 through ethers-rs) refuses the high-s twin, so a second encoding of the same
+# signature cannot be replayed past a de-duplication keyed on the signature bytes.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_HEX_WORD = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+
+
 def parse_signature(raw: Any) -> tuple[int, int, int]:
-    """``{"r": "0x…", "s": "0x…", "v": 27|28}`` -> ``(v, r, s)``; r/s may lack zero padding."""
+    """``{"r": "0x…", "s": "0x…", "v": 27|28}`` -> ``(v, r, s)``; r/s may lack zero padding.
+
+    Shape errors (v not an integer — JSON ``true`` included —, r/s not 0x-hex words) raise
+    :class:`SignatureError` with a message the server answers as 422; a well-formed signature
+    that cannot be valid (v other than 27/28, r or s out of range, high s) raises
+    :class:`InvalidSignature` (``Unable to recover signer.``).
+    """
     if not isinstance(raw, dict):
         raise SignatureError("signature must be an object with r, s and v")
     r, s, v = raw.get("r"), raw.get("s"), raw.get("v")
-    if not (isinstance(r, str) and isinstance(s, str) and isinstance(v, int)):
+    if not (isinstance(r, str) and isinstance(s, str)) or not isinstance(v, int) \
+            or isinstance(v, bool):
         raise SignatureError("signature r and s must be hex strings and v an integer")
-    try:
-        r_int, s_int = int(r, 16), int(s, 16)
-    except ValueError as exc:
-        raise SignatureError("signature r and s must be hex strings") from exc
-    if v in (0, 1):
-        v += 27
+    if not (_HEX_WORD.match(r) and _HEX_WORD.match(s)):
+        raise SignatureError("signature r and s must be 0x followed by at most 64 hex digits")
+    r_int, s_int = int(r, 16), int(s, 16)
+    if v not in (27, 28) or not (0 < r_int < SECP256K1_N and 0 < s_int <= SECP256K1_N // 2):
+        raise InvalidSignature("Unable to recover signer.")
     return v, r_int, s_int
 
 
@@ -157,11 +181,20 @@ class AgentBook:
     agents: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def approve(self, user: str, agent: str, name: str) -> None:
-        """Register ``agent`` for ``user``; an agent of the same user and name is replaced."""
+        """Register ``agent`` for ``user``; an agent of the same user and name is replaced, and
+        the zero address only revokes that slot (live semantics, reference §13.8).
+
+        An agent that belongs to another user is never taken over: callers check
+        :meth:`user_of` first (``ValueError`` here is a bug guard, not an answer).
+        """
+        owner_now = self.agents.get(agent)
+        if owner_now is not None and owner_now[0] != user:
+            raise ValueError(f"agent {agent} belongs to another user")
         for old, (owner, old_name) in list(self.agents.items()):
             if owner == user and old_name == name:
                 del self.agents[old]
-        self.agents[agent] = (user, name)
+        if agent != ZERO_ADDRESS:
+            self.agents[agent] = (user, name)
 
     def user_of(self, agent: str) -> str | None:
         """The account ``agent`` trades for, or None when it is no approved API wallet."""

@@ -49,6 +49,10 @@ DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
 )
 
 
+class SimulatorConfigError(ValueError):
+    """A configuration value the exchange cannot run with; the message names the field."""
+
+
 class UnknownMarket(KeyError):
     """A coin or asset id that the simulator does not list."""
 
@@ -81,7 +85,46 @@ class SimulatorConfig:
     save_interval_s: float = 1.0
     admin_api: bool = False  # POST /admin on loopback: faults and marks at run time
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
+    funding_interval_s: float | None = None  # a funding round this often (None: only on demand)
+    funding_rate: Decimal = Decimal("0.0000125")  # hourly rate of every round (reference §13.14)
     markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
+    #: Fund an account on its first use (an /info query naming it, or an L1 action it signs).
+    #: ``False`` is the live behaviour: ``User or API Wallet 0x… does not exist.`` until funded.
+    auto_fund: bool = True
+    #: At most this many accounts come into being on first use; beyond, only ``fund()`` creates.
+    max_auto_accounts: int = 10_000
+    #: Seconds a client may take to send a request body before the server answers 408.
+    request_timeout_s: float = 10.0
+    #: Seconds an idle keep-alive connection (or one that never sends a request) stays open.
+    #: Longer than clients' own keep-alive (aiohttp: 15 s), so they close first and never reuse a
+    #: connection the server is closing.
+    idle_timeout_s: float = 75.0
+    #: WebSocket connections one client address may hold at once (live: 10 per IP).
+    max_ws_per_client: int = 10
+    #: ``"real"``: enforce the exchange's IP weight, address budget and open-order cap (see
+    #: ``rate_limits.py``); ``"off"``: no rate limits (fast tests and benchmarks of the engine).
+    limits: str = "off"
+    ip_weight_per_minute: int = 1200
+    address_buffer: int = 10_000
+    max_open_orders: int = 1000
+
+    def __post_init__(self) -> None:
+        if not (self.initial_usdc.is_finite() and self.initial_usdc >= 0):
+            raise SimulatorConfigError(
+                f"initial_usdc must be a finite number >= 0, not {self.initial_usdc}")
+        if self.limits not in ("real", "off"):
+            raise SimulatorConfigError(f"limits must be 'real' or 'off', not {self.limits!r}")
+        for name in ("max_body_bytes", "max_ws_connections", "max_ws_per_client",
+                     "ws_queue_limit", "max_auto_accounts", "ip_weight_per_minute",
+                     "address_buffer", "max_open_orders"):
+            if getattr(self, name) < 0 or (name not in ("max_auto_accounts", "address_buffer")
+                                           and getattr(self, name) == 0):
+                raise SimulatorConfigError(f"{name} must be positive, not {getattr(self, name)}")
+        for name in ("request_timeout_s", "idle_timeout_s", "ws_idle_timeout_s",
+                     "tick_interval_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < float("inf")):
+                raise SimulatorConfigError(f"{name} must be a positive number of seconds")
 
     def market_by_coin(self, coin: str) -> MarketSpec:
         """The market named ``coin`` (e.g. ``"BTC"``, ``"PURR/USDC"``)."""

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .account_ops import AccountHistory
 from .accounts import ZERO, Account, fee_for
 from .auth import AgentBook, NonceBook
 from .config import HOUSE_ADDRESSES, MarketSpec, SimulatorConfig
 from .matching import Match, OrderBook, RestingOrder
 from .records import OrderRecord, fmt
 from .rules import order_rule_error
+from .triggers import on_status, place_trigger
 
 OPEN = "open"
 # Cancels the exchange makes on its own, also pushed as ``nonUserCancel`` on ``userEvents``.
@@ -45,6 +47,10 @@ class OrderWire:
     tif: str | None
     cloid: str | None = None
     is_trigger: bool = False
+    trigger_px: Decimal | None = None
+    tpsl: str | None = None
+    is_market: bool = False
+    builder_fee: tuple[str, Decimal] | None = None  # (builder, rate) approved by the user
 
 
 class ExchangeEngine:
@@ -64,6 +70,12 @@ class ExchangeEngine:
         self.scheduled_cancels: dict[str, int] = {}
         self.nonces = NonceBook()
         self.agents = AgentBook()
+        #: Vaults and sub-accounts: address -> (leader or master, "vault" | "subAccount").
+        self.links: dict[str, tuple[str, str]] = {}
+        self.builder_approvals: dict[tuple[str, str], int] = {}  # (user, builder) -> tenth bps
+        self.builder_fees: dict[int, tuple[str, Decimal]] = {}   # oid -> (builder, rate)
+        self.referrers: dict[str, str] = {}
+        self.auto_created = 0
         self.next_oid = 1_000_000
         self.next_tid = 1
         self.changes = 0
@@ -75,6 +87,8 @@ class ExchangeEngine:
         self.last_bbo: dict[str, tuple[Any, Any]] = {}
         self.mids_dirty = False
         self.reduce_only_open: dict[str, set[int]] = defaultdict(set)
+        self.armed: set[int] = set()  # trigger orders watching the mark (see triggers.py)
+        self.history = AccountHistory()  # funding and ledger rows (account_ops.py)
 
     # ----- accounts -------------------------------------------------------------------------
 
@@ -92,6 +106,11 @@ class ExchangeEngine:
             self.accounts[user] = account
             self.changes += 1
         return account
+
+    def view(self, user: str) -> Account:
+        """The account of ``user`` for reading; an empty one (not stored) when it does not exist."""
+        account = self.accounts.get(user)
+        return account if account is not None else Account()
 
     def marks(self) -> dict[str, Decimal]:
         """Mark price per coin (the market's reference mid)."""
@@ -111,6 +130,8 @@ class ExchangeEngine:
             cloid=wire.cloid, tif=wire.tif or "Gtc", reduce_only=wire.reduce_only,
             status=status, status_ts=now)
         self.orders[record.oid] = record
+        if wire.builder_fee is not None:
+            self.builder_fees[record.oid] = wire.builder_fee
         if user in HOUSE_ADDRESSES:
             return record  # house quotes churn every tick: keep no history of them
         self.user_orders[user].append(record.oid)
@@ -133,6 +154,7 @@ class ExchangeEngine:
                 self.reduce_only_open[record.user].discard(record.oid)
         self.pending_updates[record.user].append(record.update_wire())
         self.changes += 1
+        on_status(self, record, status, now)
 
     def _reject(self, user: str, market: MarketSpec, wire: OrderWire, status: str,
                 message: str, now: int) -> Status:
@@ -148,11 +170,10 @@ class ExchangeEngine:
         market = self.markets.get(wire.asset)
         if market is None:
             return {"error": f"Invalid asset {wire.asset}."}
-        if wire.is_trigger:
-            return {"error": "Trigger orders are not supported by this simulator. "
-                             f"asset={market.asset}"}
         if forced_error is not None:
             return self._reject(user, market, wire, "rejected", forced_error, now)
+        if wire.is_trigger:
+            return place_trigger(self, user, market, wire, now)
         if wire.cloid is not None and (user, wire.cloid) in self.open_cloids:
             return {"error": f"Duplicate cloid: an open order already uses {wire.cloid}. "
                              f"asset={market.asset}"}
@@ -179,7 +200,7 @@ class ExchangeEngine:
             if money_error is not None:
                 return self._reject(user, market, wire, money_error[0], money_error[1], now)
         sized = OrderWire(wire.asset, wire.is_buy, wire.px, sz, wire.reduce_only, wire.tif,
-                          wire.cloid)
+                          wire.cloid, builder_fee=wire.builder_fee)
         record = self._record(user, market, sized, OPEN, now)
         if wire.cloid is not None:
             self.open_cloids[(user, wire.cloid)] = record.oid
@@ -201,6 +222,16 @@ class ExchangeEngine:
         return None
 
     def _execute(self, record: OrderRecord, market: MarketSpec, book: OrderBook,
+                 account: Account, lev: int, now: int) -> Status:
+        before = self.next_tid
+        status = self._match(record, market, book, account, lev, now)
+        if self.next_tid != before:
+            # The taker's own reduce-only orders, checked once its status is final (so a filled
+            # TP/SL leg cancels its sibling as siblingFilledCanceled first).
+            self._check_reduce_only(record.user, market.coin, now)
+        return status
+
+    def _match(self, record: OrderRecord, market: MarketSpec, book: OrderBook,
                  account: Account, lev: int, now: int) -> Status:
         result = book.match(record.is_buy, record.limit_px, record.sz, record.user)
         for maker in result.self_trade_cancelled:
@@ -237,6 +268,18 @@ class ExchangeEngine:
                                                                  .normalize()),
                            "oid": record.oid, **cloid_part}}
 
+    def execute(self, record: OrderRecord, market: MarketSpec, account: Account, lev: int,
+                now: int) -> Status:
+        """Match an open record (a fired trigger) against its book and rest what is left."""
+        return self._execute(record, market, self.books[market.coin], account, lev, now)
+
+    def lacks_margin(self, account: Account, market: MarketSpec, record: OrderRecord,
+                     lev: int) -> bool:
+        """Whether ``record`` (opening, not house) would fail the placement margin check."""
+        wire = OrderWire(record.asset, record.is_buy, record.limit_px, record.sz, False, None)
+        return not account.house and self._money_check(account, market, wire, record.sz,
+                                                       lev) is not None
+
     def _release(self, record: OrderRecord, qty: Decimal, before: Decimal) -> None:
         if record.reserved == ZERO or before == ZERO:
             return
@@ -268,6 +311,11 @@ class ExchangeEngine:
         account = self.account(record.user)
         rate = self.config.taker_fee if crossed else self.config.maker_fee
         fee = ZERO if account.house else fee_for(match.px * match.sz, rate)
+        builder = self.builder_fees.get(record.oid)
+        if builder is not None and not account.house:  # charged to the user, paid to the builder
+            builder_fee = fee_for(match.px * match.sz, builder[1])
+            fee += builder_fee
+            self.account(builder[0]).usdc += builder_fee
         if market.is_spot:
             outcome = account.apply_spot_fill(market.base, market.quote, record.is_buy, match.px,
                                               match.sz, fee)
@@ -299,13 +347,18 @@ class ExchangeEngine:
                 self._close_resting(record, "reduceOnlyCanceled", now)
 
     def _close_resting(self, record: OrderRecord, status: str, now: int) -> None:
-        self.books[record.coin].remove(record.oid)
+        self.books[record.coin].remove(record.oid)  # a waiting trigger is not on the book
+        self.armed.discard(record.oid)
         self._release(record, record.sz, record.sz)
         self.dirty_books.add(record.coin)
         self._set_status(record, status, now)
         if status in NON_USER_CANCELS and record.user not in HOUSE_ADDRESSES:
             self.pending_non_user_cancels[record.user].append(
                 {"coin": record.coin, "oid": record.oid})
+
+    new_record = _record
+    reject = _reject
+    close_order = _close_resting
 
     # ----- cancels --------------------------------------------------------------------------
 

@@ -12,59 +12,53 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from connectors.hyperliquid.rate_limits import action_items
+
 from .actions import ADDRESS_RE, USER_SIGNED_TYPES, ActionFormatError, parse_action
 from .auth import (
     APPROVE_AGENT_FIELDS,
+    APPROVE_BUILDER_FEE_FIELDS,
+    InvalidSignature,
     SignatureError,
     parse_signature,
     recover_l1_signer,
     recover_user_signed,
 )
+from .authority import actor_of, may_auto_create, vault_error
 from .engine import ExchangeEngine, OrderWire, Status
+from .leverage import update_isolated_margin, update_leverage
+from .rate_limits import OPEN_ORDER_LIMIT_ERROR, ExchangeLimiter
+from .replies import DESERIALIZE_ERROR, Reply, err, ok, unprocessable
+from .request_guards import too_deep
 from .rules import order_rule_error
+from .sub_accounts import create_sub_account
+from .triggers import place_group
+from .user_signed import approve_agent, approve_builder_fee
 
-DESERIALIZE_ERROR = "Failed to deserialize the JSON body into the target type"
+__all__ = ["DESERIALIZE_ERROR", "Reply", "err", "handle_exchange", "ok", "unprocessable"]
+
 MODIFY_MISSING = "Cannot modify canceled or filled order"
 MIN_SCHEDULE_MS = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An HTTP reply: status code and a JSON value, or text when ``text`` is set."""
-
-    status: int
-    body: Any = None
-    text: str | None = None
-
-
-def ok(response: dict[str, Any]) -> Reply:
-    """HTTP 200 ``{"status":"ok","response":…}``."""
-    return Reply(200, {"status": "ok", "response": response})
-
-
-def err(message: str) -> Reply:
-    """HTTP 200 ``{"status":"err","response":message}`` (whole-action failure)."""
-    return Reply(200, {"status": "err", "response": message})
-
-
-def unprocessable(detail: str) -> Reply:
-    """HTTP 422 text, as the live deserialiser answers."""
-    return Reply(422, text=f"{DESERIALIZE_ERROR}: {detail}")
+BUILDER_FEE_UNIT = Decimal(100_000)  # builder.f is in tenths of a basis point
+NONCE_LIMIT = 2**64  # nonces are u64 on the wire; msgpack cannot pack more
 
 
 def _envelope(body: Any) -> tuple[Any, int, tuple[int, int, int], str | None, int | None]:
     if not isinstance(body, dict):
         raise ActionFormatError("body must be an object")
     nonce = body.get("nonce")
-    if not isinstance(nonce, int) or isinstance(nonce, bool) or nonce < 0:
-        raise ActionFormatError("nonce must be a non-negative integer")
+    if not isinstance(nonce, int) or isinstance(nonce, bool) or not 0 <= nonce < NONCE_LIMIT:
+        raise ActionFormatError("nonce must be a non-negative 64-bit integer")
     try:
         vrs = parse_signature(body.get("signature"))
+    except InvalidSignature:
+        raise
     except SignatureError as exc:
         raise ActionFormatError(str(exc)) from exc
     vault = body.get("vaultAddress")
@@ -72,67 +66,68 @@ def _envelope(body: Any) -> tuple[Any, int, tuple[int, int, int], str | None, in
         raise ActionFormatError("vaultAddress must be a 0x address or null")
     expires = body.get("expiresAfter")
     if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)
-                                or expires < 0):
+                                or not 0 <= expires < NONCE_LIMIT):
         raise ActionFormatError("expiresAfter must be a non-negative integer or null")
     return body.get("action"), nonce, vrs, vault.lower() if vault else None, expires
 
 
 def handle_exchange(engine: ExchangeEngine, raw: bytes, now: int,
-                    take_rejection: Callable[[], str | None] = lambda: None) -> Reply:
-    """Authenticate and apply one /exchange request."""
+                    take_rejection: Callable[[], str | None] = lambda: None,
+                    limiter: ExchangeLimiter | None = None) -> Reply:
+    """Authenticate and apply one /exchange request (rate limits by ``limiter`` when given)."""
     try:
         body = orjson.loads(raw)
+        if too_deep(body):
+            raise ActionFormatError("recursion limit exceeded")
         action, nonce, vrs, vault, expires = _envelope(body)
         kind, payload, canonical = parse_action(action)
     except (orjson.JSONDecodeError, ActionFormatError) as exc:
         return unprocessable(str(exc))
+    except InvalidSignature as exc:
+        return err(str(exc))
     config = engine.config
     try:
-        if kind in USER_SIGNED_TYPES:
+        if kind == "approveAgent":
             signer = recover_user_signed(canonical, "HyperliquidTransaction:ApproveAgent",
                                          APPROVE_AGENT_FIELDS, vrs)
+        elif kind in USER_SIGNED_TYPES:
+            signer = recover_user_signed(canonical, "HyperliquidTransaction:ApproveBuilderFee",
+                                         APPROVE_BUILDER_FEE_FIELDS, vrs)
         else:
             signer = recover_l1_signer(canonical, vault, nonce, expires, vrs, config.is_mainnet)
     except SignatureError as exc:
         return err(str(exc))
+    if kind == "approveAgent":
+        return approve_agent(engine, signer, canonical, payload, nonce, vault, expires, now)
     if kind in USER_SIGNED_TYPES:
-        return _approve_agent(engine, signer, canonical, payload, nonce, vault, expires, now)
-    user = engine.agents.user_of(signer)
-    if user is None:
-        if not engine.has_account(signer):
-            return err(f"User or API Wallet {signer} does not exist.")
-        user = signer
+        return approve_builder_fee(engine, signer, canonical, payload, nonce, vault, expires,
+                                   now)
+    actor = actor_of(engine, signer)
+    new_account = actor is None and may_auto_create(engine, signer)
+    if actor is None and not new_account:
+        return err(f"User or API Wallet {signer} does not exist.")
+    user = actor if actor is not None else signer
     if vault is not None:
-        if not engine.has_account(vault):
-            return err(f"Vault not registered: {vault}")
+        problem = vault_error(engine, user, vault)
+        if problem is not None:
+            return err(problem)
         user = vault
     if expires is not None and expires < now:
         return err("Action already expired")
+    if limiter is not None:  # a refusal costs nothing: checked before the nonce is used
+        problem = limiter.address_error(engine.view(user), canonical, now / 1000)
+        if problem is not None:
+            return err(problem)
     nonce_error = engine.nonces.check_and_use(signer, nonce, now)
     if nonce_error is not None:
         return err(nonce_error)
-    engine.account(user).n_requests += 1
-    return _apply(engine, user, kind, payload, now, take_rejection)
-
-
-def _approve_agent(engine: ExchangeEngine, signer: str, canonical: dict[str, Any],
-                   payload: tuple[str, str], nonce: int, vault: str | None,
-                   expires: int | None, now: int) -> Reply:
-    expected_chain = "Mainnet" if engine.config.is_mainnet else "Testnet"
-    if canonical["hyperliquidChain"] != expected_chain:
-        return err(f"Invalid hyperliquidChain: this exchange is {expected_chain}")
-    if canonical["nonce"] != nonce:
-        return err("Action nonce must equal the request nonce")
-    if vault is not None or expires is not None:
-        return err("vaultAddress and expiresAfter must be null for user-signed actions")
-    nonce_error = engine.nonces.check_and_use(signer, nonce, now)
-    if nonce_error is not None:
-        return err(nonce_error)
-    engine.account(signer)  # a user signing for itself is a real account from now on
-    agent, name = payload
-    engine.agents.approve(signer, agent, name)
-    engine.changes += 1
-    return ok({"type": "default"})
+    if new_account:  # only a request that passed every check creates an account
+        engine.account(signer)
+        engine.auto_created += 1
+    engine.account(user).n_requests += action_items(canonical)  # n orders count n (§10)
+    if kind == "createSubAccount":
+        return create_sub_account(engine, user, vault, payload)
+    return _apply(engine, user, kind, payload, now, take_rejection, limiter)
 
 
 def _place(engine: ExchangeEngine, user: str, wire: OrderWire, now: int,
@@ -155,14 +150,40 @@ def _modify(engine: ExchangeEngine, user: str, target: int | str, wire: OrderWir
     return _place(engine, user, wire, now, take_rejection)
 
 
+def _place_all(engine: ExchangeEngine, user: str, wires: list[OrderWire], now: int,
+               take_rejection: Callable[[], str | None],
+               limiter: ExchangeLimiter | None) -> list[Status]:
+    room = limiter.open_order_room(engine, user) if limiter is not None else None
+    statuses: list[Status] = []
+    for wire in wires:
+        if room is not None and room <= 0:
+            statuses.append({"error": f"{OPEN_ORDER_LIMIT_ERROR} asset={wire.asset}"})
+            continue
+        status = _place(engine, user, wire, now, take_rejection)
+        if room is not None and isinstance(status, dict) and "resting" in status:
+            room -= 1
+        statuses.append(status)
+    return statuses
+
+
 def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
-           take_rejection: Callable[[], str | None]) -> Reply:
+           take_rejection: Callable[[], str | None],
+           limiter: ExchangeLimiter | None = None) -> Reply:
     if kind == "order":
-        if payload["builder"]:
-            return err("Builder fee has not been approved.")
-        if not payload["orders"]:
+        wires = payload["orders"]
+        if payload["builder"] is not None:
+            builder, tenths = payload["builder"]
+            if engine.builder_approvals.get((user, builder), -1) < tenths:
+                return err("Builder fee has not been approved.")
+            rate = Decimal(tenths) / BUILDER_FEE_UNIT
+            wires = [replace(w, builder_fee=(builder, rate)) for w in wires]
+        if not wires:
             return err("Order list must not be empty.")
-        statuses = [_place(engine, user, w, now, take_rejection) for w in payload["orders"]]
+        if payload["grouping"] in ("normalTpsl", "positionTpsl"):
+            statuses = place_group(engine, user, wires, payload["grouping"], now,
+                                   lambda w: _place(engine, user, w, now, take_rejection))
+        else:
+            statuses = _place_all(engine, user, wires, now, take_rejection, limiter)
         return ok({"type": "order", "data": {"statuses": statuses}})
     if kind == "cancel":
         statuses = [engine.cancel(user, a, o, now) for a, o in payload]
@@ -178,6 +199,12 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
         if isinstance(status, dict) and "error" in status:
             return err(str(status["error"]))
         return ok({"type": "default"})
+    if kind == "setReferrer":
+        if user in engine.referrers:
+            return err("Referrer already set")
+        engine.referrers[user] = payload
+        engine.changes += 1
+        return ok({"type": "default"})
     if kind == "scheduleCancel":
         if payload is None:
             engine.scheduled_cancels.pop(user, None)
@@ -187,15 +214,9 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
             engine.scheduled_cancels[user] = payload
         engine.changes += 1
         return ok({"type": "default"})
-    if kind == "updateLeverage":
-        asset, is_cross, leverage = payload
-        market = engine.markets.get(asset)
-        if market is None or market.is_spot:
-            return err(f"Invalid asset {asset}.")
-        if not 1 <= leverage <= market.max_leverage:
-            return err(f"Invalid leverage value. Max leverage for {market.coin} is "
-                       f"{market.max_leverage}.")
-        engine.account(user).leverage[market.coin] = (leverage, is_cross)
-        engine.changes += 1
-        return ok({"type": "default"})
+    if kind in ("updateLeverage", "updateIsolatedMargin"):
+        asset, flag, value = payload
+        problem = (update_leverage(engine, user, asset, flag, value) if kind == "updateLeverage"
+                   else update_isolated_margin(engine, user, asset, value))
+        return err(problem) if problem is not None else ok({"type": "default"})
     return ok({"type": "default"})  # noop: the nonce is burnt, nothing else happens

@@ -14,11 +14,18 @@ from typing import Any
 
 import orjson
 
+from .account_ops import liquidation_px
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
+from .authority import SUB_ACCOUNT, touch
 from .engine import ExchangeEngine
-from .handlers_exchange import Reply, unprocessable
+from .info_account import NOT_HANDLED, account_info
+from .info_startup import MARKET_TYPES, STARTUP_USER_TYPES, USER_TYPES, answer_startup
+from .leverage import isolated_leverage_wire
 from .pushes import l2_book
 from .records import fmt
+from .replies import Reply, unprocessable
+from .request_guards import too_deep
+from .triggers import nested_children
 
 MAX_FILLS = 2000
 ZERO = Decimal(0)
@@ -48,14 +55,18 @@ def spot_meta(engine: ExchangeEngine) -> dict[str, Any]:
 def _ctx(engine: ExchangeEngine, coin: str) -> dict[str, Any]:
     mid = fmt(engine.book_mid(coin))
     mark = fmt(engine.mids[coin])
-    return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": None, "markPx": mark,
+    book = engine.books[coin]
+    bid, ask = book.best_bid(), book.best_ask()
+    # impactPxs is null on a thin book (reference §13.12); the best prices stand in otherwise.
+    impact = [fmt(bid), fmt(ask)] if bid is not None and ask is not None else None
+    return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": impact, "markPx": mark,
             "midPx": mid, "openInterest": "0.0", "oraclePx": mark, "premium": "0.0",
             "prevDayPx": mark, "dayBaseVlm": "0.0"}
 
 
 def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str, Any]:
     """``clearinghouseState`` of ``user``: positions and margin summary."""
-    account = engine.account(user)
+    account = engine.view(user)
     marks = engine.marks()
     default_lev = engine.config.default_leverage
     positions = []
@@ -65,14 +76,14 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
         lev = account.leverage_of(coin, default_lev)
         value = abs(pos.szi) * mark
         upnl = (mark - pos.entry_px) * pos.szi
-        margin = value / lev
+        margin = value / lev + account.isolated_extra.get(coin, ZERO)
         total_ntl += value
         max_lev = engine.config.market_by_coin(coin).max_leverage
-        setting = account.leverage.get(coin, (lev, True))
         positions.append({"type": "oneWay", "position": {
             "coin": coin, "szi": fmt(pos.szi), "entryPx": fmt(pos.entry_px),
-            "leverage": {"type": "cross" if setting[1] else "isolated", "value": lev},
-            "liquidationPx": None, "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
+            "leverage": isolated_leverage_wire(account, coin, pos.szi, mark, lev, margin),
+            "liquidationPx": _liq_px(account, coin, marks, default_lev),
+            "marginUsed": fmt(margin.quantize(Decimal("1e-6"))),
             "maxLeverage": max_lev, "positionValue": fmt(value.quantize(Decimal("1e-6"))),
             "returnOnEquity": fmt((upnl / margin).quantize(Decimal("1e-6")) if margin else ZERO),
             "unrealizedPnl": fmt(upnl.quantize(Decimal("1e-6"))),
@@ -87,6 +98,25 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
     return {"assetPositions": positions, "crossMaintenanceMarginUsed": fmt(used / 2),
             "crossMarginSummary": summary, "marginSummary": summary, "time": now,
             "withdrawable": fmt(withdrawable.quantize(Decimal("1e-6")))}
+
+
+def user_role(engine: ExchangeEngine, user: str) -> dict[str, Any]:
+    """``userRole``: agent (with its master), subAccount (master), vault, user, or missing."""
+    master = engine.agents.user_of(user)
+    if master is not None and not engine.has_account(user):
+        return {"role": "agent", "data": {"user": master}}
+    link = engine.links.get(user)
+    if link is not None:
+        owner, kind = link
+        if kind == SUB_ACCOUNT:
+            return {"role": "subAccount", "data": {"master": owner}}
+        return {"role": "vault"}
+    return {"role": "user"} if engine.has_account(user) else {"role": "missing"}
+
+
+def _liq_px(account: Any, coin: str, marks: dict[str, Decimal], lev: int) -> str | None:
+    price = liquidation_px(account, coin, marks, lev)
+    return None if price is None else fmt(price.quantize(Decimal("1e-6")))
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -105,6 +135,12 @@ def _time(body: dict[str, Any], key: str, default: int | None) -> int | None:
 
 def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     kind = body.get("type")
+    if not isinstance(kind, str):
+        raise ActionFormatError("type must be a string")
+    if kind not in MARKET_TYPES and kind not in USER_TYPES:
+        raise ActionFormatError(f"unknown info type {kind[:100]!r}")
+    if kind == "perpDexs":
+        return [None]  # only the first (validator-operated) perp dex
     if kind == "meta":
         return meta(engine)
     if kind == "spotMeta":
@@ -126,11 +162,15 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "exchangeStatus":
         return {"time": now, "specialStatuses": None}
     user = _user(body)
-    engine.account(user)  # first use funds the account
+    if kind == "userRole":
+        return user_role(engine, user)
+    if kind in STARTUP_USER_TYPES:
+        return answer_startup(engine, kind, user, body)
+    touch(engine, user)  # first use funds the account (policy and cap: see authority.py)
     if kind == "openOrders":
         return [r.basic_wire() for r in engine.open_orders(user)]
     if kind == "frontendOpenOrders":
-        return [r.frontend_wire() for r in engine.open_orders(user)]
+        return [r.frontend_wire(nested_children(engine, r)) for r in engine.open_orders(user)]
     if kind == "orderStatus":
         record = engine.find(user, parse_oid_or_cloid(body.get("oid")))
         if record is None:
@@ -151,23 +191,37 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind == "clearinghouseState":
         return clearinghouse_state(engine, user, now)
     if kind == "spotClearinghouseState":
-        account = engine.account(user)
+        account = engine.view(user)
         return {"balances": [{"coin": c, "token": i, "total": fmt(v), "hold": "0.0",
                               "entryNtl": "0.0"} for i, (c, v) in enumerate(
                                   sorted(account.spot.items()))]}
     if kind == "userRateLimit":
-        account = engine.account(user)
+        account = engine.view(user)
         return {"cumVlm": fmt(account.cum_volume), "nRequestsUsed": account.n_requests,
-                "nRequestsCap": 10000 + int(account.cum_volume)}
-    if kind == "userRole":
-        return {"role": "user"}
-    raise ActionFormatError(f"unknown info type {kind!r}")
+                "nRequestsCap": engine.config.address_buffer + int(account.cum_volume),
+                "nRequestsSurplus": 0}
+    if kind == "activeAssetData":  # §13.5: the leverage setting even without a position
+        coin = str(body.get("coin"))
+        market = engine.config.market_by_coin(coin)
+        account = engine.account(user)
+        lev, cross = account.leverage.get(coin, (engine.config.default_leverage, True))
+        setting: dict[str, Any] = {"type": "cross" if cross else "isolated", "value": lev}
+        if not cross:
+            setting["rawUsd"] = fmt(account.isolated_extra.get(coin, ZERO))
+        return {"user": user, "coin": market.coin, "leverage": setting,
+                "markPx": fmt(engine.mids[coin])}
+    answer = account_info(engine, kind, body, user, now)
+    if answer is not NOT_HANDLED:
+        return answer
+    raise ActionFormatError(f"unknown info type {kind[:100]!r}")
 
 
 def handle_info(engine: ExchangeEngine, raw: bytes, now: int) -> Reply:
     """Answer one /info request."""
     try:
         body = orjson.loads(raw)
+        if too_deep(body):
+            raise ActionFormatError("recursion limit exceeded")
         if not isinstance(body, dict):
             raise ActionFormatError("body must be an object")
         return Reply(200, _answer(engine, body, now))

@@ -11,7 +11,9 @@ priority. Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +40,7 @@ def _account_state(account: Account) -> dict[str, Any]:
         "usdc": str(account.usdc), "spot": {k: str(v) for k, v in account.spot.items()},
         "positions": {c: [str(p.szi), str(p.entry_px)] for c, p in account.positions.items()},
         "leverage": {c: list(v) for c, v in account.leverage.items()},
+        "isolated_extra": {c: str(v) for c, v in account.isolated_extra.items()},
         "order_margin": str(account.order_margin), "cum_volume": str(account.cum_volume),
         "n_requests": account.n_requests, "house": account.house,
     }
@@ -48,6 +51,7 @@ def _account_from(raw: dict[str, Any]) -> Account:
         usdc=Decimal(raw["usdc"]), spot={k: Decimal(v) for k, v in raw["spot"].items()},
         positions={c: Position(Decimal(s), Decimal(e)) for c, (s, e) in raw["positions"].items()},
         leverage={c: (int(v[0]), bool(v[1])) for c, v in raw["leverage"].items()},
+        isolated_extra={c: Decimal(v) for c, v in raw.get("isolated_extra", {}).items()},
         order_margin=Decimal(raw["order_margin"]), cum_volume=Decimal(raw["cum_volume"]),
         n_requests=int(raw["n_requests"]), house=bool(raw["house"]))
 
@@ -64,6 +68,11 @@ def snapshot(engine: ExchangeEngine, mm: MarketMaker) -> dict[str, Any]:
         "scheduled_cancels": engine.scheduled_cancels,
         "nonces": engine.nonces.snapshot(),
         "agents": {a: list(v) for a, v in engine.agents.agents.items()},
+        "links": {a: list(v) for a, v in engine.links.items()},
+        "auto_created": engine.auto_created,
+        "builder_approvals": [[u, b, t] for (u, b), t in engine.builder_approvals.items()],
+        "builder_fees": {str(oid): [b, str(r)] for oid, (b, r) in engine.builder_fees.items()},
+        "referrers": engine.referrers,
         "market_maker": mm.to_state(),
     }
 
@@ -80,6 +89,13 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
     engine.scheduled_cancels = {u: int(t) for u, t in state["scheduled_cancels"].items()}
     engine.nonces = NonceBook(state["nonces"])
     engine.agents = AgentBook({a: (v[0], v[1]) for a, v in state["agents"].items()})
+    # Files written before vaults/sub-accounts and the auto-creation cap have neither key.
+    engine.links = {a: (v[0], v[1]) for a, v in state.get("links", {}).items()}
+    engine.auto_created = int(state.get("auto_created", 0))
+    engine.builder_approvals = {(u, b): int(t) for u, b, t in state.get("builder_approvals", [])}
+    engine.builder_fees = {int(oid): (b, Decimal(r))
+                           for oid, (b, r) in state.get("builder_fees", {}).items()}
+    engine.referrers = dict(state.get("referrers", {}))
     records = sorted((OrderRecord.from_state(r) for r in state["orders"]), key=lambda r: r.oid)
     for record in records:
         engine.orders[record.oid] = record
@@ -90,8 +106,12 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
         if record.status == OPEN:
             if record.cloid is not None:
                 engine.open_cloids[(record.user, record.cloid)] = record.oid
-            if record.reduce_only:
+            if record.trigger_state == "waitingForTrigger":
+                engine.armed.add(record.oid)
+            if record.reduce_only and record.trigger_state != "waitingForFill":
                 engine.reduce_only_open[record.user].add(record.oid)
+            if record.waiting:
+                continue  # an unfired trigger is not on the book
             engine.books[record.coin].add(RestingOrder(
                 record.oid, record.user, record.is_buy, record.limit_px, record.sz,
                 record.orig_sz, record.timestamp))
@@ -105,12 +125,19 @@ def encode(state: dict[str, Any]) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    # A temporary name of its own per write: a periodic save and the save at stop may overlap
+    # (one in a worker thread), and a shared ".tmp" would let one rename the other's file away.
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def load_state(path: Path) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -51,11 +51,45 @@ class OrderRecord:
     status: str
     status_ts: int
     reserved: Decimal = ZERO
+    # Trigger orders (reference §13.1/§13.2): the trigger, its stage, and TP/SL group links.
+    trigger_px: Decimal | None = None
+    tpsl: str | None = None
+    is_market: bool = False
+    trigger_state: str | None = None  # "waitingForFill" | "waitingForTrigger" | None (fired)
+    parent: int | None = None
+    children: list[int] = field(default_factory=list)
+    position_tpsl: bool = False
 
     @property
     def filled(self) -> Decimal:
         """Size executed so far."""
         return self.orig_sz - self.sz
+
+    @property
+    def is_trigger(self) -> bool:
+        """A trigger order (stop / take-profit), fired or not."""
+        return self.trigger_px is not None
+
+    @property
+    def waiting(self) -> bool:
+        """A trigger that has not fired yet: held off the book."""
+        return self.trigger_state is not None
+
+    def order_type(self) -> str:
+        """``orderType`` as ``frontendOpenOrders`` prints it (``"Stop Market"``...)."""
+        if self.tpsl is None:
+            return "Limit"
+        kind = "Stop" if self.tpsl == "sl" else "Take Profit"
+        return f"{kind} {'Market' if self.is_market else 'Limit'}"
+
+    def trigger_condition(self) -> str:
+        """``"Price above 2200"`` / ``"Price below 2200"`` (short number form, §13.1)."""
+        if self.trigger_px is None:
+            return "N/A"
+        # A sell stop / buy take-profit fires on the way down; the other two on the way up.
+        below = (self.tpsl == "sl") != self.is_buy
+        text = f"{self.trigger_px.normalize():f}"
+        return f"Price {'below' if below else 'above'} {text}"
 
     def basic_wire(self) -> dict[str, Any]:
         """Shape of ``openOrders`` entries and of the ``order`` inside WS ``orderUpdates``."""
@@ -70,18 +104,21 @@ class OrderRecord:
             "cloid": self.cloid,
         }
 
-    def frontend_wire(self) -> dict[str, Any]:
-        """Shape of ``frontendOpenOrders`` entries and of ``orderStatus``/history orders."""
+    def frontend_wire(self, children: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Shape of ``frontendOpenOrders`` entries and of ``orderStatus``/history orders.
+
+        ``children``: the full entries of a resting parent's TP/SL legs (nested, §13.2).
+        """
         out = self.basic_wire()
         out.update({
-            "triggerCondition": "N/A",
-            "isTrigger": False,
-            "triggerPx": "0.0",
-            "children": [],
-            "isPositionTpsl": False,
+            "triggerCondition": self.trigger_condition(),
+            "isTrigger": self.is_trigger,
+            "triggerPx": fmt(self.trigger_px) if self.trigger_px is not None else "0.0",
+            "children": children or [],
+            "isPositionTpsl": self.position_tpsl,
             "reduceOnly": self.reduce_only,
-            "orderType": "Limit",
-            "tif": self.tif,
+            "orderType": self.order_type(),
+            "tif": None if self.is_trigger else self.tif,
         })
         return out
 
@@ -100,6 +137,8 @@ class OrderRecord:
         out = asdict(self)
         for key in ("limit_px", "sz", "orig_sz", "reserved"):
             out[key] = str(out[key])
+        if self.trigger_px is not None:
+            out["trigger_px"] = str(self.trigger_px)
         return out
 
     @classmethod
@@ -108,4 +147,6 @@ class OrderRecord:
         values = dict(raw)
         for key in ("limit_px", "sz", "orig_sz", "reserved"):
             values[key] = Decimal(values[key])
+        if values.get("trigger_px") is not None:
+            values["trigger_px"] = Decimal(values["trigger_px"])
         return cls(**values)

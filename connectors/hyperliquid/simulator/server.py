@@ -15,21 +15,28 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 
 import orjson
 from aiohttp import web
 
+from .account_api import AccountTestApi
 from .admin import admin_handler
-from .config import SimulatorConfig
+from .config import HOUSE_ADDRESSES, SimulatorConfig
 from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
 from .handlers_info import handle_info
+from .leverage import margin_sweep
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
 from .pushes import build_pushes
+from .rate_limits import IP_LIMIT_BODY, ExchangeLimiter
+from .request_guards import body_too_large
+from .sub_accounts import create_vault
+from .triggers import run_triggers
 from .truth import Truth
 from .ws import WsHub
 
@@ -46,7 +53,7 @@ class SimulatorNotRunning(RuntimeError):
     """The simulator was used before ``start()`` or after ``stop()``; start it first."""
 
 
-class SimulatedExchange:
+class SimulatedExchange(AccountTestApi):
     """A local Hyperliquid-compatible exchange. See the package docstring for the full API."""
 
     def __init__(self, config: SimulatorConfig | None = None,
@@ -57,6 +64,7 @@ class SimulatedExchange:
         self.faults = FaultInjector(faults, self.config.seed)
         self.hub = WsHub(self.engine, self.faults, self._post)
         self.truth = Truth(self.engine)
+        self.limiter = ExchangeLimiter(self.config)
         #: Called with the raw body of every /exchange request as it arrives (benchmarks use it
         #: to time the path from an OMS call to the exchange's door).
         self.on_action: Callable[[bytes], None] | None = None
@@ -105,7 +113,8 @@ class SimulatedExchange:
         # A client still connected at stop() (an engine the caller never closed) must not hold the
         # shutdown for aiohttp's default 60 s per connection.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+                                     shutdown_timeout=1.0,
+                                     keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -139,13 +148,50 @@ class SimulatedExchange:
 
     # ----- operations -----------------------------------------------------------------------
 
-    def fund(self, user: str) -> None:
-        """Create (and fund) the account of ``user`` now, as its first use would."""
-        self.engine.account(user.lower())
+    def fund(self, user: str, usdc: Decimal | None = None) -> None:
+        """The faucet: create the account of ``user`` now (funded with ``initial_usdc``, like a
+        first use), then add ``usdc`` to its perp balance when given."""
+        if usdc is not None and not (usdc.is_finite() and usdc >= 0):
+            raise ValueError(f"fund: usdc must be a finite amount >= 0, not {usdc}")
+        account = self.engine.account(user.lower())
+        if usdc is not None:
+            account.usdc += usdc
+            self.engine.changes += 1
+
+    def create_vault(self, leader: str, name: str = "vault") -> str:
+        """Create a vault led by ``leader`` (an existing account); returns its address, which the
+        leader or its API wallets trade by sending it as ``vaultAddress``."""
+        return create_vault(self.engine, leader.lower(), name)
 
     async def step_market(self) -> None:
         """Advance the market maker by one tick now (deterministic for the seed)."""
         self.market_maker.step(now_ms())
+        self._after_marks_moved()
+
+    def set_mark(self, coin: str, mark: Decimal) -> list[str]:
+        """Test API: move the mark (and oracle) price of ``coin`` now. Before this returns,
+        under-margined accounts are liquidated, triggers it crosses fire and isolated margin
+        is re-checked; returns the users liquidated. The market maker walks on from it."""
+        self.config.market_by_coin(coin)
+        self.engine.note_mid(coin, mark)
+        liquidated = self.account_ops.liquidate_under_margined(now_ms())
+        self._after_marks_moved()
+        return liquidated
+
+    def pull_quotes(self, coin: str) -> int:
+        """Test API: take the market maker's quotes in ``coin`` off the book (until its next
+        tick), so a test's counterparty trades with the test's own orders; returns how many."""
+        house = [r for r in self.engine.orders.values()
+                 if r.coin == coin and r.status == "open" and r.user in HOUSE_ADDRESSES]
+        for record in house:
+            self.engine.close_order(record, "canceled", now_ms())
+        self._flush()
+        return len(house)
+
+    def _after_marks_moved(self) -> None:
+        now = now_ms()
+        run_triggers(self.engine, now)
+        margin_sweep(self.engine, now)
         self._flush()
 
     async def save(self, force: bool = False) -> None:
@@ -167,7 +213,8 @@ class SimulatedExchange:
                 self.engine.fire_scheduled_cancels(now_ms())
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
-                self._flush()
+                self.account_tick(time.monotonic())
+                self._after_marks_moved()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()
             except Exception:  # a bug in one tick must not stop the exchange
@@ -178,7 +225,8 @@ class SimulatedExchange:
     async def _post(self, kind: str, raw: bytes) -> Reply:
         if kind == "info":
             return handle_info(self.engine, raw, now_ms())
-        reply = handle_exchange(self.engine, raw, now_ms(), self.faults.take_order_rejection)
+        reply = handle_exchange(self.engine, raw, now_ms(), self.faults.take_order_rejection,
+                                self.limiter)
         self._flush()
         return reply
 
@@ -193,11 +241,32 @@ class SimulatedExchange:
         status = self.faults.take_http_error(request.path)
         if status is not None:
             return web.Response(status=status, body=b"null", content_type="application/json")
-        raw = await request.read()
+        if body_too_large(request.content_length, self.config.max_body_bytes):
+            # Refused on the declared length: never wait for (or buffer) a body we will not take.
+            return web.Response(status=413, text="Request body too large")
+        try:
+            raw = await asyncio.wait_for(request.read(), self.config.request_timeout_s)
+        except TimeoutError:
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=408, text="Request body not received in time")
+        client = request.remote or ""
+        if self.limiter.enabled:
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if self.limiter.ip_refused(client, kind, parsed,
+                                       asyncio.get_running_loop().time()):
+                return web.Response(status=429, body=IP_LIMIT_BODY,
+                                    content_type="application/json")
         if kind == "action" and self.on_action is not None:
             self.on_action(raw)
         self.engine.fire_scheduled_cancels(now_ms())
         reply = await self._post(kind, raw)
+        if kind == "info" and self.limiter.enabled and isinstance(reply.body, list):
+            self.limiter.charge_reply_items(client, str(parsed.get("type")) if isinstance(
+                parsed, dict) else "", len(reply.body), asyncio.get_running_loop().time())
         if kind == "action" and self.faults.take_drop_reply():
             # The action is applied; the client must not learn the outcome.
             if request.transport is not None:

@@ -34,7 +34,8 @@ class Truth:
                 "side": "buy" if r.is_buy else "sell", "status": r.status,
                 "limit_px": r.limit_px, "orig_sz": r.orig_sz, "filled_sz": r.filled,
                 "remaining_sz": r.sz, "reduce_only": r.reduce_only, "tif": r.tif,
-                "timestamp": r.timestamp,
+                "timestamp": r.timestamp, "trigger_px": r.trigger_px,
+                "trigger_state": r.trigger_state, "parent": r.parent,
             }
         return out
 
@@ -54,6 +55,11 @@ class Truth:
             return {}
         return {coin: {"szi": p.szi, "entry_px": p.entry_px}
                 for coin, p in account.positions.items()}
+
+    def leverage(self, user: str) -> dict[str, tuple[int, bool]]:
+        """Leverage set per coin of ``user``: ``(leverage, is_cross)`` (unset coins absent)."""
+        account = self._engine.accounts.get(user.lower())
+        return dict(account.leverage) if account is not None else {}
 
     def balances(self, user: str) -> dict[str, Decimal]:
         """Perp collateral (``"USDC"``) and spot balances (``"spot:<token>"``) of ``user``."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,15 +25,20 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .actions import ADDRESS_RE
+from .authority import touch
 from .engine import ExchangeEngine
 from .faults import FaultInjector
-from .handlers_exchange import Reply
 from .pushes import Push, bbo, l2_book
+from .replies import Reply
+from .request_guards import ClientSlots, too_deep
 
+log = logging.getLogger(__name__)
 Key = tuple[str, str]
 PostHandler = Callable[[str, bytes], Awaitable[Reply]]
 COIN_CHANNELS = {"l2Book": "l2Book", "trades": "trades", "bbo": "bbo"}
-USER_CHANNELS = {"orderUpdates": "orderUpdates", "userFills": "userFills", "userEvents": "user"}
+USER_CHANNELS = {"orderUpdates": "orderUpdates", "userFills": "userFills", "userEvents": "user",
+                 "userFundings": "userFundings",
+                 "userNonFundingLedgerUpdates": "userNonFundingLedgerUpdates"}
 MAX_SNAPSHOT_FILLS = 2000
 
 
@@ -65,6 +71,7 @@ class WsHub:
         self.subscribers: dict[Key, set[Connection]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
+        self.slots = ClientSlots(engine.config.max_ws_per_client)
         faults.attach_ws_closer(self.close)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -151,7 +158,7 @@ class WsHub:
             self._enqueue(conn, {"channel": "allMids", "data": {"mids": self.engine.all_mids()}},
                           True)
         elif channel == "userFills":
-            self.engine.account(ident)
+            touch(self.engine, ident)
             fills = self.engine.fills.get(ident, [])[-MAX_SNAPSHOT_FILLS:]
             self._enqueue(conn, {"channel": "userFills", "data": {
                 "isSnapshot": True, "user": ident, "fills": fills}}, True)
@@ -161,6 +168,10 @@ class WsHub:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
             self._enqueue(conn, {"channel": "error", "data": f"Invalid JSON: {text[:200]}"}, False)
+            return
+        if too_deep(msg):  # refused before anything walks or re-serialises it
+            self._enqueue(conn, {"channel": "error",
+                                 "data": f"recursion limit exceeded: {text[:200]}"}, False)
             return
         method = msg.get("method") if isinstance(msg, dict) else None
         if method == "ping":
@@ -222,6 +233,17 @@ class WsHub:
             return web.Response(status=503, text="Server shutting down")
         if len(self.connections) >= config.max_ws_connections:
             return web.Response(status=429, text="Too many websocket connections")
+        client = request.remote or ""
+        if not self.slots.acquire(client):
+            return web.Response(status=429, text=f"Cannot open more than "
+                                f"{config.max_ws_per_client} connections.")
+        try:
+            return await self._serve(request)
+        finally:
+            self.slots.release(client)
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        config = self.engine.config
         # No permessage-deflate: on loopback it only costs CPU, and aiohttp's compressed sends run
         # in a shielded task whose error, when a client vanishes mid-send (a SIGKILLed engine), is
         # logged as "Task exception was never retrieved".
@@ -238,7 +260,12 @@ class WsHub:
                     await ws.close(message=b"idle timeout")
                     break
                 if msg.type == WSMsgType.TEXT:
-                    await self._on_message(conn, msg.data)
+                    try:
+                        await self._on_message(conn, msg.data)
+                    except Exception:  # one bad message must not take the connection down
+                        log.exception("websocket message failed")
+                        self._enqueue(conn, {"channel": "error",
+                                             "data": f"Internal error: {msg.data[:200]}"}, False)
                 elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
                                   WSMsgType.ERROR):
                     break

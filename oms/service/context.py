@@ -1,0 +1,160 @@
+"""What a strategy may do: :class:`StrategyContext`, a narrow view of the engine's public API.
+
+Every order a strategy places through its context is recorded as its own, so the service can
+route that order's events back to it, and cancel (or leave) exactly its orders when it stops.
+Placing is refused (:class:`StrategyHalted`) while the service is paused or after the strategy
+was stopped; cancels are always allowed, so a strategy can always get flat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from connectors.base import TradingRule
+from oms.domain.enums import OrderType, TimeInForce
+from oms.domain.ids import ClientOrderId
+from oms.domain.order import InFlightOrder
+
+if TYPE_CHECKING:
+    from connectors.hyperliquid.book import OrderBook
+    from oms.engine import OrderManager
+
+
+class StrategyHalted(RuntimeError):
+    """A strategy tried to place or replace an order while paused or stopped."""
+
+
+class _BookSource(Protocol):
+    def subscribe_book(self, pair: str, stale_after_s: float = 5.0) -> OrderBook: ...
+    def book(self, pair: str) -> OrderBook: ...
+
+
+class StrategyContext:
+    """The engine as one strategy sees it (see :mod:`oms.service.strategy` for an example)."""
+
+    def __init__(
+        self,
+        name: str,
+        oms: OrderManager,
+        may_place: Callable[[], str | None],
+        log: logging.Logger,
+    ) -> None:
+        self.name = name
+        self._oms = oms
+        self._may_place = may_place
+        self.log = log
+        """This strategy's logger (``oms.strategy.<name>``)."""
+        self.own: set[str] = set()
+        """Client order ids this strategy placed in this run."""
+        self.books: set[str] = set()
+        """Pairs whose book updates this strategy receives (``on_book``)."""
+
+    # ---------------------------------------------------------------- commands
+
+    def buy(self, pair: str, amount: Decimal, price: Decimal, *,
+            order_type: OrderType = OrderType.LIMIT, time_in_force: TimeInForce | None = None,
+            reduce_only: bool = False) -> ClientOrderId:
+        """Place a buy (see ``OrderManager.buy``); returns its client order id at once."""
+        self._check_may_place()
+        cid = self._oms.buy(pair, amount, order_type, price=price, time_in_force=time_in_force,
+                            reduce_only=reduce_only)
+        self.own.add(cid)
+        return cid
+
+    def sell(self, pair: str, amount: Decimal, price: Decimal, *,
+             order_type: OrderType = OrderType.LIMIT, time_in_force: TimeInForce | None = None,
+             reduce_only: bool = False) -> ClientOrderId:
+        """Place a sell (see ``OrderManager.sell``); returns its client order id at once."""
+        self._check_may_place()
+        cid = self._oms.sell(pair, amount, order_type, price=price, time_in_force=time_in_force,
+                             reduce_only=reduce_only)
+        self.own.add(cid)
+        return cid
+
+    def cancel(self, client_order_id: str) -> None:
+        """Cancel one of this strategy's active orders (``PermissionError`` for another's)."""
+        self._check_own(client_order_id)
+        self._oms.cancel(client_order_id)
+
+    def replace(self, client_order_id: str, *, price: Decimal | None = None,
+                amount: Decimal | None = None) -> ClientOrderId:
+        """Re-price/re-size one of this strategy's orders (exchange modify); the new id."""
+        self._check_own(client_order_id)
+        self._check_may_place()
+        new = self._oms.replace(client_order_id, price=price, amount=amount)
+        self.own.add(new)
+        return new
+
+    def cancel_all(self) -> int:
+        """Cancel every active order of this strategy; returns how many cancels were requested."""
+        count = 0
+        for cid, order in self.open_orders().items():
+            if order.state.value != "pending_cancel":
+                self._oms.cancel(cid)
+                count += 1
+        return count
+
+    # ---------------------------------------------------------------- queries
+
+    def order(self, client_order_id: str) -> InFlightOrder | None:
+        """One of this strategy's orders as it stands (None if unknown or not its own)."""
+        if client_order_id not in self.own:
+            return None
+        return self._oms.get_order(client_order_id)
+
+    def open_orders(self) -> dict[str, InFlightOrder]:
+        """This strategy's non-terminal orders."""
+        active = self._oms.active_orders
+        return {cid: order for cid, order in active.items() if cid in self.own}
+
+    def position(self, pair: str) -> Decimal:
+        """The account's net position in ``pair`` from durable fills (0 when flat)."""
+        position = self._oms.positions.get(pair)
+        return position.net_size if position is not None else Decimal(0)
+
+    def positions(self) -> dict[str, Any]:
+        """Every pair's position (net size, average entry, realized PnL, fees)."""
+        return dict(self._oms.positions.as_dict())
+
+    def rule(self, pair: str) -> TradingRule:
+        """The exchange's trading rule of ``pair`` (tick, lot, minimum notional)."""
+        return self._oms.connector.trading_rule(pair)
+
+    def subscribe_book(self, pair: str) -> OrderBook:
+        """Stream ``pair``'s L2 book to this strategy's ``on_book``; returns the live book."""
+        book = self._books().subscribe_book(pair)
+        self.books.add(pair)
+        return book
+
+    def book(self, pair: str) -> OrderBook:
+        """The live book of a pair passed to :meth:`subscribe_book`."""
+        return self._books().book(pair)
+
+    @property
+    def is_trading(self) -> bool:
+        """True when new orders may be placed now (engine trading, not paused, not stopped)."""
+        return self._oms.is_trading and self._may_place() is None
+
+    # ---------------------------------------------------------------- checks
+
+    def _books(self) -> _BookSource:
+        connector: Any = self._oms.connector
+        if not hasattr(connector, "subscribe_book"):
+            raise NotImplementedError(f"{type(connector).__name__} streams no order books")
+        source: _BookSource = connector
+        return source
+
+    def _check_may_place(self) -> None:
+        reason = self._may_place()
+        if reason is not None:
+            raise StrategyHalted(f"strategy {self.name}: {reason}")
+
+    def _check_own(self, client_order_id: str) -> None:
+        if client_order_id not in self.own:
+            raise PermissionError(
+                f"strategy {self.name} did not place order {client_order_id}; it may only "
+                "cancel or replace its own orders"
+            )
