@@ -71,6 +71,7 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
@@ -90,6 +91,7 @@ class CommandHandler:
             reduce_only,
             position_action,
             None,  # leverage is an account setting: set_leverage() before the order
+            cid=client_order_id,
         )
 
     def sell(
@@ -102,6 +104,7 @@ class CommandHandler:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._place(
@@ -114,6 +117,7 @@ class CommandHandler:
             reduce_only,
             position_action,
             None,  # leverage is an account setting: set_leverage() before the order
+            cid=client_order_id,
         )
 
     def cancel(self, client_order_id: str) -> None:
@@ -254,6 +258,7 @@ class CommandHandler:
         action: PositionAction,
         leverage: int | None,
         send: _Send | None = None,
+        cid: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Validate, quantize, risk-check and journal a new order; ``send`` it once durable.
 
@@ -266,7 +271,10 @@ class CommandHandler:
         )
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
-        cid = ClientOrderId.new(now_ns)
+        if cid is None:
+            cid = ClientOrderId.new(now_ns)
+        elif self._live.get(cid) is not None:  # a chosen id (an algorithm's child) is used once
+            raise ValueError(f"client order id {cid} is already an order of this engine")
         created = OrderCreated(
             client_order_id=cid,
             pair=pair,

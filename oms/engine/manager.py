@@ -41,6 +41,7 @@ from oms.domain.codec import DomainEvent, decode_any
 from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.domain.parent import PARENT_INDEX_STREAM, PARENT_STREAM_PREFIX
 from oms.engine.account_alerts import AccountCallback
 from oms.engine.account_commands import AccountCommandResult, AccountCommands, MarginMode
 from oms.engine.account_sync import AccountKeeper, AccountReconcileReport
@@ -68,6 +69,7 @@ from oms.engine.views import EngineSnapshot, every_order, snapshot_of
 from projections import PositionBook, Projector
 
 log = logging.getLogger(__name__)
+ALGO_PREFIX = (PARENT_STREAM_PREFIX, PARENT_INDEX_STREAM)
 
 PUBLIC_API: frozenset[str] = frozenset(
     {
@@ -308,16 +310,20 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a buy order; returns its client order id at once (never awaits I/O).
 
         ``price`` is the limit price (for ``MARKET`` orders: the worst acceptable price of the
         IOC). Raises ``ValueError``/``OrderRuleViolation``/``UnknownPair`` on bad input (nothing
         is journaled); a risk refusal is journaled as a rejected order and its id returned.
+        ``client_order_id`` lets a caller that journals the id first (an execution algorithm's
+        child, see :mod:`oms.algos`) choose it; by default a fresh one is made.
         """
         return self._commands.buy(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
             reduce_only=reduce_only, position_action=position_action,
+            client_order_id=client_order_id,
         )  # fmt: skip
 
     def sell(
@@ -330,11 +336,13 @@ class OrderManager:
         time_in_force: TimeInForce | None = None,
         reduce_only: bool = False,
         position_action: PositionAction = PositionAction.OPEN,
+        client_order_id: ClientOrderId | None = None,
     ) -> ClientOrderId:
         """Place a sell order; see :meth:`buy`."""
         return self._commands.sell(
             pair, amount, order_type, price=price, time_in_force=time_in_force,
             reduce_only=reduce_only, position_action=position_action,
+            client_order_id=client_order_id,
         )  # fmt: skip
 
     def cancel(self, client_order_id: str) -> None:
@@ -527,8 +535,8 @@ class OrderManager:
             head, _ = await self._store.head()
             from_position = head + 1
         async for recorded in self._store.subscribe(from_position=from_position):
-            if recorded.stream_id == LEASE_STREAM:
-                continue  # the engine's own bookkeeping, not an order's event
+            if recorded.stream_id == LEASE_STREAM or recorded.stream_id.startswith(ALGO_PREFIX):
+                continue  # the engine's own bookkeeping / parent orders (see oms.algos)
             yield decode_any(recorded.type, recorded.data, recorded.event_version)
 
     # ------------------------------------------------------------------ the account

@@ -14,6 +14,7 @@ EXPECTED = {
     "replay_audit_log.py": "tampered copy: ok=False, first bad position",
     "crash_recovery.py": "0 differences",
     "property_test_state_machine.py": "OK",
+    "twap_crash.py": "exact total: 0.6 of 0.6",
     "order_kinds.py": "stop-loss canceled (siblingFilledCanceled)",
     "feed_subscriber.py": "ZeroMQ: 60 events, in order: True",
 }

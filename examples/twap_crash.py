@@ -1,0 +1,91 @@
+"""A TWAP survives kill -9: SIGKILL the engine mid-schedule, restart it, the TWAP carries on.
+
+Run: ``python examples/twap_crash.py`` (offline, ~15 s). The exchange runs in this process; the
+engine runs in a child process (this same file with ``--child``). The child starts a TWAP buy of
+0.6 ETH in 12 slices over 10 s, printing the parent's progress, and is killed after 4 slices.
+The restarted child is the same program: ``OrderManager.open`` replays and reconciles every
+child order, ``AlgoRunner.start`` resumes the parent from its journaled state, and the schedule
+completes with the exact total: no slice sent twice, none skipped.
+"""
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from eth_account import Account
+
+from connectors.hyperliquid import HyperliquidConnector
+from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+from oms.algos import AlgoRunner
+from oms.engine import EngineConfig, OrderManager
+
+CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3)
+
+
+async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
+    """The engine: start the TWAP (or resume it) and print its progress until it finishes."""
+    connector = HyperliquidConnector(exchange_url, private_key=os.environ["HL_PRIVATE_KEY"],
+                                     nonce_file=nonce_file)
+    async with await OrderManager.open(journal, connector, config=CONFIG) as oms:
+        algos = await AlgoRunner.start(oms, tick_s=0.05, min_interval_s=0.1)
+        if algos.parents():
+            [parent_id] = algos.parents()
+            state = algos.parent(parent_id)
+            print(f"resumed {parent_id[:8]}: executed {state.executed} in "
+                  f"{len(state.children)} children, status {state.status}", flush=True)
+        else:
+            mids = await connector.rest.info({"type": "allMids"})
+            limit = connector.trading_rule("ETH").quantize_price(Decimal(mids["ETH"]) * 2)
+            parent_id = algos.twap("ETH", "buy", Decimal("0.6"), limit, duration_s=10, slices=12)
+        while (state := algos.parent(parent_id)).status in ("working", "paused", "completing"):
+            print(f"progress {state.executed} / 0.6 children {len(state.children)}", flush=True)
+            await asyncio.sleep(0.25)
+        await oms.settled()
+        print(f"finished {state.status}: {state.reason}", flush=True)
+        await algos.close()
+
+
+async def run_child(journal: str, url: str, nonces: str, key: str, kill_after: int) -> str:
+    """Run the child; SIGKILL it once it reports ``kill_after`` children (0: let it finish)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--child", journal, url, nonces,
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "HL_PRIVATE_KEY": key})
+    assert proc.stdout is not None
+    last = ""
+    while line := (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip():
+        print("  engine:", line)
+        last = line
+        if kill_after and line.startswith("progress") and int(line.split()[-1]) >= kill_after:
+            proc.send_signal(signal.SIGKILL)
+            print(f"SIGKILL with the TWAP mid-schedule ({line})")
+            break
+    await proc.wait()
+    return last
+
+
+async def main() -> None:
+    work = Path(tempfile.mkdtemp())
+    journal, nonces = f"sqlite+aiosqlite:///{work}/journal.db", str(work / "nonce")
+    key = "0x" + bytes(Account.create().key).hex()
+    async with SimulatedExchange(SimulatorConfig(seed=5, tick_interval_s=0.1)) as exchange:
+        await exchange.step_market()
+        await run_child(journal, exchange.base_url, nonces, key, kill_after=4)
+        print("restarting the same program on the same journal")
+        last = await run_child(journal, exchange.base_url, nonces, key, kill_after=0)
+        account = str(Account.from_key(key).address).lower()
+        filled = sum(Decimal(str(o["filled_sz"])) for o in exchange.truth.orders(account).values())
+        print(f"the exchange filled {filled} ETH for this account in total")
+        if not last.startswith("finished done") or filled != Decimal("0.6"):
+            raise SystemExit(1)
+        print("exact total: 0.6 of 0.6")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        asyncio.run(child(*sys.argv[2:5]))
+    else:
+        asyncio.run(main())

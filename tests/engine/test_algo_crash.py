@@ -1,0 +1,158 @@
+"""Parents survive SIGKILL: kills mid-schedule and between a slice's release and its send.
+
+After every restart the runner resumes the parent from the journal; in the end the parent's
+executed amount is exactly its amount and equals, child by child, what the exchange filled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from connectors.hyperliquid import HyperliquidConnector
+from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+from eventstore import NO_STREAM, EventStore, NewEvent
+from oms.algos import AlgoRunner
+from oms.algos.specs import twap_spec
+from oms.domain.parent import (
+    PARENT_INDEX_STREAM,
+    ParentCreated,
+    ParentOpened,
+    SliceReleased,
+    encode_parent,
+    parent_stream,
+)
+from oms.engine import EngineConfig, OrderManager
+
+WORKER = Path(__file__).with_name("algo_worker.py")
+CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=0.5)
+D = Decimal
+
+
+@pytest.fixture
+async def live_sim() -> AsyncIterator[SimulatedExchange]:
+    """A local exchange whose market maker keeps a book (so IOC slices find liquidity)."""
+    async with SimulatedExchange(SimulatorConfig(seed=9, tick_interval_s=0.1)) as exchange:
+        await exchange.step_market()
+        yield exchange
+
+
+def _account(key: str) -> str:
+    return str(Account.from_key(key).address).lower()
+
+
+async def _run_worker(args: list[str], env: dict[str, str], kill_after_children: int | None,
+                      log: Path) -> list[str]:  # fmt: skip
+    """Run the worker; SIGKILL it once it reports ``kill_after_children`` released children."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(WORKER), *args, stdout=asyncio.subprocess.PIPE,
+        stderr=log.open("ab"), env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        for _ in range(100_000):  # bounded by the worker's own bounded run
+            raw = await asyncio.wait_for(proc.stdout.readline(), 60)
+            if not raw:
+                break
+            lines.append(raw.decode().strip())
+            words = lines[-1].split()
+            due = kill_after_children is not None and words[0] == "progress"
+            if due and int(words[2]) >= (kill_after_children or 0):
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        if proc.returncode is None:
+            proc.kill()  # killed already, or the test failed while it ran: never leave it behind
+        await proc.wait()
+    return lines
+
+
+async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
+    live_sim: SimulatedExchange, tmp_path: Path
+) -> None:
+    key = "0x" + bytes(Account.create().key).hex()
+    env = {**os.environ, "HL_PRIVATE_KEY": key}
+    journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
+    # CI: 3 kills; a long run: OMS_ALGO_KILLS=10 (the schedule stretches to fit the restarts)
+    kills = int(os.environ.get("OMS_ALGO_KILLS", "3"))
+    slices = 3 * kills + 3
+    args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "1.2", str(slices),
+            str(8 + 4 * kills)]  # fmt: skip
+    log = tmp_path / "worker.log"
+    seen = 0
+    for kill_at in range(2, 3 * kills + 1, 3):  # kills mid-schedule, each after more slices
+        lines = await _run_worker(args, env, kill_at, log)
+        progress = [ln for ln in lines if ln.startswith("progress")]
+        assert progress, log.read_text()
+        children = int(progress[-1].split()[2])
+        assert children >= max(kill_at, seen)  # resumed where it was: never back to zero
+        seen = children
+    lines = await _run_worker(args, env, None, log)
+    assert lines[-1].startswith("finished done 1.2"), [*lines[-3:], log.read_text()[-2000:]]
+    # The journal's children equal the exchange's truth, child by child.
+    async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
+                                       config=CONFIG) as oms:  # fmt: skip
+        algos = await AlgoRunner.start(oms)
+        [state] = algos.parents().values()
+        truth = live_sim.truth.orders(_account(key))
+        assert state.status == "done" and state.executed == D("1.2")
+        for child in state.children:
+            on_exchange = truth.get("0x" + child.child_id)
+            expected = D(0) if on_exchange is None else D(str(on_exchange["filled_sz"]))
+            assert child.filled == expected, (child, on_exchange)
+        total = sum((D(str(o["filled_sz"])) for o in truth.values()), D(0))
+        assert total == D("1.2")  # no over- or under-execution on the exchange
+        await algos.close()
+
+
+def _connector(sim: SimulatedExchange, key: str, tmp_path: Path) -> HyperliquidConnector:
+    return HyperliquidConnector(sim.base_url, private_key=key, nonce_file=tmp_path / "nonce",
+                                request_timeout_s=1.0)  # fmt: skip
+
+
+async def test_a_slice_released_but_never_sent_is_closed_and_its_amount_carried(
+    live_sim: SimulatedExchange, tmp_path: Path
+) -> None:
+    """The journal as a crash leaves it between SliceReleased and the child's OrderCreated."""
+    key = "0x" + bytes(Account.create().key).hex()
+    journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
+    async with HyperliquidConnector(live_sim.base_url, account_address=_account(key)) as reader:
+        mids = await reader.rest.info({"type": "allMids"})
+        rule = reader.trading_rule("ETH")
+    price = rule.quantize_price(D(mids["ETH"]) * 2)
+    spec = twap_spec(rule, "buy", D("0.4"), price, start_ns=time.time_ns(), duration_s=2.0,
+                     slices=4, min_interval_s=0.1)  # fmt: skip
+    pid, child = "ab" * 16, "cd" * 16
+    store = await EventStore.open(journal)
+    try:
+        await store.append(PARENT_INDEX_STREAM, [_ev(ParentOpened(pid, 1))])
+        await store.append(parent_stream(pid), [
+            _ev(ParentCreated(pid, spec, 1)), _ev(SliceReleased(pid, 0, child, D("0.1"), 2)),
+        ], NO_STREAM)  # fmt: skip
+    finally:
+        await store.close()
+    async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
+                                       config=CONFIG) as oms:  # fmt: skip
+        algos = await AlgoRunner.start(oms, tick_s=0.05, min_interval_s=0.1)
+        first = algos.parent(pid).children[0]
+        assert first.child_id == child and first.terminal and first.state == "never_sent"
+        state = await algos.wait_finished(pid, 20)
+        assert state.status == "done" and state.executed == D("0.4"), state.reason
+        assert await oms.load_order(child) is None  # never placed, not now either
+        assert "0x" + child not in live_sim.truth.orders(oms.connector.account)
+        await algos.close()
+
+
+def _ev(event: ParentCreated | SliceReleased | ParentOpened) -> NewEvent:
+    type_, data = encode_parent(event)
+    return NewEvent(type=type_, data=data)
