@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -269,7 +270,7 @@ async def start_simulator_process(seed: int) -> tuple[asyncio.subprocess.Process
     """The local exchange in its own process (so its memory is not counted as ours)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "connectors.hyperliquid.simulator", "--port", "0",
-        "--seed", str(seed), "--no-market-maker",
+        "--seed", str(seed), "--no-market-maker", "--limits", "off",  # the engine, not limits
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )
     assert proc.stdout is not None
@@ -297,7 +298,8 @@ async def _soak(base_url: str, work: Path, seconds: float) -> dict[str, Any]:
                                      rate_budget="off")
     url = f"sqlite+aiosqlite:///{work / 'soak.db'}"
     proc = psutil.Process()
-    placed = 0
+    placed = refused = 0
+    reasons: Counter[str] = Counter()
     async with await OrderManager.open(url, connector, config=CONFIG) as oms:
         px = await far_bid(connector)
         warm_end = time.perf_counter() + min(10.0, seconds / 5)
@@ -309,9 +311,15 @@ async def _soak(base_url: str, work: Path, seconds: float) -> dict[str, Any]:
             cids = [oms.buy("ETH", D("0.1"), OrderType.LIMIT, price=px) for _ in range(20)]
             placed += len(cids)
             await wait_until(lambda batch=cids: all(  # type: ignore[misc]
-                oms.get_order(c).exchange_order_id for c in batch), 10)  # type: ignore[union-attr]
+                (o := oms.get_order(c)) is None or o.exchange_order_id or o.is_terminal
+                for c in batch), 10)
             for c in cids:
-                oms.cancel(c)
+                order = oms.get_order(c)
+                if order is not None and not order.is_terminal:
+                    oms.cancel(c)
+                else:  # refused (the reason is journaled): nothing to cancel
+                    refused += 1
+                    reasons[(order.reason or "?")[:80] if order else "left memory"] += 1
             await oms.flush()
             if not rss_start and time.perf_counter() > warm_end:
                 gc.collect()
@@ -322,7 +330,8 @@ async def _soak(base_url: str, work: Path, seconds: float) -> dict[str, Any]:
         gc.collect()
         rss_end = proc.memory_info().rss
         in_memory = len(oms.orders)
-    return {"seconds": seconds, "orders_placed_and_canceled": placed,
+    return {"seconds": seconds, "orders_placed_and_canceled": placed - refused,
+            "orders_refused": refused, "refusal_reasons": dict(reasons.most_common(3)),
             "rss_start_mb": round(rss_start / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
             "rss_growth_pct": (round((rss_end - rss_start) / rss_start * 100, 2)
                                if rss_start else None),
