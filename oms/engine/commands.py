@@ -267,7 +267,7 @@ class CommandHandler:
         self._status.ensure()
         rule = self._connector.trading_rule(pair)
         amount_q, price_q = order_terms(
-            rule, side, amount, price, leverage, self._config.price_off_tick
+            rule, side, amount, price, self._config.price_off_tick
         )
         tif = tif or _TIF_BY_TYPE[order_type]
         now_ns = time.time_ns()
