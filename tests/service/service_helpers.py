@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -160,21 +161,33 @@ def journal_rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``check`` every 0.1 s until it is true (bounded)."""
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               interval: float = 0.1) -> None:
+    """Poll ``check`` every ``interval`` seconds until it is true (bounded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def exchange_open_orders(url: str, account: str) -> list[dict[str, Any]]:
-    """The exchange's ``openOrders`` for ``account``."""
+    """The exchange's ``openOrders`` for ``account``.
+
+    ``oms sim`` enforces the real IP weight (1,200 a minute; ``openOrders`` weighs 20), which this
+    test client shares with the service under test on 127.0.0.1: like any polite client it backs
+    off on HTTP 429 and asks again (bounded: 30 tries, one a second)."""
     body = json.dumps({"type": "openOrders", "user": account}).encode()
-    request = urllib.request.Request(f"{url}/info", data=body,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        result: list[dict[str, Any]] = json.loads(reply.read())
-    return result
+    for _ in range(30):
+        request = urllib.request.Request(f"{url}/info", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                result: list[dict[str, Any]] = json.loads(reply.read())
+            return result
+        except urllib.error.HTTPError as error:
+            if error.code != 429:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("the exchange answered 429 to openOrders for 30 s")

@@ -91,7 +91,8 @@ def test_dead_man_switch_cancels_resting_orders_while_the_service_is_down(tmp_pa
         service.kill()
         assert _cloids(url, account) == {_cid_to_cloid(c) for c in before}
         # Nobody renews the scheduled cancel now: the exchange cancels within the horizon.
-        wait_until(lambda: not _cloids(url, account), 20, "the dead-man switch to fire")
+        wait_until(lambda: not _cloids(url, account), 30, "the dead-man switch to fire",
+                   interval=1.0)
 
         restarted = Proc(["run", str(bare)], env=env, stderr_path=tmp_path / "run2.err")
         restarted.wait_line("OMS READY")
