@@ -72,14 +72,14 @@ class AccountBatch:
             await conn.execute(
                 sa.delete(account_positions).where(account_positions.c.stream == stream)
             )
-            await conn.execute(sa.insert(account), [_account_row(stream, state, position)])
-            rows = [_position_row(stream, pair, state, position)
-                    for pair in sorted(state.positions) if not is_spot_pair(pair)]
+            await conn.execute(sa.insert(account), [account_row(stream, state, position)])
+            rows = position_rows(stream, state, position)
             if rows:
                 await conn.execute(sa.insert(account_positions), rows)
 
 
-def _account_row(stream: str, state: AccountState, position: int) -> dict[str, Any]:
+def account_row(stream: str, state: AccountState, position: int) -> dict[str, Any]:
+    """The ``proj_account`` row of ``state`` (also what ``oms replay --check`` expects)."""
     return {
         "stream": stream,
         "cash": str(state.cash),
@@ -93,6 +93,12 @@ def _account_row(stream: str, state: AccountState, position: int) -> dict[str, A
         "body": orjson.dumps(account_to_json(state)).decode(),
         "updated_position": position,
     }
+
+
+def position_rows(stream: str, state: AccountState, position: int) -> list[dict[str, Any]]:
+    """The ``proj_account_positions`` rows of ``state``: one per perp position, by pair."""
+    return [_position_row(stream, pair, state, position)
+            for pair in sorted(state.positions) if not is_spot_pair(pair)]
 
 
 def _position_row(stream: str, pair: str, state: AccountState, position: int) -> dict[str, Any]:

@@ -53,3 +53,23 @@ def test_check_reports_an_edited_read_model(journal: str) -> None:
     assert f"position {pair} net_size" in result.stderr
     assert f"order {cid} is missing" in result.stderr
     assert "error: replay --check FAILED: 2 differences" in result.stderr
+
+
+def test_check_compares_the_account_read_model(journal: str) -> None:
+    assert oms("replay", "--url", journal).returncode == 0
+    conn = sqlite3.connect(_db(journal))
+    stream, cash = conn.execute("SELECT stream, cash FROM proj_account").fetchone()
+    assert conn.execute("SELECT count(*) FROM proj_account_positions").fetchone()[0] > 0
+    clean = oms("replay", "--check", "--url", journal)
+    assert clean.returncode == 0, clean.stderr
+    conn.execute("UPDATE proj_account SET cash = ? WHERE stream = ?", (cash + "7", stream))
+    pair, size = conn.execute("SELECT pair, size FROM proj_account_positions LIMIT 1").fetchone()
+    conn.execute("UPDATE proj_account_positions SET size = ? WHERE pair = ?", (size + "1", pair))
+    conn.commit()
+    conn.close()
+    result = oms("replay", "--check", "--url", journal)
+    assert result.returncode == 1
+    said = " ".join(result.stderr.split())  # the console wraps long lines
+    assert f"account {stream}: cash {cash}7 vs replay {cash}" in said, said
+    assert f"account position {pair} size {size}1 vs replay {size}" in said, said
+    assert "FAILED: 2 differences" in said
