@@ -129,7 +129,7 @@ class HyperliquidConnector(AccountReads):
         self._rules = TradingRules()
         #: HIP-3 dexes to cover (None: every dex ``perpDexs`` lists; see dexes.py).
         self._wanted_dexes = None if perp_dexs is None else tuple(perp_dexs)
-        self._listed_dexes: tuple[str, ...] = ("",)
+        self._listed_dexes: tuple[str, ...] = ()
         #: Builder dexes whose markets, open orders and positions this connector covers.
         self.perp_dexs: tuple[str, ...] = ()
         self._rules_refresh_s = rules_refresh_s

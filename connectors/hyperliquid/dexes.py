@@ -47,6 +47,10 @@ class UnknownPerpDex(UnknownPair):
         self.covered = None if covered is None else tuple(covered)
 
     def __str__(self) -> str:
+        if not self.listed:  # perp_dexs=(): perpDexs was never asked
+            return (f"perp dex {self.dex!r} is not covered: this connector was started with "
+                    f"perp_dexs=() (the first dex only); pass perp_dexs=None (every dex) or "
+                    f"include {self.dex!r}")
         names = ", ".join(repr(d) for d in self.listed if d) or "none"
         if self.dex in self.listed and self.covered is not None:
             return (f"perp dex {self.dex!r} exists but this connector covers only "
@@ -116,7 +120,10 @@ async def load_dex_rules(
     rest: HyperliquidRest, wanted: Sequence[str] | None
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[TradingRule]]:
     """``(listed, covered, rules)``: every dex ``perpDexs`` lists, the builder dexes covered
-    (see :func:`choose_dexes`) and the trading rules of their markets (``meta`` per dex)."""
+    (see :func:`choose_dexes`) and the trading rules of their markets (``meta`` per dex).
+    ``wanted=()`` asks nothing (the first dex only; ``listed`` is then empty)."""
+    if wanted is not None and not any(wanted):
+        return (), (), []
     listed = parse_perp_dexs(await rest.info({"type": "perpDexs"}))
     covered = choose_dexes(listed, wanted)
     rules: list[TradingRule] = []
