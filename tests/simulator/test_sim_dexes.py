@@ -58,17 +58,16 @@ async def test_first_dex_answers_are_unchanged_by_hip3() -> None:
     plain = SimulatorConfig(market_maker=False, markets=DEFAULT_MARKETS, perp_dexs=())
     answers = []
     for config in (plain, SimulatorConfig(market_maker=False)):
-        async with SimulatedExchange(config) as sim:
-            async with aiohttp.ClientSession() as session:
-                got = []
-                for body in ({"type": "meta"}, {"type": "metaAndAssetCtxs"}, {"type": "allMids"},
-                             {"type": "spotMeta"},
-                             {"type": "clearinghouseState", "user": "0x" + "1" * 40}):
-                    async with session.post(sim.base_url + "/info", json=body) as resp:
-                        text = await resp.text()
-                        got.append(text if body["type"] != "clearinghouseState"
-                                   else text.split('"time"')[0])
-                answers.append(got)
+        async with SimulatedExchange(config) as sim, aiohttp.ClientSession() as session:
+            got = []
+            for body in ({"type": "meta"}, {"type": "metaAndAssetCtxs"}, {"type": "allMids"},
+                         {"type": "spotMeta"},
+                         {"type": "clearinghouseState", "user": "0x" + "1" * 40}):
+                async with session.post(sim.base_url + "/info", json=body) as resp:
+                    text = await resp.text()
+                    got.append(text if body["type"] != "clearinghouseState"
+                               else text.split('"time"')[0])
+            answers.append(got)
     assert answers[0] == answers[1]
     assert answers[0][0] != "" and "xyz" not in "".join(answers[1])
 
