@@ -67,8 +67,16 @@ async def test_buy_and_sell_a_hip3_market_through_the_engine(
         sold = oms.sell(PAIR, D("0.005"), OrderType.MARKET, price=(mid * D("0.95")).quantize(D(1)))
         await wait_for(lambda: state_of(oms, sold) is OrderState.FILLED)
         assert sim.truth.positions(account)[PAIR]["szi"] == D("0.015")
-        # Isolated-only: the position is isolated at the market's default leverage.
+        # Isolated-only: the position is isolated at the market's default leverage; cross is
+        # refused by the exchange (journaled with its reason), isolated is accepted.
         assert sim.truth.leverage(account)[PAIR] == (20, False)
+        cross = await oms.set_leverage(PAIR, 5)
+        assert cross.outcome is Outcome.REJECTED and "Cross margin is not allowed" in (
+            cross.reason or "")
+        isolated = await oms.set_leverage(PAIR, 10, "isolated")
+        assert isolated.outcome is Outcome.CONFIRMED, isolated
+        assert sim.truth.leverage(account)[PAIR] == (10, False)
+        assert oms.leverage[PAIR] == (10, False)
         [position] = [p for p in await oms.connector.positions() if p.pair == PAIR]
         assert position.size == D("0.015")
         oms.cancel(resting)
