@@ -93,9 +93,9 @@ async def test_the_connector_against_the_local_builder_dex() -> None:
             assert await conn.open_orders() == [] and await conn.positions() == []
         async with HyperliquidConnector(sim.base_url, private_key=key, perp_dexs=()) as only:
             assert only.perp_dexs == ()
-            with pytest.raises(UnknownPerpDex, match="perp_dexs=\\(\\)"):
+            with pytest.raises(UnknownPerpDex, match=r"perp_dexs=\(\)"):
                 only.trading_rule("xyz:XYZ100")
         picky = HyperliquidConnector(sim.base_url, private_key=key, perp_dexs=["xyz", "zz"])
-        with pytest.raises(UnknownPerpDex, match="'zz' does not exist.*'xyz'"):
+        with pytest.raises(UnknownPerpDex, match=r"'zz' does not exist.*'xyz'"):
             await picky.start()
         await picky.close()
