@@ -111,9 +111,11 @@ async def test_fills_positions_and_pushes_carry_dex_names(sim: SimulatedExchange
         await subscribe(ws, {"type": "userFills", "user": user})
         await subscribe(ws, {"type": "orderUpdates", "user": user})
         await subscribe(ws, {"type": "l2Book", "coin": "xyz:GOLD"})
+        await subscribe(ws, {"type": "allMids", "dex": "xyz"})
         await api.order(bob, order_wire(GOLD, False, "2400", "2"))
         await api.order(alice, order_wire(GOLD, True, "2400", "1.5", c=cloid(2)))
-        got = await collect(ws, {"userFills", "orderUpdates", "l2Book"})
+        got = await collect(ws, {"userFills", "orderUpdates", "l2Book", "allMids"})
+    assert set(got["allMids"]["data"]["mids"]) == {"xyz:XYZ100", "xyz:GOLD"}
     assert got["userFills"]["data"]["fills"][-1]["coin"] == "xyz:GOLD"
     assert got["orderUpdates"]["data"][0]["order"]["coin"] == "xyz:GOLD"
     assert got["l2Book"]["data"]["coin"] == "xyz:GOLD"
