@@ -250,6 +250,8 @@ class HyperliquidConnector(AccountReads):
                 await self.refresh_rules()
             except ConnectionError:
                 log.warning("trading rules refresh failed; keeping the previous rules")
+            except dexes.UnknownPerpDex as exc:  # a configured HIP-3 dex is no longer listed
+                log.error("trading rules refresh: %s; keeping the previous rules", exc)
 
     def trading_rule(self, pair: str) -> TradingRule:
         """Rules of ``pair``; raises ``UnknownPair`` (``UnknownPerpDex`` for a ``dex:COIN`` pair
