@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from connectors.account import AccountSnapshot, BadElement, FundingReport, LedgerReport
 from connectors.hyperliquid import account_parsing as parse
+from connectors.hyperliquid.dexes import merge_snapshots, with_dex
 
 if TYPE_CHECKING:
     from connectors.hyperliquid.rest import HyperliquidRest
@@ -34,15 +35,20 @@ class AccountReads:
 
     if TYPE_CHECKING:
         account: str
+        perp_dexs: tuple[str, ...]
         _rest: HyperliquidRest
 
         def user_events(self) -> Subscription[UserEvent]: ...
 
     async def account_snapshot(self) -> AccountSnapshot:
-        """The perp account now (``clearinghouseState``); raises ``UnexpectedReply`` if the
-        answer lacks a field the reconciliation needs."""
-        reply = await self._rest.info({"type": "clearinghouseState", "user": self.account})
-        return parse.parse_clearinghouse(reply)
+        """The perp account now (``clearinghouseState`` of the first dex and of every covered
+        HIP-3 dex, summed); raises ``UnexpectedReply`` if an answer lacks a field the
+        reconciliation needs."""
+        snapshots = []
+        for dex in ("", *self.perp_dexs):  # HIP-3: one clearinghouse per dex (dexes.py)
+            body = with_dex({"type": "clearinghouseState", "user": self.account}, dex)
+            snapshots.append(parse.parse_clearinghouse(await self._rest.info(body)))
+        return merge_snapshots(snapshots)
 
     async def spot_snapshot(self) -> dict[str, Decimal]:
         """Spot balances by token (``spotClearinghouseState``)."""

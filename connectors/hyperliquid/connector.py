@@ -44,9 +44,11 @@ from connectors.base import (
     Side,
     TradeReport,
     TradingRule,
+    UnknownPair,
 )
 from connectors.hyperliquid import (
     constants,
+    dexes,
     fill_pages,
     order_wires,
     outcomes,
@@ -106,6 +108,7 @@ class HyperliquidConnector(AccountReads):
         rules_refresh_s: float = constants.RULES_REFRESH_INTERVAL_S,
         rate_budget: RateBudget | Literal["off"] | None = None,
         actions_over_ws: bool = False,
+        perp_dexs: Sequence[str] | None = None,
     ) -> None:
         self._signer = L1Signer(private_key) if private_key else None
         if account_address is None and self._signer is None and vault_address is None:
@@ -124,6 +127,11 @@ class HyperliquidConnector(AccountReads):
         self._rest = HyperliquidRest(base_url, timeout_s=request_timeout_s, budget=self.budget)
         self._ws = HyperliquidWs(ws_url or ws_url_for(base_url), ping_interval_s=ws_ping_interval_s)
         self._rules = TradingRules()
+        #: HIP-3 dexes to cover (None: every dex ``perpDexs`` lists; see dexes.py).
+        self._wanted_dexes = None if perp_dexs is None else tuple(perp_dexs)
+        self._listed_dexes: tuple[str, ...] = ()
+        #: Builder dexes whose markets, open orders and positions this connector covers.
+        self.perp_dexs: tuple[str, ...] = ()
         self._rules_refresh_s = rules_refresh_s
         self._refresh_task: asyncio.Task[None] | None = None
         self._books: dict[str, OrderBook] = {}
@@ -227,10 +235,13 @@ class HyperliquidConnector(AccountReads):
     # rules -------------------------------------------------------------------------------------
 
     async def refresh_rules(self) -> None:
-        """Reload ``meta`` and ``spotMeta`` into the rule registry."""
+        """Reload ``meta``, ``spotMeta`` and every covered HIP-3 dex's ``meta`` into the rule
+        registry; raises :class:`UnknownPerpDex` if ``perp_dexs`` names a dex not listed."""
         meta = await self._rest.info({"type": "meta"})
         spot_meta = await self._rest.info({"type": "spotMeta"})
-        self._rules.replace(parse_perp_meta(meta), parse_spot_meta(spot_meta))
+        listed, covered, hip3 = await dexes.load_dex_rules(self._rest, self._wanted_dexes)
+        self._rules.replace(parse_perp_meta(meta) + hip3, parse_spot_meta(spot_meta))
+        self._listed_dexes, self.perp_dexs = listed, covered
 
     async def _refresh_rules_forever(self) -> None:
         while True:
@@ -239,10 +250,19 @@ class HyperliquidConnector(AccountReads):
                 await self.refresh_rules()
             except ConnectionError:
                 log.warning("trading rules refresh failed; keeping the previous rules")
+            except dexes.UnknownPerpDex as exc:  # a configured HIP-3 dex is no longer listed
+                log.error("trading rules refresh: %s; keeping the previous rules", exc)
 
     def trading_rule(self, pair: str) -> TradingRule:
-        """Rules of ``pair``; raises ``UnknownPair``."""
-        return self._rules.get(pair)
+        """Rules of ``pair``; raises ``UnknownPair`` (``UnknownPerpDex`` for a ``dex:COIN`` pair
+        whose dex is not listed or not covered, naming the dexes that are)."""
+        try:
+            return self._rules.get(pair)
+        except UnknownPair:
+            dex = dexes.dex_of(pair)
+            if dex and dex not in self.perp_dexs:
+                raise dexes.UnknownPerpDex(dex, self._listed_dexes, self.perp_dexs) from None
+            raise
 
     # signed actions ----------------------------------------------------------------------------
 
@@ -368,22 +388,30 @@ class HyperliquidConnector(AccountReads):
         return parsing.parse_order_status_reply(reply, None)
 
     async def open_orders(self) -> list[OrderStatusReport]:
-        """Every open order of the account."""
-        reply = await self._rest.info({"type": "openOrders", "user": self.account})
-        if not isinstance(reply, list):
-            raise UnexpectedReply("openOrders reply is not a list", repr(reply))
-        return [parsing.parse_open_order(o) for o in reply]
+        """Every open order of the account, on the first dex and every covered HIP-3 dex."""
+        out: list[OrderStatusReport] = []
+        for dex in ("", *self.perp_dexs):
+            body = {"type": "openOrders", "user": self.account}
+            reply = await self._rest.info(dexes.with_dex(body, dex))
+            if not isinstance(reply, list):
+                raise UnexpectedReply("openOrders reply is not a list", repr(reply))
+            out.extend(parsing.parse_open_order(o) for o in reply)
+        return out
 
     async def fills_since(self, start_ms: int) -> list[FillReport]:
         """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
         return await fill_pages.fills_since(self._rest, self.account, start_ms)
 
     async def positions(self) -> list[PositionReport]:
-        """Open perp positions of the account."""
-        state = await self._rest.info({"type": "clearinghouseState", "user": self.account})
-        if not isinstance(state, dict):
-            raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
-        return parsing.parse_positions(state)
+        """Open perp positions of the account, on the first dex and every covered HIP-3 dex."""
+        out: list[PositionReport] = []
+        for dex in ("", *self.perp_dexs):
+            body = {"type": "clearinghouseState", "user": self.account}
+            state = await self._rest.info(dexes.with_dex(body, dex))
+            if not isinstance(state, dict):
+                raise UnexpectedReply("clearinghouseState reply is not an object", repr(state))
+            out.extend(parsing.parse_positions(state))
+        return out
 
     async def reference_price(self, pair: str, side: Side) -> Decimal:
         """Best opposite quote of the live book when fresh, else of an ``l2Book`` snapshot,
@@ -399,7 +427,8 @@ class HyperliquidConnector(AccountReads):
 
     async def mark_price(self, pair: str) -> Decimal:
         """The mark price of perp ``pair`` (``metaAndAssetCtxs``), what triggers fire on."""
-        return prices.mark_of(await self._rest.info({"type": "metaAndAssetCtxs"}), pair)
+        body = dexes.with_dex({"type": "metaAndAssetCtxs"}, dexes.dex_of(pair))
+        return prices.mark_of(await self._rest.info(body), pair)
 
     async def spot_balances(self) -> dict[str, Decimal]:
         """Spot token balances (total, including amounts on hold) by token name."""

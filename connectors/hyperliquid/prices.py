@@ -75,4 +75,5 @@ async def reference_price(
     found = book_reference(parse_l2_book(await rest.info({"type": "l2Book", "coin": pair})), side)
     if found is not None:
         return found
-    return mid_of(await rest.info({"type": "allMids"}), pair)
+    dex = pair.split(":", 1)[0] if ":" in pair else ""  # HIP-3 mids come with their dex
+    return mid_of(await rest.info({"type": "allMids", **({"dex": dex} if dex else {})}), pair)

@@ -23,9 +23,9 @@ from oms.engine import OrderManager
 
 
 async def _recover(url: str, exchange: str, key: str, mainnet: bool,
-                   account: str | None) -> dict[str, Any]:
+                   account: str | None, perp_dexs: list[str] | None = None) -> dict[str, Any]:
     connector = HyperliquidConnector(exchange, private_key=key, is_mainnet=mainnet,
-                                     account_address=account)
+                                     account_address=account, perp_dexs=perp_dexs)
     manager = await OrderManager.open(url, connector)
     try:
         assert manager.recovery_report is not None
@@ -46,12 +46,16 @@ def recover(
     mainnet: Annotated[bool, typer.Option(help="Sign for mainnet.")] = False,
     account: AccountOption = None,
     url: UrlOption = None,
+    perp_dex: Annotated[
+        list[str] | None, typer.Option(help="HIP-3 dex to reconcile besides the first one "
+                                       "(repeatable); default: every dex the exchange lists.")
+    ] = None,
 ) -> None:
     """Recover the journal against the exchange (replay, verify, reconcile); places no order."""
     key = load_private_key(keystore)
     account_address = check_account(account)
     journal = resolve_url(url).render_as_string(hide_password=False)
-    report = run(_recover(journal, exchange, key, mainnet, account_address))
+    report = run(_recover(journal, exchange, key, mainnet, account_address, perp_dex))
     out.print(f"account {report.pop('account')} recovered against {redact_urls(exchange)}")
     table = Table(title="recovery report", title_justify="left")
     table.add_column("item")

@@ -41,6 +41,8 @@ class ExchangeSection:
     keystore_password_env: str = "OMS_KEYSTORE_PASSWORD"
     account: str | None = None
     mainnet: bool = False
+    #: HIP-3 builder dexes to trade and reconcile (absent: every dex ``perpDexs`` lists).
+    perp_dexs: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

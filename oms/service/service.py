@@ -85,7 +85,8 @@ class Service:
         await preflight(cfg)
         connector = HyperliquidConnector(cfg.exchange.url, private_key=key.reveal(),
                                          account_address=cfg.exchange.account,
-                                         is_mainnet=cfg.exchange.mainnet)
+                                         is_mainnet=cfg.exchange.mainnet,
+                                         perp_dexs=cfg.exchange.perp_dexs)
         self.alerter = Alerter(cfg.alerts.webhook_url, service=cfg.path.stem,
                                account=connector.account, timeout_s=cfg.alerts.webhook_timeout_s,
                                retries=cfg.alerts.webhook_retries)

@@ -63,7 +63,8 @@ async def test_user_views(sim: SimulatedExchange, api: Api, alice: LocalAccount,
 async def test_start_up_types_clients_ask_for(sim: SimulatedExchange, api: Api,
                                               alice: LocalAccount) -> None:
     user = alice.address
-    assert await api.info({"type": "perpDexs"}) == [None]
+    dexes = await api.info({"type": "perpDexs"})
+    assert dexes[0] is None and [d["name"] for d in dexes[1:]] == ["xyz"]  # HIP-3: test_sim_dexes
     assert await api.info({"type": "userAbstraction", "user": user}) == "default"
     assert await api.info({"type": "maxBuilderFee", "user": user, "builder": user}) == 0
     assert await api.info({"type": "approvedBuilders", "user": user}) == []

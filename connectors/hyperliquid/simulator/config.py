@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from .dex_rules import check_dex_markets
+
 # Two house accounts run the background market: one quotes, one occasionally trades through.
 MAKER_ADDRESS = "0x00000000000000000000000000000000000000a1"
 TAKER_ADDRESS = "0x00000000000000000000000000000000000000a2"
@@ -46,6 +48,13 @@ DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
     MarketSpec("ETH", 1, 4, Decimal("3000"), max_leverage=25),
     MarketSpec("SOL", 2, 2, Decimal("150"), max_leverage=20),
     MarketSpec("PURR/USDC", 10000, 0, Decimal("0.2"), max_leverage=1, is_spot=True, base="PURR"),
+)
+
+#: HIP-3 markets of the builder-deployed dex "xyz" (``perp_dexs`` index 1): named ``dex:COIN``,
+#: asset id ``100000 + 10000 * dex_index + index_in_meta`` (reference §2.1, §13.9; dexes.py).
+HIP3_MARKETS: tuple[MarketSpec, ...] = (
+    MarketSpec("xyz:XYZ100", 110000, 4, Decimal("25000"), max_leverage=20),
+    MarketSpec("xyz:GOLD", 110001, 2, Decimal("2400"), max_leverage=10),
 )
 
 
@@ -87,7 +96,10 @@ class SimulatorConfig:
     accounts: tuple[str, ...] = ()  # addresses funded at start (others: on first use)
     funding_interval_s: float | None = None  # a funding round this often (None: only on demand)
     funding_rate: Decimal = Decimal("0.0000125")  # hourly rate of every round (reference §13.14)
-    markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
+    markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS + HIP3_MARKETS)
+    #: Builder-deployed (HIP-3) perp dexes in ``perpDexs`` order (index 1, 2, …); a market named
+    #: ``"dex:COIN"`` belongs to one of them (rules checked by ``dex_rules.check_dex_markets``).
+    perp_dexs: tuple[str, ...] = ("xyz",)
     #: Fund an account on its first use (an /info query naming it, or an L1 action it signs).
     #: ``False`` is the live behaviour: ``User or API Wallet 0x… does not exist.`` until funded.
     auto_fund: bool = True
@@ -125,6 +137,9 @@ class SimulatorConfig:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 < value < float("inf")):
                 raise SimulatorConfigError(f"{name} must be a positive number of seconds")
+        problem = check_dex_markets(self.perp_dexs, self.markets)
+        if problem is not None:
+            raise SimulatorConfigError(problem)
 
     def market_by_coin(self, coin: str) -> MarketSpec:
         """The market named ``coin`` (e.g. ``"BTC"``, ``"PURR/USDC"``)."""

@@ -23,6 +23,8 @@ from .account_ops import AccountHistory
 from .accounts import ZERO, Account, fee_for
 from .auth import AgentBook, NonceBook
 from .config import HOUSE_ADDRESSES, MarketSpec, SimulatorConfig
+from .dex_rules import dex_of
+from .dexes import ensure_isolated
 from .matching import Match, OrderBook, RestingOrder
 from .records import OrderRecord, fmt
 from .rules import order_rule_error
@@ -194,6 +196,7 @@ class ExchangeEngine:
             return self._reject(user, market, wire, "badAloPxRejected",
                                 f"Post only order would have immediately matched, bbo was {bbo}.",
                                 now)
+        ensure_isolated(self, account, market)  # HIP-3 markets are isolated-only (dexes.py)
         lev = account.leverage_of(market.coin, self.config.default_leverage)
         if not account.house:
             money_error = self._money_check(account, market, wire, sz, lev)
@@ -422,7 +425,7 @@ class ExchangeEngine:
             return (bid + ask) / 2
         return self.mids[coin]
 
-    def all_mids(self) -> dict[str, str]:
-        """``allMids`` payload: coin -> mid string."""
+    def all_mids(self, dex: str = "") -> dict[str, str]:
+        """``allMids`` payload of ``dex`` (spot pairs go with the first dex): coin -> mid."""
         return {coin: fmt(self.book_mid(coin).quantize(Decimal("1e-8")).normalize())
-                for coin in self.books}
+                for coin in self.books if dex_of(coin) == dex}

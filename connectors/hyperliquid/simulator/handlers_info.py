@@ -17,8 +17,11 @@ import orjson
 from .account_ops import liquidation_px
 from .actions import ADDRESS_RE, ActionFormatError, parse_oid_or_cloid
 from .authority import SUB_ACCOUNT, touch
+from .dex_rules import dex_of, markets_of
+from .dexes import ensure_isolated, hip3_equity
 from .engine import ExchangeEngine
 from .info_account import NOT_HANDLED, account_info
+from .info_dexes import dex_universe, perp_dexs_answer, requested_dex
 from .info_startup import MARKET_TYPES, STARTUP_USER_TYPES, USER_TYPES, answer_startup
 from .leverage import isolated_leverage_wire
 from .pushes import l2_book
@@ -31,12 +34,9 @@ MAX_FILLS = 2000
 ZERO = Decimal(0)
 
 
-def meta(engine: ExchangeEngine) -> dict[str, Any]:
-    """``meta``: the perp universe (index = asset id)."""
-    universe = [{"name": m.coin, "szDecimals": m.sz_decimals, "maxLeverage": m.max_leverage,
-                 "marginTableId": m.max_leverage}
-                for m in engine.config.markets if not m.is_spot]
-    return {"universe": universe, "marginTables": [], "collateralToken": 0}
+def meta(engine: ExchangeEngine, dex: str = "") -> dict[str, Any]:
+    """``meta``: the perp universe of ``dex`` (index = asset id; HIP-3 ids: dexes.py)."""
+    return {"universe": dex_universe(engine, dex), "marginTables": [], "collateralToken": 0}
 
 
 def spot_meta(engine: ExchangeEngine) -> dict[str, Any]:
@@ -64,14 +64,17 @@ def _ctx(engine: ExchangeEngine, coin: str) -> dict[str, Any]:
             "prevDayPx": mark, "dayBaseVlm": "0.0"}
 
 
-def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str, Any]:
-    """``clearinghouseState`` of ``user``: positions and margin summary."""
+def clearinghouse_state(engine: ExchangeEngine, user: str, now: int,
+                        dex: str = "") -> dict[str, Any]:
+    """``clearinghouseState`` of ``user`` on ``dex``: its positions and margin summary."""
     account = engine.view(user)
     marks = engine.marks()
     default_lev = engine.config.default_leverage
     positions = []
     total_ntl = ZERO
     for coin, pos in sorted(account.positions.items()):
+        if dex_of(coin) != dex:
+            continue
         mark = marks.get(coin, pos.entry_px)
         lev = account.leverage_of(coin, default_lev)
         value = abs(pos.szi) * mark
@@ -90,11 +93,16 @@ def clearinghouse_state(engine: ExchangeEngine, user: str, now: int) -> dict[str
             "cumFunding": {"allTime": "0.0", "sinceChange": "0.0", "sinceOpen": "0.0"}}})
     value = account.account_value(marks)
     used = account.position_margin(marks, default_lev)
+    hip3_value, hip3_margin = hip3_equity(engine, account)
+    if dex:  # an isolated-only dex: the equity of its positions (dexes.py)
+        value, used = hip3_value, hip3_margin
+    else:
+        value, used = value - hip3_value, used - hip3_margin
     summary = {"accountValue": fmt(value.quantize(Decimal("1e-6"))),
                "totalMarginUsed": fmt(used.quantize(Decimal("1e-6"))),
                "totalNtlPos": fmt(total_ntl.quantize(Decimal("1e-6"))),
                "totalRawUsd": fmt(account.usdc.quantize(Decimal("1e-6")))}
-    withdrawable = max(ZERO, account.available_margin(marks, default_lev))
+    withdrawable = ZERO if dex else max(ZERO, account.available_margin(marks, default_lev))
     return {"assetPositions": positions, "crossMaintenanceMarginUsed": fmt(used / 2),
             "crossMarginSummary": summary, "marginSummary": summary, "time": now,
             "withdrawable": fmt(withdrawable.quantize(Decimal("1e-6")))}
@@ -140,20 +148,21 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
     if kind not in MARKET_TYPES and kind not in USER_TYPES:
         raise ActionFormatError(f"unknown info type {kind[:100]!r}")
     if kind == "perpDexs":
-        return [None]  # only the first (validator-operated) perp dex
+        return perp_dexs_answer(engine)
+    dex = requested_dex(engine, body)
     if kind == "meta":
-        return meta(engine)
+        return meta(engine, dex)
     if kind == "spotMeta":
         return spot_meta(engine)
     if kind == "metaAndAssetCtxs":
-        return [meta(engine), [_ctx(engine, m.coin) for m in engine.config.markets
-                               if not m.is_spot]]
+        return [meta(engine, dex), [_ctx(engine, m.coin)
+                                    for m in markets_of(dex, engine.config.markets)]]
     if kind == "spotMetaAndAssetCtxs":
         ctxs = [{**_ctx(engine, m.coin), "coin": m.coin, "circulatingSupply": "0.0"}
                 for m in engine.config.markets if m.is_spot]
         return [spot_meta(engine), ctxs]
     if kind == "allMids":
-        return engine.all_mids()
+        return engine.all_mids(dex)
     if kind == "l2Book":
         coin = body.get("coin")
         if not isinstance(coin, str):
@@ -168,9 +177,10 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         return answer_startup(engine, kind, user, body)
     touch(engine, user)  # first use funds the account (policy and cap: see authority.py)
     if kind == "openOrders":
-        return [r.basic_wire() for r in engine.open_orders(user)]
+        return [r.basic_wire() for r in engine.open_orders(user) if dex_of(r.coin) == dex]
     if kind == "frontendOpenOrders":
-        return [r.frontend_wire(nested_children(engine, r)) for r in engine.open_orders(user)]
+        return [r.frontend_wire(nested_children(engine, r)) for r in engine.open_orders(user)
+                if dex_of(r.coin) == dex]
     if kind == "orderStatus":
         record = engine.find(user, parse_oid_or_cloid(body.get("oid")))
         if record is None:
@@ -189,7 +199,7 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         picked = [f for f in engine.fills.get(user, []) if start <= f["time"] <= end]
         return picked[:MAX_FILLS]
     if kind == "clearinghouseState":
-        return clearinghouse_state(engine, user, now)
+        return clearinghouse_state(engine, user, now, dex)
     if kind == "spotClearinghouseState":
         account = engine.view(user)
         return {"balances": [{"coin": c, "token": i, "total": fmt(v), "hold": "0.0",
@@ -204,6 +214,7 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
         coin = str(body.get("coin"))
         market = engine.config.market_by_coin(coin)
         account = engine.account(user)
+        ensure_isolated(engine, account, market)
         lev, cross = account.leverage.get(coin, (engine.config.default_leverage, True))
         setting: dict[str, Any] = {"type": "cross" if cross else "isolated", "value": lev}
         if not cross:

@@ -6,7 +6,7 @@ gets ``unknown info type`` before any other check, not an unrelated complaint ab
 
 Example::
 
-    answer_startup(engine, "perpDexs", body)   # [None]: only the first (validator) dex
+    answer_startup(engine, "referral", user, body)   # the referral state of user
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .dexes import leverage_refusal
 from .records import fmt
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ def update_leverage(engine: ExchangeEngine, user: str, asset: int, is_cross: boo
         return f"Invalid asset {asset}."
     if not 1 <= leverage <= market.max_leverage:
         return f"Invalid leverage value. Max leverage for {market.coin} is {market.max_leverage}."
+    refusal = leverage_refusal(market, is_cross)  # HIP-3: isolated-only (dexes.py)
+    if refusal is not None:
+        return refusal
     account = engine.account(user)
     current = account.leverage.get(market.coin)
     was_cross = current[1] if current is not None else True

@@ -60,6 +60,9 @@ def build_pushes(engine: ExchangeEngine, now: int) -> list[Push]:
             out.append((("bbo", coin), {"channel": "bbo", "data": payload}))
     if engine.dirty_books or engine.mids_dirty:
         out.append((("allMids", ""), {"channel": "allMids", "data": {"mids": engine.all_mids()}}))
+        for dex in engine.config.perp_dexs:  # HIP-3 dexes: their own allMids subscription
+            out.append((("allMids", dex), {"channel": "allMids",
+                                           "data": {"mids": engine.all_mids(dex)}}))
     out.extend(engine.history.drain())
     engine.pending_updates.clear()
     engine.pending_fills.clear()

@@ -87,8 +87,11 @@ class WsHub:
         if not isinstance(sub, dict) or not isinstance(sub.get("type"), str):
             raise SubscriptionError("subscription must be an object with a type")
         kind = sub["type"]
-        if kind == "allMids":
-            return ("allMids", "")
+        if kind == "allMids":  # per dex (HIP-3, reference §13.9); absent: the first dex
+            dex = sub.get("dex") or ""
+            if dex and dex not in self.engine.config.perp_dexs:
+                raise SubscriptionError(f"unknown perp dex {str(dex)[:20]!r}")
+            return ("allMids", dex)
         if kind in COIN_CHANNELS:
             coin = sub.get("coin")
             if not isinstance(coin, str) or coin not in self.engine.books:
@@ -155,8 +158,8 @@ class WsHub:
         elif channel == "bbo":
             self._enqueue(conn, {"channel": "bbo", "data": bbo(self.engine, ident, now)}, True)
         elif channel == "allMids":
-            self._enqueue(conn, {"channel": "allMids", "data": {"mids": self.engine.all_mids()}},
-                          True)
+            self._enqueue(conn, {"channel": "allMids",
+                                 "data": {"mids": self.engine.all_mids(ident)}}, True)
         elif channel == "userFills":
             touch(self.engine, ident)
             fills = self.engine.fills.get(ident, [])[-MAX_SNAPSHOT_FILLS:]

@@ -89,8 +89,10 @@ async def test_connector_meets_no_429_under_the_exchanges_own_limits() -> None:
 async def test_without_a_budget_the_exchange_answers_429_null() -> None:
     config = SimulatorConfig(market_maker=False, limits="real", ip_weight_per_minute=60)
     async with SimulatedExchange(config) as sim:  # noqa: SIM117 (the URL exists once started)
+        # perp_dexs=(): no perpDexs/meta(dex) at start — 60 weight a minute would not cover them.
         async with HyperliquidConnector(sim.base_url, account_address="0x" + "11" * 20,
-                                        rate_budget="off", rules_refresh_s=0) as conn:
+                                        rate_budget="off", rules_refresh_s=0,
+                                        perp_dexs=()) as conn:
             statuses = []
             for _ in range(40):
                 status, text, _ = await conn.rest._post("/info", {"type": "allMids"})
