@@ -61,6 +61,7 @@ def build_pushes(engine: ExchangeEngine, now: int) -> list[Push]:
     if engine.dirty_books or engine.mids_dirty:
         out.append((("allMids", ""), {"channel": "allMids", "data": {"mids": engine.all_mids()}}))
     out.extend(engine.history.drain())
+    out.extend(engine.twaps.drain())
     engine.pending_updates.clear()
     engine.pending_fills.clear()
     engine.pending_trades.clear()
