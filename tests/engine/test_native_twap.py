@@ -102,7 +102,7 @@ async def test_cancel_goes_through_twap_cancel_and_keeps_the_slices_filled(
             await algos.cancel(pid)
             state = await algos.wait_finished(pid, 10)
             assert state.status == "canceled", state.reason
-            twap_id = algos._native.state(pid).twap_id  # type: ignore[union-attr]
+            twap_id = algos.native.state(pid).twap_id
             assert twap_id is not None
             status, executed, keys = await _exchange_truth(oms.connector, twap_id)
             assert status == "terminated" and D(0) < executed < D("0.2")
