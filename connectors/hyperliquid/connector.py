@@ -54,6 +54,7 @@ from connectors.hyperliquid import (
     outcomes,
     parsing,
     prices,
+    twap,
     wire,
 )
 from connectors.hyperliquid.account_reads import AccountReads
@@ -75,6 +76,7 @@ from connectors.hyperliquid.streams import Broadcast, Subscription
 from connectors.hyperliquid.user_events import UserEvent
 from connectors.hyperliquid.ws import HyperliquidWs
 from connectors.hyperliquid.ws_post import WsPoster
+from connectors.twap import NativeTwapRequest, TwapPlaceResult, TwapSliceFill, TwapStatus
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +373,44 @@ class HyperliquidConnector(AccountReads):
         rule = self.trading_rule(pair)
         action = order_wires.isolated_margin_action(rule, amount)
         return outcomes.default_result(await self._send(action, expires_after_ms))
+    # native TWAP (reference §13.11; connectors/hyperliquid/twap.py) ---------------------------
+
+    def check_twap(self, request: NativeTwapRequest, price: Decimal) -> None:
+        """Raise ``InvalidTwap`` / ``UnknownPair`` for a TWAP the exchange would refuse."""
+        twap.check_twap(self.trading_rule(request.pair), request, price)
+
+    async def twap_order(
+        self, request: NativeTwapRequest, expires_after_ms: int | None
+    ) -> TwapPlaceResult:
+        """Place a native TWAP; three-valued (a lost reply is UNKNOWN: see ``twap_history``)."""
+        rule = self.trading_rule(request.pair)
+        twap.check_twap(rule, request, Decimal("Infinity"))
+        action = twap.twap_order_action(
+            rule.asset_id, request.side == "buy", wire.decimal_to_wire(request.amount),
+            request.reduce_only, request.minutes, request.randomize)
+        return twap.twap_order_result(await self._send(action, expires_after_ms))
+
+    async def twap_cancel(
+        self, pair: str, twap_id: str, expires_after_ms: int | None
+    ) -> CancelResult:
+        """Stop a running native TWAP (its filled slices stay)."""
+        action = twap.twap_cancel_action(self.trading_rule(pair).asset_id, int(twap_id))
+        return twap.twap_cancel_result(await self._send(action, expires_after_ms))
+
+    async def twap_history(self) -> list[TwapStatus]:
+        """Every ``twapHistory`` row of the account, oldest first."""
+        return twap.parse_twap_history(
+            await self._rest.info({"type": "twapHistory", "user": self.account}))
+
+    async def twap_slice_fills(self, start_ms: int | None = None) -> list[TwapSliceFill]:
+        """Native TWAP slice fills, oldest first: the newest 2000 (``userTwapSliceFills``), or
+        those at or after ``start_ms`` (``userTwapSliceFillsByTime``, first 2000)."""
+        body: dict[str, Any] = {"type": "userTwapSliceFills", "user": self.account}
+        if start_ms is not None:
+            body = {"type": "userTwapSliceFillsByTime", "user": self.account,
+                    "startTime": start_ms}
+        return twap.parse_slice_fills(await self._rest.info(body))
+
     # queries -----------------------------------------------------------------------------------
 
     async def order_status(self, cloid: str) -> OrderStatusReport:

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventstore import NO_STREAM, NewEvent
+from oms.algos.native_twap import NativeTwaps
 from oms.algos.specs import iceberg_spec, twap_spec
 from oms.domain.enums import OrderState, OrderType, TimeInForce
 from oms.domain.events import OrderEvent
@@ -76,18 +77,23 @@ class AlgoRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
+        self._native: NativeTwaps | None = None  # the exchange's own TWAPs (native_twap.py)
 
     @classmethod
     async def start(
-        cls, oms: OrderManager, *, tick_s: float = 0.25, min_interval_s: float = 1.0
+        cls, oms: OrderManager, *, tick_s: float = 0.25, min_interval_s: float = 1.0,
+        native_poll_s: float = 2.0,
     ) -> AlgoRunner:
         """Resume every unfinished parent from the journal, then start the schedule's clock.
 
         Call it right after ``OrderManager.open`` (whose recovery reconciled every child).
+        Native TWAPs are reconciled with the exchange here too, then followed every
+        ``native_poll_s`` seconds.
         """
         runner = cls(oms, tick_s=tick_s, min_interval_s=min_interval_s)
         oms.add_listener(on_event=runner._on_order_event)
         await runner._resume()
+        runner._native = await NativeTwaps.start(oms, poll_s=native_poll_s)
         runner._ticker = asyncio.get_running_loop().create_task(runner._tick(), name="oms-algos")
         return runner
 
@@ -114,6 +120,16 @@ class AlgoRunner:
         rule = self._oms.connector.trading_rule(pair)
         return self._create(iceberg_spec(rule, side, amount, price, display=display))
 
+    async def native_twap(
+        self, pair: str, side: str, amount: Decimal, *, minutes: int, randomize: bool = False,
+        reduce_only: bool = False,
+    ) -> str:  # fmt: skip
+        """Start the exchange's own TWAP (Hyperliquid ``twapOrder``) as a parent; returns its id
+        once journaled. See :class:`oms.algos.native_twap.NativeTwaps` (errors, crash safety)."""
+        assert self._native is not None, "use AlgoRunner.start"
+        return await self._native.place(pair, side, amount, minutes=minutes,
+                                        randomize=randomize, reduce_only=reduce_only)
+
     async def pause(self, parent_id: str) -> None:
         """Journal a pause: the working child is canceled and nothing is released until resume."""
         await self._control(parent_id, "pause")
@@ -124,6 +140,9 @@ class AlgoRunner:
 
     async def cancel(self, parent_id: str) -> None:
         """Journal a cancel: the working child is canceled, then the parent ends ``canceled``."""
+        if self._native is not None and parent_id in self._native.states():
+            await self._native.cancel(parent_id)  # twapCancel
+            return
         await self._control(parent_id, "cancel")
 
     # ------------------------------------------------------------------ queries
@@ -134,24 +153,35 @@ class AlgoRunner:
         A parent just started and not yet durable shows as ``working`` with ``version`` 0.
         """
         state = self._states.get(parent_id) or self._pending.get(parent_id)
+        if state is None and self._native is not None and parent_id in self._native.states():
+            return self._native.state(parent_id).as_parent()
         if state is None:
             raise UnknownParent(parent_id)
         return state
 
+    @property
+    def native(self) -> NativeTwaps:
+        """The native TWAP parents (their exchange ids and slice fills: ``native.state(id)``)."""
+        assert self._native is not None, "use AlgoRunner.start"
+        return self._native
+
     def parents(self) -> dict[str, ParentState]:
         """Every parent this runner knows (resumed or started here)."""
-        return {**self._pending, **self._states}
+        native = self._native.states() if self._native is not None else {}
+        return {**{k: v.as_parent() for k, v in native.items()}, **self._pending, **self._states}
 
     async def wait_finished(self, parent_id: str, timeout_s: float = 30.0) -> ParentState:
         """Wait until the parent is done, canceled or failed; ``TimeoutError`` otherwise."""
         async with asyncio.timeout(timeout_s):
             while self.parent(parent_id).status in ACTIVE:  # noqa: ASYNC110 - a bounded poll of the folded state
                 await asyncio.sleep(0.02)
-        return self._states[parent_id]
+        return self.parent(parent_id)
 
     async def close(self) -> None:
         """Stop the clock and the runner's tasks (children stay as they are, journaled)."""
         self._closed = True
+        if self._native is not None:
+            await self._native.close()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -68,6 +68,8 @@ def sim(
         typer.Option("--admin", help="Serve POST /admin on loopback: change faults and mark"
                      " prices at run time (see connectors/hyperliquid/simulator/admin.py)."),
     ] = False,
+    twap_speedup: Annotated[float, typer.Option(
+        min=0.001, help="Native TWAP: divide the 30 s between suborders by this (tests).")] = 1.0,
     grpc_port: Annotated[
         int, typer.Option(min=0, max=65535, help="dYdX: the node's gRPC port (0: a free one).")
     ] = 9090,
@@ -103,7 +105,7 @@ def sim(
             seed=seed, market_maker=not no_market_maker, state_file=state_file,
             initial_usdc=usdc, auto_fund=not real_accounts, max_auto_accounts=max_auto_accounts,
             max_ws_per_client=max_ws_per_client, request_timeout_s=request_timeout,
-            limits=limits, tick_interval_s=tick, admin_api=admin)
+            limits=limits, tick_interval_s=tick, admin_api=admin, twap_speedup=twap_speedup)
     except SimulatorConfigError as exc:
         raise UsageError(str(exc)) from None
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"

@@ -15,6 +15,7 @@ EXPECTED = {
     "crash_recovery.py": "0 differences",
     "property_test_state_machine.py": "OK",
     "twap_crash.py": "exact total: 0.6 of 0.6",
+    "native_twap_crash.py": "exact total: 0.11 of 0.11",
     "order_kinds.py": "stop-loss canceled (siblingFilledCanceled)",
     "feed_subscriber.py": "ZeroMQ: 60 events, in order: True",
 }

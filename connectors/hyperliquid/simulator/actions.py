@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .engine import OrderWire
+from .twap import TwapWire
 
 CLOID_RE = re.compile(r"^0x[0-9a-fA-F]{32}$")
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -24,7 +25,7 @@ U64_LIMIT = 2**64
 TIFS = ("Gtc", "Ioc", "Alo", "FrontendMarket")
 L1_TYPES = frozenset({"order", "cancel", "cancelByCloid", "modify", "batchModify",
                       "scheduleCancel", "updateLeverage", "updateIsolatedMargin", "noop",
-                      "createSubAccount", "setReferrer"})
+                      "createSubAccount", "setReferrer", "twapOrder", "twapCancel"})
 USER_SIGNED_TYPES = frozenset({"approveAgent", "approveBuilderFee"})
 MAX_REFERRAL_CODE = 20
 
@@ -217,6 +218,8 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
         canonical.update({"asset": payload[0], "isBuy": payload[1], "ntli": payload[2]})
     elif kind == "noop":
         payload = None
+    elif kind in ("twapOrder", "twapCancel"):
+        payload = parse_twap_action(kind, raw, canonical)
     elif kind == "setReferrer":
         payload = _req(raw, "code", str)
         if not 1 <= len(payload) <= MAX_REFERRAL_CODE:
@@ -248,3 +251,22 @@ def parse_action(raw: Any) -> tuple[str, Any, dict[str, Any]]:
     else:
         raise ActionFormatError(f"unknown action type {kind!r}")
     return kind, payload, canonical
+
+
+def parse_twap_action(kind: str, raw: dict[str, Any], canonical: dict[str, Any]) -> Any:
+    """``twapOrder`` → :class:`TwapWire`; ``twapCancel`` → ``(asset, twap id)``.
+
+    Canonical key order is the wire's (a, b, s, r, m, t; reference §13.11), so the signature
+    recovers over the same msgpack bytes the client hashed.
+    """
+    if kind == "twapCancel":
+        asset, twap_id = _req(raw, "a", int), _req(raw, "t", int)
+        canonical.update({"a": asset, "t": twap_id})
+        return asset, twap_id
+    twap = _obj(raw.get("twap"), "twap")
+    sz, s_text = canonical_number(_req(twap, "s", str))
+    wire = TwapWire(_req(twap, "a", int), _req(twap, "b", bool), sz, _req(twap, "r", bool),
+                    _req(twap, "m", int), _req(twap, "t", bool))
+    canonical["twap"] = {"a": wire.asset, "b": wire.is_buy, "s": s_text, "r": wire.reduce_only,
+                         "m": wire.minutes, "t": wire.randomize}
+    return wire

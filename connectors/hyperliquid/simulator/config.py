@@ -119,8 +119,12 @@ class SimulatorConfig:
     ip_weight_per_minute: int = 1200
     address_buffer: int = 10_000
     max_open_orders: int = 1000
+    #: Native TWAP: the 30 s between suborders is divided by this (tests: 60 → every 0.5 s).
+    twap_speedup: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.twap_speedup > 0:
+            raise SimulatorConfigError(f"twap_speedup must be > 0, not {self.twap_speedup}")
         if not (self.initial_usdc.is_finite() and self.initial_usdc >= 0):
             raise SimulatorConfigError(
                 f"initial_usdc must be a finite number >= 0, not {self.initial_usdc}")

@@ -29,6 +29,7 @@ from .matching import Match, OrderBook, RestingOrder
 from .records import OrderRecord, fmt
 from .rules import order_rule_error
 from .triggers import on_status, place_trigger
+from .twap import TwapBook
 
 OPEN = "open"
 # Cancels the exchange makes on its own, also pushed as ``nonUserCancel`` on ``userEvents``.
@@ -91,6 +92,7 @@ class ExchangeEngine:
         self.reduce_only_open: dict[str, set[int]] = defaultdict(set)
         self.armed: set[int] = set()  # trigger orders watching the mark (see triggers.py)
         self.history = AccountHistory()  # funding and ledger rows (account_ops.py)
+        self.twaps = TwapBook(config.seed, config.twap_speedup)  # native TWAP (twap.py)
 
     # ----- accounts -------------------------------------------------------------------------
 

@@ -199,6 +199,12 @@ def _apply(engine: ExchangeEngine, user: str, kind: str, payload: Any, now: int,
         if isinstance(status, dict) and "error" in status:
             return err(str(status["error"]))
         return ok({"type": "default"})
+    if kind == "twapOrder":  # native TWAP (twap.py, reference §13.11)
+        status = engine.twaps.place(engine, user, payload, now)
+        return ok({"type": "twapOrder", "data": {"status": status}})
+    if kind == "twapCancel":
+        status = engine.twaps.cancel(engine, user, payload[0], payload[1], now)
+        return ok({"type": "twapCancel", "data": {"status": status}})
     if kind == "setReferrer":
         if user in engine.referrers:
             return err("Referrer already set")

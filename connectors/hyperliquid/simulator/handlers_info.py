@@ -221,6 +221,15 @@ def _answer(engine: ExchangeEngine, body: dict[str, Any], now: int) -> Any:
             setting["rawUsd"] = fmt(account.isolated_extra.get(coin, ZERO))
         return {"user": user, "coin": market.coin, "leverage": setting,
                 "markPx": fmt(engine.mids[coin])}
+    if kind == "twapHistory":
+        return engine.twaps.history(user)
+    if kind == "userTwapSliceFills":
+        return engine.twaps.fills_of(user)
+    if kind == "userTwapSliceFillsByTime":
+        start = _time(body, "startTime", None)
+        if start is None:
+            raise ActionFormatError("startTime is required")
+        return engine.twaps.fills_of(user, start, _time(body, "endTime", None))
     answer = account_info(engine, kind, body, user, now)
     if answer is not NOT_HANDLED:
         return answer

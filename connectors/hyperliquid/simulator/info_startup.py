@@ -25,7 +25,8 @@ USER_TYPES = frozenset({
     "userFillsByTime", "clearinghouseState", "spotClearinghouseState", "userRateLimit",
     "userRole", "userAbstraction", "userDexAbstraction", "maxBuilderFee", "approvedBuilders",
     "extraAgents", "subAccounts", "referral", "activeAssetData", "userFunding",
-    "userNonFundingLedgerUpdates"})
+    "userNonFundingLedgerUpdates", "twapHistory", "userTwapSliceFills",
+    "userTwapSliceFillsByTime"})
 STARTUP_USER_TYPES = frozenset({"userAbstraction", "userDexAbstraction", "maxBuilderFee",
                                 "approvedBuilders", "extraAgents", "subAccounts", "referral"})
 

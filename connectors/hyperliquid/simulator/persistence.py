@@ -74,6 +74,7 @@ def snapshot(engine: ExchangeEngine, mm: MarketMaker) -> dict[str, Any]:
         "builder_fees": {str(oid): [b, str(r)] for oid, (b, r) in engine.builder_fees.items()},
         "referrers": engine.referrers,
         "market_maker": mm.to_state(),
+        "twaps": engine.twaps.to_state(),
     }
 
 
@@ -116,6 +117,7 @@ def restore(engine: ExchangeEngine, mm: MarketMaker, state: dict[str, Any]) -> N
                 record.oid, record.user, record.is_buy, record.limit_px, record.sz,
                 record.orig_sz, record.timestamp))
     mm.load_state(state["market_maker"])
+    engine.twaps.load(state.get("twaps"))  # files from before native TWAP have none
 
 
 def encode(state: dict[str, Any]) -> bytes:

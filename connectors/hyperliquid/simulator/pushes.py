@@ -64,6 +64,7 @@ def build_pushes(engine: ExchangeEngine, now: int) -> list[Push]:
             out.append((("allMids", dex), {"channel": "allMids",
                                            "data": {"mids": engine.all_mids(dex)}}))
     out.extend(engine.history.drain())
+    out.extend(engine.twaps.drain())
     engine.pending_updates.clear()
     engine.pending_fills.clear()
     engine.pending_trades.clear()

@@ -214,6 +214,7 @@ class SimulatedExchange(AccountTestApi):
                 if self.config.market_maker:
                     self.market_maker.step(now_ms())
                 self.account_tick(time.monotonic())
+                self.engine.twaps.tick(self.engine, now_ms())
                 self._after_marks_moved()
                 if time.monotonic() - self._last_save >= self.config.save_interval_s:
                     await self.save()

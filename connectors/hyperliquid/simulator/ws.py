@@ -38,7 +38,8 @@ PostHandler = Callable[[str, bytes], Awaitable[Reply]]
 COIN_CHANNELS = {"l2Book": "l2Book", "trades": "trades", "bbo": "bbo"}
 USER_CHANNELS = {"orderUpdates": "orderUpdates", "userFills": "userFills", "userEvents": "user",
                  "userFundings": "userFundings",
-                 "userNonFundingLedgerUpdates": "userNonFundingLedgerUpdates"}
+                 "userNonFundingLedgerUpdates": "userNonFundingLedgerUpdates",
+                 "userTwapSliceFills": "userTwapSliceFills", "userTwapHistory": "userTwapHistory"}
 MAX_SNAPSHOT_FILLS = 2000
 
 
