@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventstore import NO_STREAM, NewEvent
+from oms.algos.amend import ParentNotActive, amend_spec
 from oms.algos.specs import iceberg_spec, twap_spec
 from oms.domain.enums import OrderState, OrderType, TimeInForce
 from oms.domain.events import OrderEvent
@@ -36,7 +37,10 @@ from oms.domain.order import InFlightOrder
 from oms.domain.parent import (
     ACTIVE,
     PARENT_INDEX_STREAM,
+    TERMINAL,
     ChildProgress,
+    ParentAmended,
+    ParentAnomaly,
     ParentControl,
     ParentCreated,
     ParentDecodeError,
@@ -87,6 +91,7 @@ class AlgoRunner:
         """
         runner = cls(oms, tick_s=tick_s, min_interval_s=min_interval_s)
         oms.add_listener(on_event=runner._on_order_event)
+        oms.add_work_source(runner.work)  # oms.settled() waits for the runner's steps too
         await runner._resume()
         runner._ticker = asyncio.get_running_loop().create_task(runner._tick(), name="oms-algos")
         return runner
@@ -125,6 +130,49 @@ class AlgoRunner:
     async def cancel(self, parent_id: str) -> None:
         """Journal a cancel: the working child is canceled, then the parent ends ``canceled``."""
         await self._control(parent_id, "cancel")
+
+    async def amend(
+        self, parent_id: str, *, amount: Decimal | None = None, price: Decimal | None = None,
+        duration_s: float | None = None, display: Decimal | None = None,
+    ) -> ParentState:  # fmt: skip
+        """Journal an amend of what is left (see :mod:`oms.algos.amend`); the new state.
+
+        A working child that no longer fits is canceled, then replaced under the new spec. Bad
+        input raises ``AlgoSpecError`` (``ParentNotActive`` once the parent is over or being
+        canceled) and nothing is journaled.
+        """
+        rule = self._oms.connector.trading_rule(self.parent(parent_id).spec.pair)
+        async with self._locks[parent_id]:
+            state = self._states.get(parent_id)
+            if state is None:
+                raise UnknownParent(parent_id)
+            working = state.working
+            if working is not None:  # validate against the freshest fills the engine has
+                await self._record(parent_id, working.child_id,
+                                   await self._oms.load_order(working.child_id))  # fmt: skip
+                state = self._states[parent_id]
+            if state.status in TERMINAL or state.cancel_requested:
+                raise ParentNotActive(
+                    f"parent {parent_id} is {state.status}"
+                    f"{' (cancel requested)' if state.cancel_requested else ''}: nothing to"
+                    " amend; start a new one"
+                )
+            now = time.time_ns()
+            spec = amend_spec(rule, state.spec, state.executed, now, amount=amount, price=price,
+                              duration_s=duration_s, display=display,
+                              min_interval_s=self._min_interval_s)  # fmt: skip
+            await self._append(parent_id, ParentAmended(parent_id, spec, now))
+            await self._step(parent_id)
+            return self._states[parent_id]
+
+    def work(self) -> list[asyncio.Task[None]]:
+        """The runner's unfinished steps (``OrderManager.settled`` waits for them)."""
+        return [t for t in self._tasks if not t.done()]
+
+    async def settled(self, timeout_s: float = 30.0) -> None:
+        """Wait until the engine and the runner have nothing pending (``OrderManager.settled``,
+        which counts the runner's steps); the schedule's future slices are not waited for."""
+        await self._oms.settled(timeout_s)
 
     # ------------------------------------------------------------------ queries
 
@@ -260,9 +308,16 @@ class AlgoRunner:
         if filled == known.filled and terminal == known.terminal:
             return False
         now = time.time_ns()
+        before = state.executed
         await self._append(
             parent_id, ChildProgress(parent_id, child_id, filled, terminal, label, now)
         )
+        after, amount = self._states[parent_id].executed, state.spec.amount
+        if after > amount and after > before:
+            detail = (f"child {child_id} filled {filled} ({label}): executed {after} of {amount},"
+                      f" {after - amount} past the parent's amount (a fill after its cancel)")
+            log.warning("parent %s overshoot: %s", parent_id, detail)
+            await self._append(parent_id, ParentAnomaly(parent_id, "overshoot", detail, now))
         return True
 
     def _on_order_event(self, event: OrderEvent, order: InFlightOrder) -> None:
@@ -305,11 +360,14 @@ class AlgoRunner:
             await asyncio.sleep(self._tick_s)
             for parent_id, state in list(self._states.items()):
                 if state.status in ACTIVE and not self._locks[parent_id].locked():
-                    async with self._locks[parent_id]:
-                        try:
-                            await self._step(parent_id)
-                        except Exception:
-                            log.exception("parent %s: step failed; retried next tick", parent_id)
+                    self._spawn(self._tick_step(parent_id))  # a task: settled() waits for it
+
+    async def _tick_step(self, parent_id: str) -> None:
+        async with self._locks[parent_id]:
+            try:
+                await self._step(parent_id)
+            except Exception:
+                log.exception("parent %s: step failed; retried next tick", parent_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
