@@ -104,6 +104,7 @@ async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
         assert children >= kill_at
         landed += 1
     assert landed >= 1
+    print(f"mid-schedule kills landed: {landed} of {kills}")  # the long run's report (-s)
     lines = await _run_worker(args, env, None, log)
     assert lines[-1].startswith("finished done 1.2"), [*lines[-3:], log.read_text()[-2000:]]
     # The journal's children equal the exchange's truth, child by child.
@@ -219,6 +220,7 @@ async def test_kills_between_the_exchanges_fill_and_its_journaling_never_send_a_
         assert "OrderFilled" not in await _types(journal, stream)  # ...never journaled
         unjournaled_fills += 1
     assert unjournaled_fills >= 1, log.read_text()[-2000:]
+    print(f"kills between a fill and its journaling: {unjournaled_fills} of {kills}")  # (-s)
     lines = await _run_worker(args, env, None, log)
     assert lines[-1].startswith("finished done 1.2"), [*lines[-3:], log.read_text()[-2000:]]
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
