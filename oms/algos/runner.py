@@ -27,6 +27,7 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
 
+from connectors.base import TradingRule
 from eventstore import NO_STREAM, NewEvent
 from oms.algos.amend import ParentNotActive, amend_spec
 from oms.algos.specs import iceberg_spec, twap_spec
@@ -175,6 +176,15 @@ class AlgoRunner:
         await self._oms.settled(timeout_s)
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def min_interval_s(self) -> float:
+        """The shortest TWAP slice interval this runner accepts (seconds)."""
+        return self._min_interval_s
+
+    def trading_rule(self, pair: str) -> TradingRule:
+        """The exchange's rule of ``pair`` (raises the connector's ``UnknownPair``)."""
+        return self._oms.connector.trading_rule(pair)
 
     def parent(self, parent_id: str) -> ParentState:
         """The parent's state as journaled; raises :class:`UnknownParent`.
