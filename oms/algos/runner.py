@@ -30,6 +30,7 @@ from typing import Any
 from connectors.base import TradingRule
 from eventstore import NO_STREAM, NewEvent
 from oms.algos.amend import ParentNotActive, amend_spec
+from oms.algos.confirm import exchange_filled, needs_check
 from oms.algos.specs import iceberg_spec, twap_spec
 from oms.domain.enums import OrderState, OrderType, TimeInForce
 from oms.domain.events import OrderEvent
@@ -78,6 +79,7 @@ class AlgoRunner:
         self._pending: dict[str, ParentState] = {}  # started, not yet journaled
         self._locks: dict[str, asyncio.Lock] = {}
         self._parent_of: dict[str, str] = {}
+        self._confirmed: set[str] = set()  # children whose fill the exchange confirmed
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
@@ -261,6 +263,8 @@ class AlgoRunner:
             state = self._states[parent_id]
             decision = decide(state, time.time_ns())
             if isinstance(decision, Release):
+                if not await self._last_child_confirmed(state):
+                    return  # the exchange counted more fills: decide again on the next tick
                 await self._release(state, decision)
             elif isinstance(decision, CancelChild):
                 await self._cancel_child(parent_id, decision.child_id)
@@ -292,6 +296,27 @@ class AlgoRunner:
                 state.parent_id, child, Decimal(0), True, "failed", time.time_ns()
             )
             await self._append(state.parent_id, progress)
+
+    async def _last_child_confirmed(self, state: ParentState) -> bool:
+        """False when the last child ended canceled and the exchange counts more fills than
+        the journal (see :mod:`oms.algos.confirm`): its count is recorded at once (the engine
+        journals the fill itself when it arrives) and the next child waits for the next step."""
+        last = state.children[-1] if state.children else None
+        if last is None or not needs_check(last, self._confirmed):
+            return True
+        try:
+            filled = await exchange_filled(self._oms.connector, last)
+        except Exception as exc:  # the answer is unknown: ask again on the next tick
+            log.info("parent %s: child %s status unknown: %s", state.parent_id, last.child_id, exc)
+            return False
+        self._confirmed.add(last.child_id)
+        if filled is None or filled <= last.filled:
+            return True
+        log.warning("parent %s: child %s filled %s on the exchange, %s journaled so far",
+                    state.parent_id, last.child_id, filled, last.filled)  # fmt: skip
+        await self._append(state.parent_id, ChildProgress(
+            state.parent_id, last.child_id, filled, True, "canceled", time.time_ns()))
+        return False
 
     async def _cancel_child(self, parent_id: str, child_id: str) -> None:
         order = await self._oms.load_order(child_id)

@@ -139,3 +139,37 @@ async def test_bad_amends_are_refused_before_anything_is_journaled(
             await algos.amend(pid, amount=D("0.3"))
         await algos.close()
     assert "ParentAmended" not in await _types(sqlite_url, parent_stream(pid))
+
+
+async def test_a_fill_still_in_flight_after_a_cancel_is_counted_before_the_next_child(
+    sim: SimulatedExchange, make_connector: Factory, sqlite_url: str
+) -> None:
+    """The overshoot window: a counterparty fills the iceberg's child while the engine's stream
+    is held (and nothing polls), then an amend cancels the child. The engine journals it
+    canceled with no fill; the runner asks the exchange before sizing the next child, so the
+    next child is the true rest (0.15), not the display size (0.2), and the total is exact."""
+    slow_poll = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3, poll_interval_s=60.0)
+    async with await OrderManager.open(sqlite_url, make_connector(), config=slow_poll) as oms:
+        algos = await AlgoRunner.start(oms, tick_s=0.05, min_interval_s=0.1)
+        rule = oms.connector.trading_rule("ETH")
+        m = await mid(oms.connector, "ETH")
+        px, lower = rule.quantize_price(m), rule.quantize_price(m * D("0.9999"))
+        pid = algos.iceberg("ETH", "buy", D("0.25"), px, display=D("0.2"))
+        await oms.settled(10)
+        first = algos.parent(pid).working
+        assert first is not None
+        sim.faults.pause_pushes(3.0)  # the fill's push comes 3 s late
+        await counterparty_ioc(sim, "ETH", "sell", D("0.1"), px)
+        await algos.amend(pid, price=lower)  # the child is canceled (0.1 of it already filled)
+        await wait_for(lambda: len(algos.parent(pid).children) == 2, 10)
+        second = algos.parent(pid).children[1]
+        assert second.amount == D("0.15")  # sized from the exchange's count, not the journal's
+        assert algos.parent(pid).children[0].filled == D("0.1")
+        await oms.settled(10)
+        await counterparty_ioc(sim, "ETH", "sell", D("0.15"), lower)
+        state = await algos.wait_finished(pid, 10)
+        assert state.status == "done" and state.executed == D("0.25"), state.reason
+        await oms.settled(10)
+        child = await oms.load_order(first.child_id)  # the engine got the late fill too
+        assert child is not None and child.executed_base == D("0.1")
+        await algos.close()
