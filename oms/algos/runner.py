@@ -27,8 +27,11 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
 
+from connectors.base import TradingRule
 from eventstore import NO_STREAM, NewEvent
 from oms.algos.native_twap import NativeTwaps
+from oms.algos.amend import ParentNotActive, amend_spec
+from oms.algos.confirm import exchange_filled, needs_check
 from oms.algos.specs import iceberg_spec, twap_spec
 from oms.domain.enums import OrderState, OrderType, TimeInForce
 from oms.domain.events import OrderEvent
@@ -37,7 +40,10 @@ from oms.domain.order import InFlightOrder
 from oms.domain.parent import (
     ACTIVE,
     PARENT_INDEX_STREAM,
+    TERMINAL,
     ChildProgress,
+    ParentAmended,
+    ParentAnomaly,
     ParentControl,
     ParentCreated,
     ParentDecodeError,
@@ -74,6 +80,7 @@ class AlgoRunner:
         self._pending: dict[str, ParentState] = {}  # started, not yet journaled
         self._locks: dict[str, asyncio.Lock] = {}
         self._parent_of: dict[str, str] = {}
+        self._confirmed: set[str] = set()  # children whose fill the exchange confirmed
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
@@ -92,6 +99,7 @@ class AlgoRunner:
         """
         runner = cls(oms, tick_s=tick_s, min_interval_s=min_interval_s)
         oms.add_listener(on_event=runner._on_order_event)
+        oms.add_work_source(runner.work)  # oms.settled() waits for the runner's steps too
         await runner._resume()
         runner._native = await NativeTwaps.start(oms, poll_s=native_poll_s)
         runner._ticker = asyncio.get_running_loop().create_task(runner._tick(), name="oms-algos")
@@ -145,7 +153,59 @@ class AlgoRunner:
             return
         await self._control(parent_id, "cancel")
 
+    async def amend(
+        self, parent_id: str, *, amount: Decimal | None = None, price: Decimal | None = None,
+        duration_s: float | None = None, display: Decimal | None = None,
+    ) -> ParentState:  # fmt: skip
+        """Journal an amend of what is left (see :mod:`oms.algos.amend`); the new state.
+
+        A working child that no longer fits is canceled, then replaced under the new spec. Bad
+        input raises ``AlgoSpecError`` (``ParentNotActive`` once the parent is over or being
+        canceled) and nothing is journaled.
+        """
+        rule = self._oms.connector.trading_rule(self.parent(parent_id).spec.pair)
+        async with self._locks[parent_id]:
+            state = self._states.get(parent_id)
+            if state is None:
+                raise UnknownParent(parent_id)
+            working = state.working
+            if working is not None:  # validate against the freshest fills the engine has
+                await self._record(parent_id, working.child_id,
+                                   await self._oms.load_order(working.child_id))  # fmt: skip
+                state = self._states[parent_id]
+            if state.status in TERMINAL or state.cancel_requested:
+                raise ParentNotActive(
+                    f"parent {parent_id} is {state.status}"
+                    f"{' (cancel requested)' if state.cancel_requested else ''}: nothing to"
+                    " amend; start a new one"
+                )
+            now = time.time_ns()
+            spec = amend_spec(rule, state.spec, state.executed, now, amount=amount, price=price,
+                              duration_s=duration_s, display=display,
+                              min_interval_s=self._min_interval_s)  # fmt: skip
+            await self._append(parent_id, ParentAmended(parent_id, spec, now))
+            await self._step(parent_id)
+            return self._states[parent_id]
+
+    def work(self) -> list[asyncio.Task[None]]:
+        """The runner's unfinished steps (``OrderManager.settled`` waits for them)."""
+        return [t for t in self._tasks if not t.done()]
+
+    async def settled(self, timeout_s: float = 30.0) -> None:
+        """Wait until the engine and the runner have nothing pending (``OrderManager.settled``,
+        which counts the runner's steps); the schedule's future slices are not waited for."""
+        await self._oms.settled(timeout_s)
+
     # ------------------------------------------------------------------ queries
+
+    @property
+    def min_interval_s(self) -> float:
+        """The shortest TWAP slice interval this runner accepts (seconds)."""
+        return self._min_interval_s
+
+    def trading_rule(self, pair: str) -> TradingRule:
+        """The exchange's rule of ``pair`` (raises the connector's ``UnknownPair``)."""
+        return self._oms.connector.trading_rule(pair)
 
     def parent(self, parent_id: str) -> ParentState:
         """The parent's state as journaled; raises :class:`UnknownParent`.
@@ -233,6 +293,8 @@ class AlgoRunner:
             state = self._states[parent_id]
             decision = decide(state, time.time_ns())
             if isinstance(decision, Release):
+                if not await self._last_child_confirmed(state):
+                    return  # the exchange counted more fills: decide again on the next tick
                 await self._release(state, decision)
             elif isinstance(decision, CancelChild):
                 await self._cancel_child(parent_id, decision.child_id)
@@ -265,6 +327,27 @@ class AlgoRunner:
             )
             await self._append(state.parent_id, progress)
 
+    async def _last_child_confirmed(self, state: ParentState) -> bool:
+        """False when the last child ended canceled and the exchange counts more fills than
+        the journal (see :mod:`oms.algos.confirm`): its count is recorded at once (the engine
+        journals the fill itself when it arrives) and the next child waits for the next step."""
+        last = state.children[-1] if state.children else None
+        if last is None or not needs_check(last, self._confirmed):
+            return True
+        try:
+            filled = await exchange_filled(self._oms.connector, last)
+        except Exception as exc:  # the answer is unknown: ask again on the next tick
+            log.info("parent %s: child %s status unknown: %s", state.parent_id, last.child_id, exc)
+            return False
+        self._confirmed.add(last.child_id)
+        if filled is None or filled <= last.filled:
+            return True
+        log.warning("parent %s: child %s filled %s on the exchange, %s journaled so far",
+                    state.parent_id, last.child_id, filled, last.filled)  # fmt: skip
+        await self._append(state.parent_id, ChildProgress(
+            state.parent_id, last.child_id, filled, True, "canceled", time.time_ns()))
+        return False
+
     async def _cancel_child(self, parent_id: str, child_id: str) -> None:
         order = await self._oms.load_order(child_id)
         if order is None or order.state.is_terminal:
@@ -290,9 +373,16 @@ class AlgoRunner:
         if filled == known.filled and terminal == known.terminal:
             return False
         now = time.time_ns()
+        before = state.executed
         await self._append(
             parent_id, ChildProgress(parent_id, child_id, filled, terminal, label, now)
         )
+        after, amount = self._states[parent_id].executed, state.spec.amount
+        if after > amount and after > before:
+            detail = (f"child {child_id} filled {filled} ({label}): executed {after} of {amount},"
+                      f" {after - amount} past the parent's amount (a fill after its cancel)")
+            log.warning("parent %s overshoot: %s", parent_id, detail)
+            await self._append(parent_id, ParentAnomaly(parent_id, "overshoot", detail, now))
         return True
 
     def _on_order_event(self, event: OrderEvent, order: InFlightOrder) -> None:
@@ -335,11 +425,14 @@ class AlgoRunner:
             await asyncio.sleep(self._tick_s)
             for parent_id, state in list(self._states.items()):
                 if state.status in ACTIVE and not self._locks[parent_id].locked():
-                    async with self._locks[parent_id]:
-                        try:
-                            await self._step(parent_id)
-                        except Exception:
-                            log.exception("parent %s: step failed; retried next tick", parent_id)
+                    self._spawn(self._tick_step(parent_id))  # a task: settled() waits for it
+
+    async def _tick_step(self, parent_id: str) -> None:
+        async with self._locks[parent_id]:
+            try:
+                await self._step(parent_id)
+            except Exception:
+                log.exception("parent %s: step failed; retried next tick", parent_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -97,3 +97,50 @@ def strategy_stop(
 ) -> None:
     """Stop one strategy (its on_stop runs; its orders are canceled unless --leave-orders)."""
     _send("strategy-stop", {"name": name, "cancel": not leave_orders})
+
+
+parent_app = typer.Typer(help="Parent orders (TWAP, iceberg): list, pause, resume, cancel, amend.",
+                         no_args_is_help=True)
+ctl_app.add_typer(parent_app, name="parent")
+ParentId = Annotated[str, typer.Argument(help="The parent's id (oms ctl parent list).")]
+
+
+@parent_app.command("list")
+def parent_list() -> None:
+    """Every parent order the service knows: status, progress, working child."""
+    _send("parents")
+
+
+@parent_app.command("pause")
+def parent_pause(parent_id: ParentId) -> None:
+    """Pause a parent: its working child is canceled, nothing is released until resume."""
+    _send("parent-pause", {"parent_id": parent_id})
+
+
+@parent_app.command("resume")
+def parent_resume(parent_id: ParentId) -> None:
+    """Resume a paused parent (a TWAP catches up with its schedule)."""
+    _send("parent-resume", {"parent_id": parent_id})
+
+
+@parent_app.command("cancel")
+def parent_cancel(parent_id: ParentId) -> None:
+    """Cancel a parent: its working child is canceled, then the parent ends canceled."""
+    _send("parent-cancel", {"parent_id": parent_id})
+
+
+@parent_app.command("amend")
+def parent_amend(
+    parent_id: ParentId,
+    amount: Annotated[str | None, typer.Option(help="New total amount (>= executed).")] = None,
+    price: Annotated[str | None, typer.Option(help="New limit price.")] = None,
+    duration: Annotated[float | None, typer.Option(
+        help="TWAP: new duration in seconds from its start.")] = None,
+    display: Annotated[str | None, typer.Option(help="Iceberg: new display size.")] = None,
+) -> None:
+    """Amend what is left of a parent; a working child that no longer fits is replaced."""
+    args = {"parent_id": parent_id, "amount": amount, "price": price, "duration_s": duration,
+            "display": display}
+    if all(v is None for k, v in args.items() if k != "parent_id"):
+        raise UsageError("give at least one of --amount, --price, --duration, --display")
+    _send("parent-amend", {k: v for k, v in args.items() if v is not None})

@@ -23,6 +23,8 @@ from oms.cli.database import open_existing, resolve_url
 from oms.cli.errors import CliError, UsageError
 from oms.cli.journal_checks import anchor_problem, fail_if, rows_problem
 from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, out, run
+from oms.cli.parent_history import parent_history, parent_of, print_parent_history
+from oms.cli.parent_tree import ParentView, group, load_parents
 from oms.domain import ClientOrderId, InFlightOrder, InvalidClientOrderId, order_stream
 from projections import load_state, orders_as_of
 
@@ -93,12 +95,17 @@ def orders(
     if as_of is not None and position is not None:
         raise UsageError("use --as-of or --position, not both")
     when = parse_time(as_of) if as_of is not None else None
-    everything, problem = run(_orders(url, position, when, archive_dir))
+    everything, problem, parents = run(_orders(url, position, when, archive_dir))
     chosen = [o for o in everything if not (open_only and o.is_terminal)]
     chosen.sort(key=lambda o: str(o.client_order_id))  # ids sort by creation time
     shown_rows = [order_row(o) for o in (chosen[-limit:] if limit else chosen)]
+    listed = {r["client_order_id"] for r in shown_rows}
+    parents = [p for p in parents  # a parent shows with its listed children, or while it works
+               if p.state.status in ("working", "paused", "completing")
+               or any(c.child_id in listed for c in p.state.children)]
+    tree = group(shown_rows, parents)  # parents (TWAP, iceberg) with their children under them
     if as_json:
-        out.print_json(data=shown_rows)
+        out.print_json(data=tree)
         fail_if(problem)
         return
     table = Table(title=f"{len(shown_rows)} of {len(chosen)} orders (--json for every field)",
@@ -109,7 +116,16 @@ def orders(
         table.add_column(name, justify="left" if name in ("pair", "side", "state") else "right")
     table.add_column("kind", no_wrap=True)
     table.add_column("parent", no_wrap=True)  # the entry's id ends with these (--json: all)
-    for row in shown_rows:
+    for row in tree:
+        if "algo" in row:  # a parent line, then its children indented
+            table.add_row(row["parent_id"], row["pair"], row["side"], row["amount"],
+                          row["price"], row["status"], row["executed"], "", row["progress"],
+                          "")  # fmt: skip
+            for i, child in enumerate(row["children"]):
+                branch = "└─ " if i == len(row["children"]) - 1 else "├─ "
+                table.add_row(branch + child["client_order_id"],
+                              *(str(child[c]) for c in columns), _kind(child), "")
+            continue
         parent = row["parent_id"]
         table.add_row(row["client_order_id"], *(str(row[c]) for c in columns), _kind(row),
                       f"…{parent[-8:]}" if parent else "")
@@ -120,11 +136,12 @@ def orders(
 async def _orders(
     url: str | None, position: int | None, when: datetime | None,
     archive_dir: Path | None = None,
-) -> tuple[list[InFlightOrder], str | None]:
+) -> tuple[list[InFlightOrder], str | None, list[ParentView]]:
     target = resolve_url(url)
     async with open_existing(target) as store:
         found = await orders_as_of(store, position, when, archive_dir=archive_dir)
-        return list(found.values()), await anchor_problem(store, target)
+        parents = await load_parents(store, position, when)
+        return list(found.values()), await anchor_problem(store, target), parents
 
 
 def history(
@@ -142,8 +159,17 @@ def history(
         raise UsageError(str(exc)) from None
     rows, problem, children = run(_history(url, cid, archive_dir))
     if not rows:
-        fail_if(problem)
-        raise CliError(f"no order {cid} in the journal")
+        found = run(_parent_history(url, cid))  # a parent order (TWAP, iceberg)?
+        if found is None:
+            fail_if(problem)
+            raise CliError(f"no order or parent order {cid} in the journal")
+        summary, parent_rows, parent_problem = found
+        if as_json:
+            out.print_json(data={"parent": summary, "events": parent_rows})
+        else:
+            print_parent_history(summary, parent_rows)
+        fail_if(problem or parent_problem)
+        return
     if as_json:
         out.print_json(data=rows)
         fail_if(problem)
@@ -154,6 +180,9 @@ def history(
         links = f" — {created.get('grouping')} leg of {created['parent_id']}"
     if children:
         links += f" — legs: {', '.join(children)}"
+    owner = run(_parent_of(url, cid))
+    if owner is not None:
+        links += f" — slice {owner[1]} of {owner[0].state.spec.kind} {owner[0].state.parent_id}"
     table = Table(title=f"order {cid}{links}", title_justify="left")
     for name in ("position", "version", "recorded_at", "type", "data"):
         table.add_column(name, overflow="fold")
@@ -191,6 +220,23 @@ async def _history(
             everything = await orders_as_of(store, None, None)
             children = sorted(str(c) for c, o in everything.items() if o.parent_id == cid)
     return rows, problem, children
+
+
+async def _parent_history(
+    url: str | None, cid: ClientOrderId
+) -> tuple[dict[str, Any], list[dict[str, Any]], str | None] | None:
+    target = resolve_url(url)
+    async with open_existing(target) as store:
+        found = await parent_history(store, str(cid))
+        if found is None:
+            return None
+        summary, rows, problem = found
+        return summary, rows, problem or await anchor_problem(store, target)
+
+
+async def _parent_of(url: str | None, cid: ClientOrderId) -> tuple[ParentView, int] | None:
+    async with open_existing(resolve_url(url)) as store:
+        return await parent_of(store, str(cid))
 
 
 def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:

@@ -105,6 +105,32 @@ class ParentControl:
 
 
 @dataclass(frozen=True, slots=True)
+class ParentAmended:
+    """An operator amend: ``spec`` replaces the parent's spec (amount, price, end, display).
+
+    The working child is marked stale (canceled, then replaced under the new spec) when it no
+    longer fits: another price, a rest past the new amount, or more shown than the new display.
+    """
+
+    TYPE: ClassVar[str] = "ParentAmended"
+    parent_id: str
+    spec: ParentSpec
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParentAnomaly:
+    """Something the parent cannot undo, recorded not hidden: e.g. a late fill on a child already
+    canceled pushed the executed amount past the parent's amount (an overshoot)."""
+
+    TYPE: ClassVar[str] = "ParentAnomaly"
+    parent_id: str
+    kind: str
+    detail: str
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class ParentFinished:
     """The parent is over: ``status`` ``done``, ``canceled`` or ``failed``; ``reason`` says why."""
 
@@ -124,7 +150,10 @@ class ParentOpened:
     at_ns: int
 
 
-ParentEvent = ParentCreated | SliceReleased | ChildProgress | ParentControl | ParentFinished
+ParentEvent = (
+    ParentCreated | SliceReleased | ChildProgress | ParentControl | ParentAmended | ParentAnomaly
+    | ParentFinished
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +166,7 @@ class Child:
     filled: Decimal = Decimal(0)
     terminal: bool = False
     state: str = "released"
+    stale: bool = False  # an amend made it unfit: cancel it, then release under the new spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +181,7 @@ class ParentState:
     cancel_requested: bool = False
     version: int = 0  # events folded (the stream's next expected version is version - 1)
     refusals: int = 0
+    anomalies: tuple[str, ...] = ()
 
     @property
     def executed(self) -> Decimal:
@@ -210,9 +241,36 @@ def evolve(state: ParentState | None, event: ParentEvent) -> ParentState | None:
         if event.action == "resume" and state.status == "paused":
             return replace(bumped, status="working")
         return bumped
+    if isinstance(event, ParentAmended):
+        if state.status in TERMINAL or state.cancel_requested:
+            return bumped
+        return _amended(replace(bumped, spec=event.spec), state.spec)
+    if isinstance(event, ParentAnomaly):
+        return replace(bumped, anomalies=(*state.anomalies, f"{event.kind}: {event.detail}"))
     if isinstance(event, ParentFinished):
         return replace(bumped, status=event.status, reason=event.reason)
     return bumped
+
+
+def child_unfit(state: ParentState, child: Child, old: ParentSpec) -> bool:
+    """Whether ``child`` (working) no longer fits ``state.spec`` after an amend from ``old``."""
+    spec = state.spec
+    rest = child.amount - child.filled
+    return (
+        spec.price != old.price
+        or state.executed + rest > spec.amount
+        or (spec.kind == "iceberg" and rest > spec.display)
+    )
+
+
+def _amended(state: ParentState, old: ParentSpec) -> ParentState:
+    working = state.working
+    if working is None or working.stale or not child_unfit(state, working, old):
+        return state
+    children = tuple(
+        replace(c, stale=True) if c.child_id == working.child_id else c for c in state.children
+    )
+    return replace(state, children=children)
 
 
 def fold(events: Iterable[ParentEvent]) -> ParentState | None:
@@ -225,8 +283,8 @@ def fold(events: Iterable[ParentEvent]) -> ParentState | None:
 
 _CLASSES: Mapping[str, type[Any]] = {
     c.TYPE: c
-    for c in (ParentCreated, SliceReleased, ChildProgress, ParentControl, ParentFinished,
-              ParentOpened)
+    for c in (ParentCreated, SliceReleased, ChildProgress, ParentControl, ParentAmended,
+              ParentAnomaly, ParentFinished, ParentOpened)
 }  # fmt: skip
 _DECIMALS = frozenset({"amount", "price", "display", "lot", "min_child", "filled"})
 

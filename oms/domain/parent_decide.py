@@ -6,9 +6,13 @@ reads a clock; the engine (``oms.algos``) journals what it returns, then acts on
 
 Invariants (property-tested in ``tests/domain/test_parent_properties.py``):
 
-- ``exposed`` (executed + the working child's unfilled rest) never exceeds the parent's amount, so
-  the children can never execute more than the parent;
+- ``exposed`` (executed + the working child's unfilled rest) never exceeds the parent's amount
+  when a child is released, so the children can never execute more than the parent (only a fill
+  racing the cancel of a child an amend cut short, or a late fill, can: then ``failed`` says
+  ``overshoot``);
 - at most one child works at a time and a slice index is released at most once;
+- after an amend (``ParentAmended``) a working child that no longer fits is canceled before
+  anything else is released, and every later child is sized under the amended spec;
 - a TWAP finishes by its deadline: after ``end_ns`` nothing new is released, the working child is
   canceled, and the parent ends ``done`` (exact total) or ``failed`` saying what was refused.
 
@@ -91,10 +95,12 @@ def decide(state: ParentState | None, now_ns: int) -> Decision:
         if state.status == "paused":
             return None
     if working is not None:
-        return None
-    if remaining <= 0:  # below zero only if a late fill landed on a child already canceled
-        status = "done" if remaining == 0 else "failed"
-        return Finish(status, f"executed {state.executed} of {spec.amount}")
+        return CancelChild(working.child_id) if working.stale else None
+    if remaining == 0:
+        return Finish("done", f"executed {state.executed} of {spec.amount}")
+    if remaining < 0:  # a late fill on a child already canceled (or one an amend cut short)
+        return Finish("failed", f"overshoot: executed {state.executed} of {spec.amount}, "
+                                f"{-remaining} too much (see the parent's anomalies)")
     if deadline:
         return Finish("failed", _shortfall(state, "deadline reached"))
     if spec.kind == "iceberg":

@@ -34,6 +34,7 @@ class Listeners:
         )
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._undelivered = 0  # published, not yet handed to every callback
         self.errors = 0
 
     def add(self, **callbacks: Callback) -> None:
@@ -53,7 +54,16 @@ class Listeners:
     def publish(self, event: OrderEvent, order: InFlightOrder, before: OrderState | None) -> None:
         """Queue one durable event with the order state after it and the state before it."""
         if self.active:
+            self._undelivered += 1
             self._queue.put_nowait((event, order, before))
+
+    def work(self) -> list[asyncio.Future[Any]]:
+        """What is still being delivered: one waiter for the queued events (while the
+        dispatcher runs) and the unfinished coroutine callbacks (``settled`` waits for them)."""
+        work: list[asyncio.Future[Any]] = [t for t in self._tasks if not t.done()]
+        if self._undelivered and self._task is not None and not self._task.done():
+            work.append(asyncio.ensure_future(self._queue.join()))
+        return work
 
     def start(self) -> None:
         """Start the dispatcher task."""
@@ -79,6 +89,7 @@ class Listeners:
                     for callback in self._callbacks[kind]:
                         self._call(kind, callback, event, order)
             finally:
+                self._undelivered -= 1
                 self._queue.task_done()
 
     @staticmethod

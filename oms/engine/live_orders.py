@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from eventstore import EventStore, RecordedEvent, SealKey
 from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
@@ -230,6 +231,10 @@ class LiveOrders:
     def add_listener(self, **callbacks: Callback) -> None:
         """Register user callbacks (see ``Listeners.add``)."""
         self._listeners.add(**callbacks)
+
+    def listener_work(self) -> list[asyncio.Future[Any]]:
+        """Events not yet delivered to every listener, and unfinished coroutine callbacks."""
+        return self._listeners.work()
 
     @property
     def idle(self) -> bool:

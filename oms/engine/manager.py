@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 
 from connectors.account import AccountReader
@@ -109,6 +109,7 @@ class OrderManager:
         self._owns_store = owns_store
         self._status = TradingStatus()
         self._tasks = EngineTasks()
+        self._work_sources: list[Callable[[], list[asyncio.Task[None]]]] = []
         self._lease = EngineLease(store, connector.venue, connector.account)
         self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure,
                                 seal_key=config.seal_key, seal_every=config.snapshot_every)
@@ -471,7 +472,8 @@ class OrderManager:
 
     async def settled(self, timeout_s: float = 30.0) -> None:
         """Wait until nothing is pending: every event durable, every request sent, and no
-        background fill fetch, resolution or read-back still running.
+        background fill fetch, resolution or read-back still running, every durable event
+        delivered to the listeners, and no work of :meth:`add_work_source` sources running.
 
         Raises ``TimeoutError`` after ``timeout_s`` seconds (e.g. an unknown outcome still
         waiting for its deadline, or the exchange unreachable).
@@ -479,7 +481,8 @@ class OrderManager:
         async with asyncio.timeout(timeout_s):
             while True:
                 await self.flush()
-                work = self._tasks.work()
+                work = [*self._tasks.work(), *self._live.listener_work(),
+                        *(t for source in self._work_sources for t in source())]
                 if work:
                     await asyncio.wait(work)
                     continue
@@ -517,6 +520,11 @@ class OrderManager:
     def projector(self) -> Projector:
         """The projection (tracker + positions) the engine folds every event into; read only."""
         return self._live.projector
+
+    def add_work_source(self, source: Callable[[], list[asyncio.Task[None]]]) -> None:
+        """Count a component's unfinished tasks in :meth:`settled` (the algorithm runner's
+        steps, see ``oms.algos``): ``source()`` returns them each time settled looks."""
+        self._work_sources.append(source)
 
     def add_listener(self, **callbacks: Callback) -> None:
         """Register callbacks: on_created/filled/canceled/failed/completed, on_event.

@@ -20,6 +20,7 @@ from oms.domain.order import InFlightOrder
 
 if TYPE_CHECKING:
     from connectors.hyperliquid.book import OrderBook
+    from oms.algos import AlgoRunner
     from oms.engine import OrderManager
 
 
@@ -51,6 +52,10 @@ class StrategyContext:
         """Client order ids this strategy placed in this run."""
         self.books: set[str] = set()
         """Pairs whose book updates this strategy receives (``on_book``)."""
+        self.algos: AlgoRunner | None = None
+        """The service's runner of parent orders (set by the service before ``on_start``)."""
+        self.own_parents: set[str] = set()
+        """Parent orders (TWAP, iceberg) this strategy started in this run."""
 
     # ---------------------------------------------------------------- commands
 
@@ -73,6 +78,30 @@ class StrategyContext:
                              reduce_only=reduce_only)
         self.own.add(cid)
         return cid
+
+    def twap(self, pair: str, side: str, amount: Decimal, price: Decimal, *, duration_s: float,
+             slices: int) -> str:
+        """Start a TWAP parent order (see ``AlgoRunner.twap``); returns its parent id at once.
+
+        Its children are the runner's orders, not this strategy's: ``oms ctl parent ...`` (or
+        the parent's own deadline) steers them."""
+        parent_id = self._runner().twap(pair, side, amount, price, duration_s=duration_s,
+                                        slices=slices)  # fmt: skip
+        self.own_parents.add(parent_id)
+        return parent_id
+
+    def iceberg(self, pair: str, side: str, amount: Decimal, price: Decimal, *,
+                display: Decimal) -> str:
+        """Start an iceberg parent order (see ``AlgoRunner.iceberg``); its parent id at once."""
+        parent_id = self._runner().iceberg(pair, side, amount, price, display=display)
+        self.own_parents.add(parent_id)
+        return parent_id
+
+    def _runner(self) -> AlgoRunner:
+        self._check_may_place()
+        if self.algos is None:
+            raise StrategyHalted("parent orders are not available here (no AlgoRunner yet)")
+        return self.algos
 
     def cancel(self, client_order_id: str) -> None:
         """Cancel one of this strategy's active orders (``PermissionError`` for another's)."""

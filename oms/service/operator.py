@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventstore import ANY, EventStore, NewEvent
+from oms.service.parent_controls import PARENT_COMMANDS
 
 OPERATOR_EVENT = "OperatorCommand"
-COMMANDS = ("status", "pause", "resume", "cancel-all", "kill-switch", "strategy-stop")
-READ_ONLY = frozenset({"status"})
+COMMANDS = ("status", "pause", "resume", "cancel-all", "kill-switch", "strategy-stop",
+            *PARENT_COMMANDS)
+READ_ONLY = frozenset({"status", "parents"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.hyperliquid import HyperliquidConnector
+from oms.algos import AlgoRunner
 from oms.engine import OrderManager, RecoveryFailed
 from oms.service.alerts import Alerter
 from oms.service.config import ServiceConfig
@@ -33,6 +34,7 @@ from oms.service.loading import load_strategy
 from oms.service.logs import SecretFilter
 from oms.service.metrics import ServiceMetrics
 from oms.service.operator import COMMANDS, OperatorLog, Peer
+from oms.service.parent_controls import check_parent_command, run_parent_command
 from oms.service.preflight import preflight
 from oms.service.runner import StrategyRunner
 from oms.service.watch import HealthWatch, tail_journal
@@ -54,6 +56,7 @@ class Service:
         self.metrics = ServiceMetrics()
         self.oms: OrderManager | None = None
         self.runner: StrategyRunner | None = None
+        self.algos: AlgoRunner | None = None  # parent orders (TWAP, iceberg), resumed at start
         self.alerter: Alerter | None = None
         self.feeds: FeedRelays | None = None
         self._http: MetricsServer | None = None
@@ -137,6 +140,9 @@ class Service:
                                      cfg.service.timer_interval_s, self._blocked)
         for name, strategy in strategies:
             self.runner.add(name, strategy)
+        self.algos = await AlgoRunner.start(oms)  # resumes every unfinished parent first
+        for slot in self.runner.slots.values():
+            slot.ctx.algos = self.algos
         await self.runner.start()
         self._announce(f"OMS READY account={oms.connector.account} "
                        f"position={report.journal_position} recovery_s={report.total_seconds:.3f}")
@@ -147,6 +153,8 @@ class Service:
         oms = self.oms
         if self.runner is not None:
             await self.runner.stop_all("service stopping")
+        if self.algos is not None:  # parents stay journaled as they are: resumed next start
+            await self.algos.close()
         if oms is not None and self.config.service.cancel_all_on_stop and oms.is_trading:
             count = await oms.cancel_all()
             deadline = time.monotonic() + self.config.engine.expires_after_s + 5
@@ -197,6 +205,10 @@ class Service:
         if command == "strategy-stop" and args.get("name") not in runner.slots:
             raise ValueError(f"no strategy named {args.get('name')!r}; running: "
                              f"{', '.join(runner.slots) or 'none'}")
+        if command.startswith("parent"):
+            if self.algos is None:
+                raise RuntimeError("starting: parent orders are not resumed yet; retry shortly")
+            check_parent_command(self.algos, command, args)
         position = await operator.record(command, args, peer)
         log.info("operator %s (uid %d): %s %s (journal position %d)",
                  peer.user, peer.uid, command, args, position)
@@ -219,6 +231,8 @@ class Service:
             cancel = args.get("cancel", runner.error_policy == "cancel") is True
             result["cancels_requested"] = await runner.stop(
                 str(args["name"]), f"stopped by {peer.user}", cancel_orders=cancel)
+        elif command.startswith("parent") and self.algos is not None:
+            result.update(await run_parent_command(self.algos, command, args))
         return result
 
     def status(self) -> dict[str, Any]:
@@ -241,6 +255,8 @@ class Service:
             "active_order_ids": sorted(oms.active_orders)[:200],
             "positions": positions,
             "strategies": runner.status(),
+            "parents_active": sum(1 for p in (self.algos.parents() if self.algos else {}).values()
+                                  if p.status in ("working", "paused", "completing")),
             "journal_seen_position": self.metrics.journal_position,
             "recovery_s": round(report.total_seconds, 3) if report else None,
             "uptime_s": round(time.monotonic() - self._started, 1),
