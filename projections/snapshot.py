@@ -7,6 +7,7 @@ with other versions is ignored (the caller replays from zero) rather than truste
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from typing import Any
@@ -57,7 +58,23 @@ def dump(projector: Projector) -> bytes:
 
 
 def load(data: bytes) -> Projector:
-    """A projector restored from a snapshot body made by :func:`dump`."""
+    """A projector restored from a snapshot body made by :func:`dump`.
+
+    The cyclic garbage collector is paused meanwhile: a snapshot of 10,000 orders creates
+    some 400,000 objects, none of them in a cycle, and every 700 allocations the collector
+    would walk the young ones again (and the whole heap several times over): measured at 1M
+    events (issue 20), it took a third to a half of the sealed start-up.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(data)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(data: bytes) -> Projector:
     body = orjson.loads(data)
     if body["fields"] != list(RECORD_FIELDS):
         raise ValueError("snapshot record layout differs from this code's; replay from zero")
