@@ -39,7 +39,9 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventstore.archive_manifest import read_manifest
 from eventstore.codec import GENESIS_HASH
 from eventstore.errors import AnchorMismatch, EventStoreError
 from eventstore.model import RecordedEvent
@@ -158,7 +160,10 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
 
 
 class _Store(Protocol):
+    @property
+    def engine(self) -> AsyncEngine: ...
     async def head(self) -> tuple[int, str]: ...
+    async def archive_point(self) -> int: ...
     def read_all(
         self, from_position: int = 1, to_position: int | None = None, *, batch_size: int = ...
     ) -> Any: ...
@@ -185,6 +190,8 @@ async def compare_anchor(store: _Store, anchor: Anchor) -> str | None:
                 "missing, e.g. a deleted -wal file or an old backup)")
     if anchor.position == 0:
         return None if anchor.hash == GENESIS_HASH else "position 0 must have the genesis hash"
+    if anchor.position <= await store.archive_point():
+        return await _archived(store, anchor)
     first = max(1, anchor.position - 1)
     rows = await _rows(store, first, anchor.position)
     if not rows or rows[-1].position != anchor.position:
@@ -197,6 +204,19 @@ async def compare_anchor(store: _Store, anchor: Anchor) -> str | None:
     report = await verify_chain(_one_batch(rows[-1:]), None, anchor.position, seed)
     if not report.ok:
         return f"the anchored event at position {anchor.position} was edited ({report.reason})"
+    return None
+
+
+async def _archived(store: _Store, anchor: Anchor) -> str | None:
+    """The anchored row was archived since it was anchored (an engine killed before its next
+    anchor write, then ``oms audit archive``). Archiving re-checked every archived row's chain
+    up to a signed seal, so the row is pinned by that signature and ``oms audit verify
+    --archive-dir`` re-reads it; here, the hash is compared where an archive ends at it."""
+    for entry in await read_manifest(store.engine):
+        if entry.last_position == anchor.position and entry.last_hash != anchor.hash:
+            return (f"the log was rewritten: the archive ending at position {anchor.position} "
+                    f"holds hash {entry.last_hash[:16]}… but the anchor recorded "
+                    f"{anchor.hash[:16]}…")
     return None
 
 

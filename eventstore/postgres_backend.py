@@ -206,10 +206,12 @@ class PostgresBackend:
         return await self._rows(_STREAM, stream_id, start, limit)
 
     async def stream_version(self, stream_id: str) -> int | None:
-        """The stream's last version, or None when it has no event."""
+        """The stream's last version, or None when it has no event (archived ones count)."""
         async with self._apg() as apg:
             value = await apg.fetchval(
-                "SELECT MAX(version) FROM events WHERE stream_id = $1", stream_id
+                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM events WHERE stream_id = $1"
+                " UNION ALL SELECT last_version FROM archived_streams WHERE stream_id = $1) AS s",
+                stream_id,
             )
         return None if value is None else int(value)
 

@@ -115,6 +115,13 @@ def _stored_rows(conn: sqlite3.Connection, requests: list[AppendRequest]) -> lis
     return stored
 
 
+# The last version, live or archived (an append continues from the archived version too).
+_STREAM_VERSION = (
+    "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM events WHERE stream_id = ? "
+    "UNION ALL SELECT last_version FROM archived_streams WHERE stream_id = ?)"
+)
+
+
 def _stream_versions(
     conn: sqlite3.Connection, requests: list[AppendRequest], fence: Fence | None
 ) -> dict[str, int]:
@@ -276,12 +283,10 @@ class SqliteBackend:
         )
 
     async def stream_version(self, stream_id: str) -> int | None:
-        """The stream's last version, or None when it has no event."""
+        """The stream's last version, or None when it has no event (archived ones count)."""
 
         def run() -> int | None:
-            row = self._conn(True).execute(
-                "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
+            row = self._conn(True).execute(_STREAM_VERSION, (stream_id, stream_id)).fetchone()
             return None if row is None or row[0] is None else int(row[0])
 
         return await self._in(self._readers, run)

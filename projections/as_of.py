@@ -36,7 +36,10 @@ async def order_as_of(
     """One order as of ``position`` and/or ``time`` (both None: as of now); None if unborn."""
     limit_us = _cutoff_us(time)
     record: OrderRecord | None = None
-    async for recorded in store.read_stream(order_stream(client_order_id)):
+    stream = order_stream(client_order_id)
+    read_any = False
+    async for recorded in store.read_stream(stream):
+        read_any = True
         if position is not None and recorded.position > position:
             break
         if limit_us is not None and recorded.recorded_at_us > limit_us:
@@ -45,6 +48,9 @@ async def order_as_of(
             # The order's first events were archived: a fold of the rest would be wrong.
             raise ArchivedRange(1, await store.archive_point() + 1)
         record = step(record, decode(recorded.type, recorded.data, recorded.event_version))
+    if not read_any and await store.stream_version(stream) is not None:
+        # Every event of the order was archived (its versions are still known): not "unborn".
+        raise ArchivedRange(1, await store.archive_point() + 1)
     return None if record is None else record.freeze()
 
 

@@ -7,15 +7,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from eventstore import EventStore, read_all_raw
 from oms.domain.codec import decode
 from oms.domain.order import OrderRecord, step
+from projections.gc_pause import cyclic_gc_paused
 from projections.positions import PositionBook
 from projections.projector import Projector
 from projections.row_fold import RowFolder
@@ -49,7 +47,7 @@ async def replay(store: EventStore, projector: Projector, to_position: int | Non
     count = 0
     folder = RowFolder(projector)
     tracker = projector.tracker
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         async for rows in read_all_raw(store, start, to_position):
             index: int | None = 0
             while index is not None:
@@ -77,21 +75,6 @@ async def read_back(store: EventStore, stream: str, before: int) -> OrderRecord 
     return record
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    # A replay allocates millions of short-lived rows and dicts and keeps a few hundred
-    # thousand records, none of them in reference cycles: the cyclic collector would walk
-    # them over and over (about a sixth of a rebuild) and free nothing. Reference counting
-    # still frees every row and dict at once; the collector is back on when the replay ends.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 async def load_state(
     store: EventStore,
     use_checkpoint: bool = True,
@@ -99,7 +82,7 @@ async def load_state(
 ) -> LoadedState:
     """The live state as of the log's head: from the latest snapshot if usable, else from zero."""
     began = time.perf_counter()
-    with _cyclic_gc_paused():  # restoring a snapshot makes tens of thousands of records too
+    with cyclic_gc_paused():  # restoring a snapshot makes tens of thousands of records too
         projector = await load_snapshot(store) if use_checkpoint else None
     from_snapshot = projector is not None
     if projector is None:

@@ -43,12 +43,18 @@ def describe(holder: Mapping[str, Any]) -> str:
 
 
 async def last_claim(store: EventStore) -> tuple[int | None, dict[str, Any] | None]:
-    """The lease stream's last version and its holder (None, None: never claimed)."""
-    version: int | None = None
+    """The lease stream's last version and its holder (None, None: never claimed).
+
+    Reads only the last claim: the stream grows by one event per start, for years. When that
+    claim was archived (``oms audit archive``), the version still counts and the holder is None.
+    """
+    last = await store.stream_version(LEASE_STREAM)
+    if last is None:
+        return None, None
     holder: dict[str, Any] | None = None
-    async for recorded in store.read_stream(LEASE_STREAM):
-        version, holder = recorded.version, dict(recorded.data)
-    return version, holder
+    async for recorded in store.read_stream(LEASE_STREAM, last):
+        holder = dict(recorded.data)
+    return last, holder
 
 
 class EngineLease:

@@ -137,3 +137,20 @@ async def test_sigkill_torture_with_seals(tmp_path: Path) -> None:
         (seals,) = conn.execute("SELECT count(*) FROM seals").fetchone()
     assert seals > 3, "the workers must actually seal"
     assert result["mismatches"] == 0, result["problems"]
+
+
+async def test_sigkill_torture_with_seals_and_archives(tmp_path: Path) -> None:
+    """Issue 20: between rounds (engine down) the sealed history is archived up to the newest
+    seal and everything verified across archive + live; each restart starts from a seal whose
+    prefix lives in archive files, and the workers' journal checks (one OrderCreated per stream,
+    one fill per trade id, re-folds with capacities 1 and 50,000, the account fold) read the
+    archives too. ``python tests/engine/torture.py --archive --kills N`` for a long run."""
+    result = await _torture().run_torture(kills=6, seed=29, workdir=tmp_path, archive=True)
+    print(json.dumps(result))
+    assert result["kills"] + result.get("kills_during_recovery", 0) == 6
+    assert result["exchange_fills"] > 5, "fills must happen for the check to mean anything"
+    assert result.get("archives", 0) >= 3, "sealed history must actually be archived"
+    assert result["events_archived"] > 100
+    assert result["history_verified"] == 6, "every archive round verifies archive + live"
+    assert result.get("cli_verify_ok") == 1, "oms audit verify --archive-dir passes at the end"
+    assert result["mismatches"] == 0, result["problems"]

@@ -33,6 +33,8 @@ if __name__ == "__main__":  # run by hand (pytest puts tests/ on the path itself
     # first, so that tests/eventstore (a folder of tests) never shadows the package
     sys.path[:0] = [str(Path(__file__).parents[2]), str(Path(__file__).parents[1])]
 from kit.account import OutsideClient
+from torture_archive import ArchiveRounds
+from torture_history import ARCHIVE_ENV
 
 WORKER = Path(__file__).with_name("torture_worker.py")
 MODES = ("random", "fill_burst", "reconnect", "in_flight", "journal_send", "drop_reply",
@@ -130,20 +132,27 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
 
 async def run_torture(
     kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None,
-    seals: bool = False,
+    seals: bool = False, archive: bool = False,
 ) -> dict[str, Any]:
     """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
 
     The journal is a SQLite file in ``workdir`` unless ``journal_url`` names another (e.g. an
-    empty PostgreSQL database).
+    empty PostgreSQL database). With ``archive`` (implies ``seals``), between rounds the sealed
+    history up to the newest seal is moved to archive files (``archive_before``, as ``oms audit
+    archive --before`` does) and everything is verified across archive + live.
     """
     rng = random.Random(seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="oms-torture-"))
     dump, nonce = work / "dump.json", work / "nonce"
     db = journal_url or str(work / "journal.db")
     env = {**os.environ, "HL_PRIVATE_KEY": "0x" + bytes(Account.create().key).hex()}
+    seals = seals or archive
     if seals:  # the workers seal every 40 events and start from the newest seal
         env["OMS_TORTURE_SEAL_KEY"] = "0x" + bytes(Account.create().key).hex()
+    archives: ArchiveRounds | None = None
+    if archive:  # the workers' journal checks read the archive files too
+        archives = ArchiveRounds(db, work / "archive", env["OMS_TORTURE_SEAL_KEY"])
+        env[ARCHIVE_ENV] = str(archives.folder)
     stats: Counter[str] = Counter()
     problems: list[str] = []
     recovery_s: list[float] = []
@@ -179,6 +188,8 @@ async def run_torture(
                 await proc.wait()
                 stats["kills_during_recovery"] += 1
                 sim.faults.reset()
+                if archives is not None:
+                    problems.extend(f"round {round_no}: {p}" for p in await archives.run(stats))
                 continue
             try:
                 line = await _read_line(proc.stdout, 90.0)
@@ -219,10 +230,14 @@ async def run_torture(
             await proc.wait()
             stats["kills"] += 1
             sim.faults.reset()
+            if archives is not None:  # while the engine is down: seal, archive, verify all
+                problems.extend(f"round {round_no}: {p}" for p in await archives.run(stats))
             # Let the exchange move while the engine is dead: fills it must catch up on.
             for _ in range(rng.randint(0, 3)):
                 await sim.step_market()
             await _account_activity(sim, outside, user, rng, stats, "down")
+        if archives is not None:
+            problems.extend(f"final: {p}" for p in await archives.cli_verify(stats))
         stats["exchange_orders"] = len(sim.truth.orders(user))
         stats["exchange_fills"] = len(sim.truth.fills(user))
         for kind in ("order", "cancelByCloid", "batchModify"):
@@ -306,9 +321,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--journal-url", default=None,
                         help="an empty database to journal to (default: a SQLite file)")
+    parser.add_argument("--seals", action="store_true",
+                        help="workers seal every 40 events and start from the newest seal")
+    parser.add_argument("--archive", action="store_true",
+                        help="archive sealed history between rounds (implies --seals)")
     args = parser.parse_args()
     kills = 500 if args.long else args.kills
-    result = asyncio.run(run_torture(kills, args.seed, journal_url=args.journal_url))
+    result = asyncio.run(run_torture(kills, args.seed, journal_url=args.journal_url,
+                                     seals=args.seals, archive=args.archive))
     print(json.dumps(result, indent=2))
     sys.exit(1 if result["mismatches"] else 0)
 
