@@ -29,9 +29,9 @@ from typing import Any
 
 from connectors.base import TradingRule
 from eventstore import NO_STREAM, NewEvent
-from oms.algos.native_twap import NativeTwaps
 from oms.algos.amend import ParentNotActive, amend_spec
 from oms.algos.confirm import exchange_filled, needs_check
+from oms.algos.native_twap import NativeTwaps
 from oms.algos.specs import iceberg_spec, twap_spec
 from oms.domain.enums import OrderState, OrderType, TimeInForce
 from oms.domain.events import OrderEvent
