@@ -163,3 +163,21 @@ def test_bad_dex_configuration_names_the_fix() -> None:
     two = SimulatorConfig(perp_dexs=("xyz", "ab"), markets=(
         MarketSpec("ab:ONE", 120000, 2, D("10")), MarketSpec("xyz:A", 110000, 2, D("10"))))
     assert two.market_by_coin("ab:ONE").asset == 120000
+
+
+def test_the_first_dex_price_path_of_a_seed_is_unchanged_by_hip3_markets() -> None:
+    """The house market draws HIP-3 moves from its own generator: same seed, same first-dex path."""
+    from connectors.hyperliquid.simulator.engine import ExchangeEngine
+    from connectors.hyperliquid.simulator.market_maker import MarketMaker
+
+    paths = []
+    for config in (SimulatorConfig(markets=DEFAULT_MARKETS, perp_dexs=()), SimulatorConfig()):
+        engine = ExchangeEngine(config)
+        maker = MarketMaker(engine, 5)
+        path = []
+        for tick in range(100):
+            maker.step(tick)
+            path.append(tuple(engine.mids[c] for c in ("BTC", "ETH", "SOL", "PURR/USDC")))
+        paths.append(path)
+    assert paths[0] == paths[1]
+    assert len(set(paths[0])) > 50  # the market did move

@@ -53,8 +53,13 @@ def test_sdk_places_modifies_and_cancels_on_a_builder_dex(
     canceled = exchange.cancel_by_cloid("xyz:XYZ100", cid)
     assert canceled["response"]["data"]["statuses"] == ["success"]
 
-    bought = exchange.market_open("xyz:GOLD", True, 1.0)
-    assert "filled" in bought["response"]["data"]["statuses"][0], bought
+    # A counterparty rests 1.0 at 2500, so an IOC buy up to 2600 fills in full whatever the
+    # house quotes do (market_open's own price came out unfillable in a few runs).
+    seller = Exchange(eth_account.Account.create(), threaded_sim.base_url, perp_dexs=DEXES)
+    rested = seller.order("xyz:GOLD", False, 1.0, 2500.0, {"limit": {"tif": "Gtc"}})
+    assert rested["status"] == "ok", rested
+    bought = exchange.order("xyz:GOLD", True, 1.0, 2600.0, {"limit": {"tif": "Ioc"}})
+    assert bought["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "1.0", bought
     state = info.user_state(wallet.address, dex="xyz")
     [position] = [p["position"] for p in state["assetPositions"]]
     assert position["coin"] == "xyz:GOLD" and position["szi"] == "1.0"
