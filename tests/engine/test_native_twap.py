@@ -165,7 +165,7 @@ async def test_a_lost_reply_is_found_in_the_history_and_its_fills_journaled(
     sim: SimulatedExchange, private_key: str, tmp_path: Path, sqlite_url: str
 ) -> None:
     pid, spec = "ab" * 16, _spec(D("0.1"))
-    expires = spec.start_ns // 1_000_000 + 1000
+    expires = spec.start_ns // 1_000_000 + 15_000  # room for a slow machine to send it
     await _journal_unsent(sqlite_url, pid, spec, expires)
     async with _connector(sim, private_key, tmp_path) as conn:  # the send whose reply was lost
         sent = await conn.twap_order(NativeTwapRequest("ETH", "buy", D("0.1"), 5), expires)
