@@ -69,6 +69,7 @@ from oms.domain.parent import (
     ParentSpec,
     parent_stream,
 )
+from oms.engine.errors import EngineClosed
 from oms.engine.manager import OrderManager
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,13 @@ class NativeTwaps:
         parent is journaled (the ``twapOrder`` is sent in the background).
 
         Bad input raises ``AlgoSpecError`` (duration outside the exchange's range, amount off
-        the lot, value below the exchange's minimum) or ``UnknownPair``; nothing is journaled.
+        the lot, value below the exchange's minimum) or ``UnknownPair``; a closed engine
+        ``EngineClosed``; nothing is journaled. The engine's risk gate (order notional, kill
+        switch) does not see native TWAPs: the exchange runs their slices.
         """
         venue = self._venue
+        if not self._oms.is_trading:
+            raise EngineClosed("open the engine (recovery must complete) before a native TWAP")
         rule = self._oms.connector.trading_rule(pair)  # UnknownPair first
         if side != "buy" and side != "sell":
             raise AlgoSpecError(f"side must be 'buy' or 'sell', got {side!r}")
