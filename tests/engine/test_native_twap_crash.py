@@ -82,7 +82,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
     minutes = str(5 * kills)  # 11 slices per 5 minutes, one a second here
     args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "0.2", minutes]
     log = tmp_path / "worker.log"
-    seen = 0
+    seen, killed = 0, 0
     for n, kill_at in enumerate(range(2, 5 * kills, 5)[:kills]):  # each after more fills
         lines = await _run_worker(args, env, kill_at, log)
         progress = [ln for ln in lines if ln.startswith("progress")]
@@ -92,7 +92,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
         assert progress, log.read_text()[-2000:]  # the first kill is always mid-TWAP
         fills = int(progress[-1].split()[2])
         assert fills >= seen  # reconciled where it was: never back to zero
-        seen = fills
+        seen, killed = fills, killed + 1
     lines = await _run_worker(args, env, None, log)
     assert lines[-1].startswith("finished done 0.2"), [*lines[-3:], log.read_text()[-2000:]]
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
@@ -114,6 +114,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
         assert rows.count("ParentCreated") == 1 and rows.count("NativeTwapLinked") == 1
         history = await oms.connector.twap_history()  # type: ignore[attr-defined]
         assert [r.status for r in history] == ["activated", "finished"]  # sent once
+        print(f"native TWAP: {killed} SIGKILLs mid-run, {len(keys)} slice fills, each once")
         await algos.close()
 
 
