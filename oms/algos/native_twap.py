@@ -69,12 +69,18 @@ from oms.domain.parent import (
     ParentSpec,
     parent_stream,
 )
+from oms.engine.errors import EngineClosed
 from oms.engine.manager import OrderManager
 
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_MS = 5_000
 """How far the exchange's clock may be from ours when matching a TWAP's creation time."""
+REREAD_MS = 60_000
+"""A poll re-reads slice fills from this long before the last one journaled (a start-up
+reconciliation reads them all): late-listed fills are caught, each journaled once by its key."""
+DEFAULT_POLL_S = 10.0
+"""Two /info requests (weight 20 each, reference §10) per active TWAP per poll."""
 
 
 class NativeTwapUnsupported(AlgoSpecError):
@@ -93,7 +99,7 @@ def _now_ms() -> int:
 class NativeTwaps:
     """Journals, sends, follows and reconciles native TWAP parents; see the module docstring."""
 
-    def __init__(self, oms: OrderManager, *, poll_s: float = 2.0) -> None:
+    def __init__(self, oms: OrderManager, *, poll_s: float = DEFAULT_POLL_S) -> None:
         self._oms = oms
         self._poll_s = poll_s
         self._states: dict[str, NativeTwapState] = {}
@@ -102,7 +108,7 @@ class NativeTwaps:
         self._poller: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, oms: OrderManager, *, poll_s: float = 2.0) -> NativeTwaps:
+    async def start(cls, oms: OrderManager, *, poll_s: float = DEFAULT_POLL_S) -> NativeTwaps:
         """Fold every native parent from the journal, reconcile the unfinished ones with the
         exchange (:meth:`sync`), then follow them every ``poll_s`` seconds."""
         native = cls(oms, poll_s=poll_s)
@@ -128,9 +134,13 @@ class NativeTwaps:
         parent is journaled (the ``twapOrder`` is sent in the background).
 
         Bad input raises ``AlgoSpecError`` (duration outside the exchange's range, amount off
-        the lot, value below the exchange's minimum) or ``UnknownPair``; nothing is journaled.
+        the lot, value below the exchange's minimum) or ``UnknownPair``; a closed engine
+        ``EngineClosed``; nothing is journaled. The engine's risk gate (order notional, kill
+        switch) does not see native TWAPs: the exchange runs their slices.
         """
         venue = self._venue
+        if not self._oms.is_trading:
+            raise EngineClosed("open the engine (recovery must complete) before a native TWAP")
         rule = self._oms.connector.trading_rule(pair)  # UnknownPair first
         if side != "buy" and side != "sell":
             raise AlgoSpecError(f"side must be 'buy' or 'sell', got {side!r}")
@@ -197,8 +207,9 @@ class NativeTwaps:
 
     # ------------------------------------------------------------------ reconciliation
 
-    async def sync(self, parent_id: str) -> None:
-        """Bring one parent up to the exchange's truth (see the module docstring)."""
+    async def sync(self, parent_id: str, *, full: bool = False) -> None:
+        """Bring one parent up to the exchange's truth (see the module docstring); ``full``
+        reads every slice fill since the TWAP began, not only the recent ones."""
         async with self._locks[parent_id]:
             state = self._states[parent_id]
             if state.status not in ACTIVE or state.request is None:
@@ -209,15 +220,17 @@ class NativeTwaps:
                 if state.twap_id is None or state.status not in ACTIVE:
                     return
             for _ in range(2):  # a second pass right after a cancel was answered
-                if not await self._follow(self._states[parent_id]):
+                if not await self._follow(self._states[parent_id], full):
                     return
 
-    async def _follow(self, state: NativeTwapState) -> bool:
+    async def _follow(self, state: NativeTwapState, full: bool) -> bool:
         """Journal the linked TWAP's new slice fills and its end; send a requested cancel.
         True when a cancel was just answered (look again)."""
         venue, parent_id, twap_id = self._venue, state.parent_id, state.twap_id
         assert twap_id is not None
         start = state.spec.start_ns // 1_000_000 - CLOCK_SKEW_MS
+        if state.fills and not full:
+            start = max(start, max(f.time_ms for f in state.fills) - REREAD_MS)
         fills = [f for f in await self._slice_fills(venue, start) if f.twap_id == twap_id]
         new = [_filled(parent_id, f) for f in fills]
         new = [f for f in new if not state.has_fill(f.key)]
@@ -341,7 +354,7 @@ class NativeTwaps:
             self._locks[state.parent_id] = asyncio.Lock()
         for parent_id, state in list(self._states.items()):
             if state.status in ACTIVE:
-                await self.sync(parent_id)
+                await self.sync(parent_id, full=True)
 
     async def _poll(self) -> None:
         while True:

@@ -89,7 +89,7 @@ class AlgoRunner:
     @classmethod
     async def start(
         cls, oms: OrderManager, *, tick_s: float = 0.25, min_interval_s: float = 1.0,
-        native_poll_s: float = 2.0,
+        native_poll_s: float = 10.0,
     ) -> AlgoRunner:
         """Resume every unfinished parent from the journal, then start the schedule's clock.
 

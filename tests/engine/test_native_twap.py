@@ -16,7 +16,7 @@ from engine_helpers import wait_for
 
 from connectors.base import Outcome, UnknownPair
 from connectors.hyperliquid import HyperliquidConnector
-from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+from connectors.hyperliquid.simulator import FaultSpec, SimulatedExchange, SimulatorConfig
 from connectors.twap import NativeTwapRequest
 from eventstore import NO_STREAM, EventStore, NewEvent
 from oms.algos import AlgoRunner, AlgoSpecError
@@ -165,7 +165,7 @@ async def test_a_lost_reply_is_found_in_the_history_and_its_fills_journaled(
     sim: SimulatedExchange, private_key: str, tmp_path: Path, sqlite_url: str
 ) -> None:
     pid, spec = "ab" * 16, _spec(D("0.1"))
-    expires = spec.start_ns // 1_000_000 + 1000
+    expires = spec.start_ns // 1_000_000 + 15_000  # room for a slow machine to send it
     await _journal_unsent(sqlite_url, pid, spec, expires)
     async with _connector(sim, private_key, tmp_path) as conn:  # the send whose reply was lost
         sent = await conn.twap_order(NativeTwapRequest("ETH", "buy", D("0.1"), 5), expires)
@@ -193,3 +193,24 @@ async def test_a_twap_never_sent_is_declared_never_placed_once_its_deadline_pass
         assert state.status == "failed" and state.reason.startswith("never placed"), state
         assert await oms.connector.twap_history() == []  # and it was not sent now either
         await algos.close()
+
+
+async def test_a_reply_lost_while_running_is_resolved_from_the_history(
+    private_key: str, tmp_path: Path, sqlite_url: str
+) -> None:
+    """Every /exchange reply dropped (the action applied): the twapOrder's outcome is unknown,
+    never a failure; the poll finds the TWAP in twapHistory and follows it to its end."""
+    config = SimulatorConfig(seed=5, tick_interval_s=0.05, twap_speedup=60)
+    async with SimulatedExchange(config, FaultSpec(drop_reply_rate=1.0)) as sim:
+        await sim.step_market()
+        async with await OrderManager.open(sqlite_url, _connector(sim, private_key, tmp_path),
+                                           config=FAST) as oms:  # fmt: skip
+            algos = await AlgoRunner.start(oms, native_poll_s=0.2)
+            pid = await algos.native_twap("ETH", "buy", D("0.1"), minutes=5)
+            state = await algos.wait_finished(pid, 30)
+            assert state.status == "done" and state.executed == D("0.1"), state.reason
+            rows = [e async for e in oms.store.read_stream(parent_stream(pid))]
+            [link] = [r for r in rows if r.type == "NativeTwapLinked"]
+            assert link.data["how"] == "history"  # learnt from the exchange, not the reply
+            assert len(await oms.connector.twap_history()) == 2  # one TWAP: activated, finished
+            await algos.close()

@@ -33,8 +33,8 @@ D = Decimal
 
 @pytest.fixture
 async def live_sim() -> AsyncIterator[SimulatedExchange]:
-    """A market-making local exchange; a 5-minute native TWAP runs in 5 s (a slice every 0.5 s)."""
-    config = SimulatorConfig(seed=9, tick_interval_s=0.05, twap_speedup=60)
+    """A market-making local exchange; a 5-minute native TWAP runs in 10 s (a slice a second)."""
+    config = SimulatorConfig(seed=9, tick_interval_s=0.05, twap_speedup=30)
     async with SimulatedExchange(config) as exchange:
         await exchange.step_market()
         yield exchange
@@ -79,17 +79,20 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
     env = {**os.environ, "HL_PRIVATE_KEY": key}
     journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
     kills = int(os.environ.get("OMS_NATIVE_TWAP_KILLS", "2"))  # long run: more kills
-    minutes = str(5 * kills)  # 11 slices per 5 minutes, 2 a second here
+    minutes = str(5 * kills)  # 11 slices per 5 minutes, one a second here
     args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "0.2", minutes]
     log = tmp_path / "worker.log"
-    seen = 0
-    for kill_at in range(2, 5 * kills, 5)[:kills]:  # each kill after more slice fills
+    seen, killed = 0, 0
+    for n, kill_at in enumerate(range(2, 5 * kills, 5)[:kills]):  # each after more fills
         lines = await _run_worker(args, env, kill_at, log)
         progress = [ln for ln in lines if ln.startswith("progress")]
-        assert progress, log.read_text()[-2000:]
+        if n > 0 and not progress:  # a slow restart: the exchange finished it meanwhile
+            assert lines[-1].startswith("finished done"), lines[-3:]
+            break
+        assert progress, log.read_text()[-2000:]  # the first kill is always mid-TWAP
         fills = int(progress[-1].split()[2])
         assert fills >= seen  # reconciled where it was: never back to zero
-        seen = fills
+        seen, killed = fills, killed + 1
     lines = await _run_worker(args, env, None, log)
     assert lines[-1].startswith("finished done 0.2"), [*lines[-3:], log.read_text()[-2000:]]
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
@@ -111,6 +114,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
         assert rows.count("ParentCreated") == 1 and rows.count("NativeTwapLinked") == 1
         history = await oms.connector.twap_history()  # type: ignore[attr-defined]
         assert [r.status for r in history] == ["activated", "finished"]  # sent once
+        print(f"native TWAP: {killed} SIGKILLs mid-run, {len(keys)} slice fills, each once")
         await algos.close()
 
 
