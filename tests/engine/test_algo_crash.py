@@ -90,7 +90,7 @@ async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
     slices = 3 * kills + 3
     # a long run's restarts are slow on a loaded machine: ~25 s of schedule per kill, so the
     # deadline does not pass while the engine is down (then the TWAP rightly ends failed)
-    duration = 8 + 4 * kills if kills <= 3 else 25 * kills
+    duration = 8 + 8 * kills if kills <= 3 else 25 * kills
     args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "1.2", str(slices),
             str(duration)]  # fmt: skip
     log = tmp_path / "worker.log"
@@ -179,7 +179,7 @@ async def test_kills_between_the_exchanges_fill_and_its_journaling_never_send_a_
     env = {**os.environ, "HL_PRIVATE_KEY": key}
     journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
     kills = int(os.environ.get("OMS_ALGO_KILLS", "2"))  # CI 2: each kill costs a restart
-    duration = 6 + 3 * kills if kills <= 2 else 12 * kills  # long runs: slow restarts
+    duration = 6 + 6 * kills if kills <= 2 else 12 * kills  # restarts are slow under load
     args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "1.2", str(2 * kills + 2),
             str(duration)]  # fmt: skip
     log = tmp_path / "worker.log"
