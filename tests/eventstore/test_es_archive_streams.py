@@ -19,6 +19,7 @@ from eventstore import (
     archive_before,
     compare_anchor,
     make_seal,
+    read_stream_history,
     write_seal,
 )
 from eventstore.migration import head_revision
@@ -116,3 +117,19 @@ async def test_an_archived_order_is_read_back_from_the_archive_files_when_given(
         assert await order_as_of(store, str(cid), archive_dir=tmp_path) == expected
         assert await order_as_of(store, str(cid), 2, archive_dir=tmp_path) != expected
         assert await order_as_of(store, "9" * 32, archive_dir=tmp_path) is None
+
+
+async def test_a_stream_reads_across_the_archive_files_or_says_where_to(
+    store_url: str, tmp_path: Path
+) -> None:
+    async with await EventStore.open(store_url) as store:
+        await store.append("lev", [NewEvent("E", {"n": n}) for n in range(2)], NO_STREAM)
+        await _seal(store, 2)
+        await store.append("lev", [NewEvent("E", {"n": 2})], 1)
+        whole = [ev.data async for ev in read_stream_history(store, "lev", None)]
+        assert whole == [{"n": 0}, {"n": 1}, {"n": 2}]
+        await archive_before(store, tmp_path, before=3)
+        with pytest.raises(ArchivedRange):
+            [ev async for ev in read_stream_history(store, "lev", None)]
+        assert [ev.data async for ev in read_stream_history(store, "lev", tmp_path)] == whole
+        assert [ev async for ev in read_stream_history(store, "none", None)] == []
