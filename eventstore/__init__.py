@@ -33,7 +33,12 @@ from eventstore.errors import (
     StoreClosed,
     WrongExpectedVersion,
 )
-from eventstore.history import HistoryReport, read_history, verify_history
+from eventstore.history import (
+    HistoryReport,
+    read_history,
+    read_stream_history,
+    verify_history,
+)
 from eventstore.history_errors import (
     ArchiveCorrupt,
     ArchivedRange,
@@ -116,6 +121,7 @@ __all__ = [
     "read_anchor",
     "read_history",
     "read_manifest",
+    "read_stream_history",
     "restore_archive",
     "revision_history",
     "upgrade_database",

@@ -190,3 +190,27 @@ async def _check_archives(
         last, previous = entry.last_position, entry.last_hash
     return previous
 
+
+
+async def read_stream_history(
+    store: EventStore, stream_id: str, archive_dir: Path | None
+) -> AsyncIterator[RecordedEvent]:
+    """Every event of one stream, in version order, also when its first events were archived.
+
+    The live stream is read as usual when it starts at version 0 (or never existed). When its
+    first events (or all of them) were archived, they are read from the archive files in
+    ``archive_dir`` (a scan of the files) — without it :class:`ArchivedRange` says where to read.
+    """
+    live = [ev async for ev in store.read_stream(stream_id)]
+    if (live and live[0].version == 0) or (
+        not live and await store.stream_version(stream_id) is None
+    ):
+        for ev in live:
+            yield ev
+        return
+    point = await store.archive_point()
+    if archive_dir is None:
+        raise ArchivedRange(1, point + 1)
+    async for ev in read_history(store, archive_dir, 1):
+        if ev.stream_id == stream_id:
+            yield ev

@@ -32,8 +32,41 @@ async def order_as_of(
     client_order_id: str,
     position: int | None = None,
     time: datetime | None = None,
+    *,
+    archive_dir: Path | None = None,
 ) -> InFlightOrder | None:
-    """One order as of ``position`` and/or ``time`` (both None: as of now); None if unborn."""
+    """One order as of ``position`` and/or ``time`` (both None: as of now); None if unborn.
+
+    An order whose first events were archived raises ``ArchivedRange``, unless ``archive_dir``
+    is given: then its stream is folded from the archive files and the live log (a scan of the
+    files, for the rare order read back after its history was archived).
+    """
+    try:
+        return await _live_order_as_of(store, client_order_id, position, time)
+    except ArchivedRange:
+        if archive_dir is None:
+            raise
+    return await _order_from_history(store, client_order_id, position, time, archive_dir)
+
+
+async def _order_from_history(
+    store: EventStore, client_order_id: str, position: int | None, time: datetime | None,
+    archive_dir: Path,
+) -> InFlightOrder | None:
+    limit_us = _cutoff_us(time)
+    stream = order_stream(client_order_id)
+    record: OrderRecord | None = None
+    async for recorded in read_history(store, archive_dir, 1, position):
+        if limit_us is not None and recorded.recorded_at_us > limit_us:
+            break
+        if recorded.stream_id == stream:
+            record = step(record, decode(recorded.type, recorded.data, recorded.event_version))
+    return None if record is None else record.freeze()
+
+
+async def _live_order_as_of(
+    store: EventStore, client_order_id: str, position: int | None, time: datetime | None,
+) -> InFlightOrder | None:
     limit_us = _cutoff_us(time)
     record: OrderRecord | None = None
     stream = order_stream(client_order_id)
@@ -54,9 +87,11 @@ async def order_as_of(
     return None if record is None else record.freeze()
 
 
-async def load_order(store: EventStore, client_order_id: str) -> InFlightOrder | None:
-    """The current state of one order from its stream (for orders the tracker no longer holds)."""
-    return await order_as_of(store, client_order_id)
+async def load_order(store: EventStore, client_order_id: str,
+                     archive_dir: Path | None = None) -> InFlightOrder | None:
+    """The current state of one order from its stream (for orders the tracker no longer holds);
+    with ``archive_dir``, also when its events were archived (see :func:`order_as_of`)."""
+    return await order_as_of(store, client_order_id, archive_dir=archive_dir)
 
 
 async def projector_as_of(

@@ -26,11 +26,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 from uuid import uuid4
 
 from connectors.base import ActionResult, ExchangeConnector, Outcome
-from eventstore import EventStore, NewEvent
+from eventstore import EventStore, NewEvent, read_stream_history
 from oms.domain.leverage import (
     ISOLATED_MARGIN,
     SET_LEVERAGE,
@@ -132,7 +133,12 @@ class AccountCommands:
     async def recover(self) -> None:
         """Fold the journal, resolve pending/unknown leverage changes, adopt exchange truth."""
         self._state = LeverageState()
-        async for recorded in self._store.read_stream(self._stream):
+        folder = self._config.archive_dir
+        # Across the archive files when the stream's first events were archived (else
+        # ArchivedRange: recovery fails closed rather than forget a leverage setting).
+        async for recorded in read_stream_history(
+            self._store, self._stream, Path(folder) if folder else None
+        ):
             self._state.apply(
                 decode_leverage_event(recorded.type, recorded.data, recorded.event_version)
             )

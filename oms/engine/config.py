@@ -43,6 +43,9 @@ class EngineConfig:
       fails closed (the report counts the retries).
     - ``completed_in_memory``: completed orders kept in memory; older ones are read back from the
       journal by ``OrderManager.load_order`` and when a late fill arrives for them.
+    - ``archive_dir``: the folder of ``oms audit archive``'s files. An order read back after its
+      events were archived is then folded from them (a scan of the files); ``None``: such a
+      read-back raises ``ArchivedRange`` (archive months back and it never happens).
     - ``anchor_path``: the file that keeps the journal's last known head outside the database
       (see ``eventstore.anchor``): ``"auto"`` is ``<journal file>.anchor`` beside a SQLite journal
       (none for PostgreSQL: give a path), ``None`` turns the anchor off. Start-up refuses a
@@ -76,6 +79,7 @@ class EngineConfig:
     anchor_every_s: float = 5.0
     price_off_tick: Literal["passive", "refuse"] = "passive"
     seal_key: SealKey | None = None
+    archive_dir: str | None = None
     account: AccountConfig = field(default_factory=AccountConfig)
 
     def timing(self, now_ns: int | None = None) -> Timing:

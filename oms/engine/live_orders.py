@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
+from pathlib import Path
 
 from eventstore import EventStore, RecordedEvent, SealKey
 from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent
@@ -48,8 +49,10 @@ class LiveOrders:
         *,
         seal_key: SealKey | None = None,
         seal_every: int = 0,
+        archive_dir: str | None = None,
     ) -> None:
         self._store = store
+        self._archive_dir = Path(archive_dir) if archive_dir else None
         self._capacity = max(completed_capacity, 1)
         self._projector = Projector(completed_capacity=self._capacity)
         self._projector.deferred_fills = {}
@@ -106,7 +109,7 @@ class LiveOrders:
 
     async def read_back(self, cid: str) -> InFlightOrder | None:
         """The order folded from its journal stream (None: the journal never saw it)."""
-        return await load_order(self._store, cid)
+        return await load_order(self._store, cid, self._archive_dir)
 
     async def load(self, cid: str) -> InFlightOrder | None:
         """One order from memory or, once it has left memory, from its stream (after a flush,

@@ -112,7 +112,8 @@ class OrderManager:
         self._work_sources: list[Callable[[], list[asyncio.Task[None]]]] = []
         self._lease = EngineLease(store, connector.venue, connector.account)
         self._live = LiveOrders(store, config.completed_in_memory, self._on_journal_failure,
-                                seal_key=config.seal_key, seal_every=config.snapshot_every)
+                                seal_key=config.seal_key, seal_every=config.snapshot_every,
+                                archive_dir=config.archive_dir)
         self._reports = ReportHandler(
             self._live, connector, config, self._tasks, self._send_cancel
         )

@@ -132,7 +132,7 @@ async def _read_line(stream: asyncio.StreamReader, limit_s: float) -> str:
 
 async def run_torture(
     kills: int, seed: int = 1, workdir: Path | None = None, journal_url: str | None = None,
-    seals: bool = False, archive: bool = False,
+    seals: bool = False, archive: bool = False, progress: bool = False,
 ) -> dict[str, Any]:
     """Run ``kills`` kill/restart rounds plus a final verification; return the counts.
 
@@ -212,6 +212,11 @@ async def run_torture(
                                                    state["account"]["corrections"])
             problems.extend(f"round {round_no}: {p}" for p in found)
             stats["verifications"] += 1
+            if progress:  # long runs: one line per verified round on stderr
+                print(json.dumps({"round": round_no, "mismatches": len(problems),
+                                  "archives": stats["archives"],
+                                  "events_archived": stats["events_archived"]}),
+                      file=sys.stderr, flush=True)
             stats["orders_seen"] = max(stats["orders_seen"], len(state["orders"]))
             if round_no == kills:
                 proc.stdin.write(b"stop\n")
@@ -328,7 +333,7 @@ def main() -> None:
     args = parser.parse_args()
     kills = 500 if args.long else args.kills
     result = asyncio.run(run_torture(kills, args.seed, journal_url=args.journal_url,
-                                     seals=args.seals, archive=args.archive))
+                                     seals=args.seals, archive=args.archive, progress=True))
     print(json.dumps(result, indent=2))
     sys.exit(1 if result["mismatches"] else 0)
 

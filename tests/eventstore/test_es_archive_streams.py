@@ -5,6 +5,7 @@ journal anchor keep working, on both backends."""
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,14 @@ from eventstore import (
     archive_before,
     compare_anchor,
     make_seal,
+    read_stream_history,
     write_seal,
 )
 from eventstore.migration import head_revision
+from oms.domain import ClientOrderId, OrderState, encode
+from oms.domain.enums import OrderType, PositionAction, TimeInForce, TradeSide
+from oms.domain.events import OrderCreated, OrderRejected, OrderSubmitted
+from oms.domain.ids import order_stream
 from oms.engine.lease import LEASE_STREAM, EngineLease, last_claim
 from oms.engine.seal_keys import Eip191SealKey
 from projections import order_as_of
@@ -82,3 +88,48 @@ async def test_an_anchor_below_the_archive_point_is_checked_against_the_archive(
         # A head behind the anchor is still lost events, archive or not.
         problem = await compare_anchor(store, Anchor(9, "ab" * 32))
         assert problem is not None and "events lost" in problem
+
+
+
+async def test_an_archived_order_is_read_back_from_the_archive_files_when_given(
+    store_url: str, tmp_path: Path
+) -> None:
+    cid = ClientOrderId.new()
+    life = [
+        OrderCreated(cid, "ETH", TradeSide.BUY, OrderType.LIMIT, Decimal("1"), Decimal("2000"),
+                     TimeInForce.GTC, False, PositionAction.OPEN, None, 1, "hyperliquid", "main"),
+        OrderSubmitted(cid, 1, 1_700_000_060_000, 2),
+        OrderRejected(cid, "insufficient margin", "exchange", 3),
+    ]
+    async with await EventStore.open(store_url) as store:
+        events = []
+        for ev in life:
+            type_, data, version = encode(ev)
+            events.append(NewEvent(type_, data, version=version))
+        await store.append(order_stream(cid), events, NO_STREAM)
+        await _seal(store, 3)
+        await store.append("other", [NewEvent("E", {})], NO_STREAM)
+        expected = await order_as_of(store, str(cid))
+        assert expected is not None and expected.state is OrderState.FAILED
+        await archive_before(store, tmp_path, before=4)
+        with pytest.raises(ArchivedRange):
+            await order_as_of(store, str(cid))
+        assert await order_as_of(store, str(cid), archive_dir=tmp_path) == expected
+        assert await order_as_of(store, str(cid), 2, archive_dir=tmp_path) != expected
+        assert await order_as_of(store, "9" * 32, archive_dir=tmp_path) is None
+
+
+async def test_a_stream_reads_across_the_archive_files_or_says_where_to(
+    store_url: str, tmp_path: Path
+) -> None:
+    async with await EventStore.open(store_url) as store:
+        await store.append("lev", [NewEvent("E", {"n": n}) for n in range(2)], NO_STREAM)
+        await _seal(store, 2)
+        await store.append("lev", [NewEvent("E", {"n": 2})], 1)
+        whole = [ev.data async for ev in read_stream_history(store, "lev", None)]
+        assert whole == [{"n": 0}, {"n": 1}, {"n": 2}]
+        await archive_before(store, tmp_path, before=3)
+        with pytest.raises(ArchivedRange):
+            [ev async for ev in read_stream_history(store, "lev", None)]
+        assert [ev.data async for ev in read_stream_history(store, "lev", tmp_path)] == whole
+        assert [ev async for ev in read_stream_history(store, "none", None)] == []
