@@ -53,6 +53,9 @@ class Chain:
         self.height = 1
         self.block_time = int(time.time())
         self.clob = Clob(config, self.ledger, self._emit)
+        #: Oracle prices by ticker (the market maker walks them; tests and the admin set them).
+        self.oracle_prices: dict[str, Decimal] = {m.ticker: m.oracle_price
+                                                  for m in config.markets}
         self._mempool: list[DecodedTx] = []
         self._now: list[dict[str, Any]] = []
         self._next_block: list[dict[str, Any]] = []
@@ -155,6 +158,10 @@ class Chain:
                     account.check_sequence = account.sequence
                 if before_commit is not None:
                     before_commit()
+                # Conditional orders triggered by the last block trade now; then this block's
+                # oracle price triggers the next ones (v4-chain EndBlocker).
+                self.clob.conditionals.place_triggered(self.height)
+                self.clob.conditionals.check(lambda m: self.oracle_prices[m.ticker])
                 self.clob.expire(self.height, self.block_time)
             finally:
                 self._in_block = False

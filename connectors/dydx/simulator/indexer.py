@@ -93,6 +93,14 @@ class IndexerDb:
             "updatedAtHeight": str(event["height"]),
             "subaccountNumber": number,
         }
+        if flags == c.FLAG_CONDITIONAL:
+            # Indexer ``protocol-translations.ts``: STOP_LOSS → STOP_LIMIT / STOP_MARKET (IOC),
+            # TAKE_PROFIT → TAKE_PROFIT / TAKE_PROFIT_MARKET (IOC).
+            kind = "STOP" if event["condition_type"] == 1 else "TAKE_PROFIT"
+            market_kind = event["tif"] == TIF_IOC
+            row["type"] = f"{kind}_MARKET" if market_kind else (
+                "STOP_LIMIT" if kind == "STOP" else kind)
+            row["triggerPrice"] = _num(self.price(market, event["trigger"]))
         if flags == c.FLAG_SHORT_TERM:
             row["goodTilBlock"] = str(event["gtb"])
         else:

@@ -62,9 +62,8 @@ class DydxSimulator:
         self.chain.listeners.append(self._on_events)
 
     def _oracle(self, ticker: str) -> Decimal:
-        if self.maker is not None:
-            return self.maker.oracle[ticker]
-        return self.db.by_ticker[ticker].oracle_price
+        with self.chain.lock:
+            return self.chain.oracle_prices[ticker]
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -165,6 +164,17 @@ class DydxSimulator:
         """Create (or top up) an account."""
         self.chain.fund(address, usdc)
 
+    def set_oracle(self, ticker: str, price: Decimal) -> None:
+        """Move the oracle price of ``ticker`` (the market maker walks on from there); the next
+        block triggers the conditional orders it crosses. Raises ``KeyError`` for an unknown
+        ticker, ``ValueError`` for a price that is not positive."""
+        if not isinstance(price, Decimal) or price <= 0:
+            raise ValueError(f"oracle price must be a positive Decimal, got {price!r}")
+        with self.chain.lock:
+            if ticker not in self.chain.oracle_prices:
+                raise KeyError(f"unknown market {ticker!r}")
+            self.chain.oracle_prices[ticker] = price
+
     async def close_websockets(self) -> None:
         """Fault: drop every Indexer WebSocket connection."""
         await self.http.close_all()
@@ -179,7 +189,9 @@ class DydxSimulator:
                     "size": self.db.size(market, o.quantums), "ticker": market.ticker}
         with self.chain.lock:
             clob = self.chain.clob
-            orders: dict[OrderKey, SimOrder] = {**clob.done, **clob.pending_places, **clob.live}
+            orders: dict[OrderKey, SimOrder] = {**clob.done, **clob.pending_places, **clob.live,
+                                                **clob.conditionals.untriggered,
+                                                **clob.conditionals.triggered}
             return {k[2]: view(o) for k, o in orders.items() if k[:2] == (address, number)}
 
     def truth_fills(self, address: str, number: int = 0) -> list[dict[str, Any]]:
