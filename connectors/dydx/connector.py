@@ -91,8 +91,10 @@ class DydxConnector:
         long_term_ttl_s: int = 28 * 24 * 3600,
         request_timeout_s: float = 5.0,
         secure: bool = False,
+        key: DydxKey | None = None,
     ) -> None:
-        self._key = DydxKey.from_mnemonic(mnemonic) if mnemonic else None
+        # ``key``: an already derived key (e.g. decrypted from a keystore) instead of words.
+        self._key = key or (DydxKey.from_mnemonic(mnemonic) if mnemonic else None)
         address = address or (self._key.address if self._key else None)
         if not address:
             raise MissingKey("pass mnemonic= (or address= for read-only use)")
