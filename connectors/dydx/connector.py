@@ -43,6 +43,7 @@ from connectors.base import (
 )
 from connectors.dydx import constants as c
 from connectors.dydx import orders, parsing
+from connectors.dydx.account import DydxAccountMixin
 from connectors.dydx.book import LevelBook
 from connectors.dydx.client_ids import ClientIdJournal, ClientIdRecord
 from connectors.dydx.errors import DydxError, NotYetCertain, UnexpectedReply
@@ -72,8 +73,8 @@ class MissingKey(DydxError):
     """The connector was built without a mnemonic and cannot sign."""
 
 
-class DydxConnector:
-    """Trade one dYdX v4 subaccount."""
+class DydxConnector(DydxAccountMixin):
+    """Trade one dYdX v4 subaccount (and read its account truth: ``account.py``)."""
 
     venue = c.VENUE
 

@@ -111,6 +111,16 @@ def parse_fill(row: Mapping[str, Any], cloid_of: CloidOf) -> FillReport:
     """One fill row (REST ``/v4/fills`` or a ``v4_subaccounts`` update)."""
     if not isinstance(row, Mapping):
         raise UnexpectedReply("fill row is not an object", repr(row))
+    raw = dict(row)
+    kind = row.get("type")
+    if kind in ("LIQUIDATED", "LIQUIDATION", "DELEVERAGED", "OFFSETTING"):
+        # A protocol liquidation (taker side: no order id) or deleveraging: marked the way the
+        # engine's account classifies liquidations (``oms.engine.account_reports.classify``).
+        method = "market" if kind in ("LIQUIDATED", "LIQUIDATION") else "backstop"
+        raw["liquidation"] = {"method": method}
+    elif "orderId" not in row:
+        raise UnexpectedReply("fill row without 'orderId'", repr(row))
+    order_id = str(row.get("orderId") or "")
     try:
         return FillReport(
             trade_id=str(row["id"]),
@@ -122,9 +132,9 @@ def parse_fill(row: Mapping[str, Any], cloid_of: CloidOf) -> FillReport:
             fee_asset="USDC",
             is_maker=row["liquidity"] == "MAKER",
             timestamp_ms=iso_ms(row["createdAt"]),
-            exchange_order_id=str(row["orderId"]),
-            cloid=cloid_of({"id": row["orderId"]}),
-            raw=dict(row),
+            exchange_order_id=order_id,
+            cloid=cloid_of({"id": order_id}) if order_id else None,
+            raw=raw,
         )
     except KeyError as exc:
         raise UnexpectedReply(f"fill row without {exc}", repr(row)) from None

@@ -309,7 +309,9 @@ class Clob:
                            "subticks": m.subticks, "quote": quote, "fee": fee,
                            "event_index": self._event_index,
                            "client_metadata": order.client_metadata, "at": time.time(),
-                           "position": (pos.quantums, pos.open_cost)}, False)
+                           "position": (pos.quantums, pos.open_cost),
+                           "usdc": self.ledger.subaccount(order.key[0], order.key[1]).usdc},
+                          False)
             if maker.remaining == 0:
                 self._remove(maker, "FILLED", "ORDER_REMOVAL_REASON_FULLY_FILLED", now=False)
             else:

@@ -209,6 +209,24 @@ class DydxSimulator:
                         "client_id": e["key"][2], "size": self.db.size(market, e["quantums"])})
         return out
 
+    def truth_account(self, address: str, number: int = 0) -> dict[str, Any]:
+        """The subaccount's collateral by the chain: ``usdc``, ``cash`` (USDC + Σ signed open
+        cost: collateral without unrealized PnL, what the engine's fold calls cash) and
+        ``equity`` (USDC + Σ size × oracle), all in USDC."""
+        with self.chain.lock:
+            sub = self.chain.ledger.subaccounts.get((address, number))
+            if sub is None:
+                return {}
+            usdc = Decimal(sub.usdc).scaleb(-6)
+            cash, equity = usdc, usdc
+            for clob, p in sub.positions.items():
+                if p.quantums:
+                    market = self.db.markets[clob]
+                    cash += Decimal(p.open_cost if p.quantums > 0 else -p.open_cost).scaleb(-6)
+                    equity += (self.db.size(market, p.quantums)
+                               * self.chain.oracle_prices[market.ticker])
+            return {"usdc": usdc, "cash": cash, "equity": equity}
+
     def truth_positions(self, address: str, number: int = 0) -> dict[str, Decimal]:
         """Non-zero positions of the subaccount by ticker."""
         with self.chain.lock:
