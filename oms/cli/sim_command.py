@@ -81,10 +81,10 @@ def sim(
     if exchange == "dydx":
         from oms.cli.sim_dydx import serve_dydx
 
-        if state_file is not None or admin:
-            raise UsageError("--state-file and --admin are Hyperliquid-only: the local dYdX"
-                             " exchange keeps no state file and has no admin API")
-        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc)
+        if state_file is not None:
+            raise UsageError("--state-file is Hyperliquid-only: the local dYdX exchange keeps"
+                             " no state file (a restart is a fresh chain)")
+        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc, admin)
         return
     if exchange != "hyperliquid":
         raise UsageError(f"--exchange {exchange!r}: expected hyperliquid or dydx")

@@ -29,7 +29,7 @@ def _dydx_faults(spec: str) -> dict[str, float]:
 
 
 def serve_dydx(host: str, port: int, grpc_port: int, seed: int, faults: str,
-               no_market_maker: bool, initial_usdc: str) -> None:
+               no_market_maker: bool, initial_usdc: str, admin: bool = False) -> None:
     """Serve the local dYdX exchange (Indexer on ``port``, node on ``grpc_port``)."""
     from connectors.dydx.simulator import DydxSimConfig, serve
 
@@ -40,7 +40,7 @@ def serve_dydx(host: str, port: int, grpc_port: int, seed: int, faults: str,
     spec = _dydx_faults(faults)
     config = DydxSimConfig(seed=seed, market_maker=not no_market_maker, initial_usdc=usdc,
                            indexer_lag_s=spec.get("lag", 0.0),
-                           drop_best_effort=spec.get("drop_best_effort", 0.0))
+                           drop_best_effort=spec.get("drop_best_effort", 0.0), admin_api=admin)
     err.print("local dYdX exchange: Ctrl-C to stop", style="dim")
 
     async def main() -> None:

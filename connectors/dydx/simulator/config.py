@@ -43,6 +43,7 @@ class DydxSimConfig:
     - ``funding_interval_blocks`` / ``funding_rate``: every that many blocks each open position
       pays ``size × oracle × rate`` (0: no funding); ``liquidations``: a subaccount under its
       maintenance margin is closed at the oracle price (``funding.py``).
+    - ``admin_api``: serve ``POST /admin`` on loopback (oracle prices, faults: ``admin.py``).
     """
 
     chain_id: str = LOCAL_CHAIN_ID
@@ -63,3 +64,4 @@ class DydxSimConfig:
     funding_interval_blocks: int = 50
     funding_rate: Decimal = Decimal("0.0001")
     liquidations: bool = True
+    admin_api: bool = False

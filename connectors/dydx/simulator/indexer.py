@@ -53,6 +53,8 @@ class IndexerDb:
         self.height = 1
         self.time = 0.0
         self.dropped = 0
+        #: Probability a best-effort update is lost (``drop_best_effort``; the admin changes it).
+        self.drop_best_effort = config.drop_best_effort
 
     def price(self, market: MarketSpec, subticks: int) -> Decimal:
         """Human price of ``subticks``."""
@@ -83,7 +85,7 @@ class IndexerDb:
     def _order(self, event: dict[str, Any], push: Push) -> None:
         status = event["status"]
         owner, number, client_id, flags, clob = event["key"]
-        if status.startswith("BEST_EFFORT") and self.rng.random() < self.config.drop_best_effort:
+        if status.startswith("BEST_EFFORT") and self.rng.random() < self.drop_best_effort:
             self.dropped += 1
             return
         market = self.markets[clob]

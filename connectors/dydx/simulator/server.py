@@ -60,6 +60,10 @@ class DydxSimulator:
         self._stop = threading.Event()
         self._blocks: threading.Thread | None = None
         self.chain.listeners.append(self._on_events)
+        if self.config.admin_api:  # off unless asked for (oms sim --exchange dydx --admin)
+            from connectors.dydx.simulator.admin import admin_handler
+
+            self.http.app.router.add_post("/admin", admin_handler(self))
 
     def _oracle(self, ticker: str) -> Decimal:
         with self.chain.lock:

@@ -1,0 +1,61 @@
+"""``oms sim --exchange dydx --admin``: oracle prices and faults changed at run time (loopback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from cli_helpers import ROOT, oms, one_error_line
+
+
+def _post(url: str, body: bytes) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_admin_moves_the_oracle_and_refuses_bad_requests() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oms.cli", "sim", "--exchange", "dydx", "--port", "0",
+         "--grpc-port", "0", "--admin", "--no-market-maker"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        rest = dict(p.split("=", 1) for p in line.split(": ", 1)[1].split())["rest"]
+        status, body = _post(rest + "/admin", json.dumps(
+            {"oracle": {"ETH-USD": "2500.5"}, "lag": 0.2, "funding_paused": True}).encode())
+        assert status == 200 and body["applied"] == ["oracle", "lag", "funding_paused"], body
+        with urllib.request.urlopen(rest + "/v4/perpetualMarkets?ticker=ETH-USD", timeout=10) as r:
+            assert json.loads(r.read())["markets"]["ETH-USD"]["oraclePrice"] == "2500.5"
+        status, body = _post(rest + "/admin", json.dumps(
+            {"oracle": {"DOGE-USD": "1"}, "lag": 0.5}).encode())
+        assert status == 400 and "unknown market 'DOGE-USD'" in body["error"]
+        status, body = _post(rest + "/admin", json.dumps({"oracle": {"ETH-USD": -3}}).encode())
+        assert status == 400 and "positive number" in body["error"]
+        status, body = _post(rest + "/admin", b"{not json")
+        assert status == 400 and body["error"] == "the body is not JSON"
+        status, body = _post(rest + "/admin", json.dumps({"warp": 1}).encode())
+        assert status == 400 and "unknown key(s) ['warp']" in body["error"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_state_file_is_refused_on_dydx() -> None:
+    result = oms("sim", "--exchange", "dydx", "--state-file", "x.json")
+    assert result.returncode == 2
+    assert "--state-file is Hyperliquid-only" in one_error_line(result)
