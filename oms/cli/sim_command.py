@@ -81,10 +81,8 @@ def sim(
     if exchange == "dydx":
         from oms.cli.sim_dydx import serve_dydx
 
-        if state_file is not None:
-            raise UsageError("--state-file is Hyperliquid-only: the local dYdX exchange keeps"
-                             " no state file (a restart is a fresh chain)")
-        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc, admin)
+        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc, admin,
+                   state_file)
         return
     if exchange != "hyperliquid":
         raise UsageError(f"--exchange {exchange!r}: expected hyperliquid or dydx")

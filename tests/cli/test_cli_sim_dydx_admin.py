@@ -9,9 +9,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
-from cli_helpers import ROOT, oms, one_error_line
+from cli_helpers import ROOT, oms
 
 
 def _post(url: str, body: bytes) -> tuple[int, Any]:
@@ -55,7 +56,11 @@ def test_admin_moves_the_oracle_and_refuses_bad_requests() -> None:
             proc.wait()
 
 
-def test_state_file_is_refused_on_dydx() -> None:
-    result = oms("sim", "--exchange", "dydx", "--state-file", "x.json")
-    assert result.returncode == 2
-    assert "--state-file is Hyperliquid-only" in one_error_line(result)
+def test_a_bad_state_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"version": 99}')
+    result = oms("sim", "--exchange", "dydx", "--port", "0", "--grpc-port", "0",
+                 "--state-file", str(state), timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "not a state file of the local dYdX exchange" in last

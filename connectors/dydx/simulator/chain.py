@@ -201,6 +201,10 @@ class Chain:
 
     # events ----------------------------------------------------------------------------------
 
+    def drop_pending_events(self) -> None:
+        """Forget events not yet published (a loaded state file replaces what made them)."""
+        self._now, self._next_block = [], []
+
     def emit_event(self, event: dict[str, Any]) -> None:
         """Publish a block-time event (funding, liquidation fills) with this block."""
         self._emit(event, True)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import threading
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -240,9 +241,20 @@ class DydxSimulator:
                     for clob, p in positions.items() if p.quantums}
 
 
-async def serve(config: DydxSimConfig, host: str, http_port: int, grpc_port: int) -> None:
-    """Run a simulator until cancelled, printing where it listens."""
-    async with DydxSimulator(config, host, http_port, grpc_port) as sim:
-        print(f"{LISTENING_PREFIX} rest={sim.rest_url} ws={sim.ws_url} node={sim.node_url}"
-              f" chain_id={config.chain_id}", flush=True)
-        await asyncio.Event().wait()
+async def serve(config: DydxSimConfig, host: str, http_port: int, grpc_port: int,
+                state_file: Path | None = None) -> None:
+    """Run a simulator until cancelled, printing where it listens; with ``state_file``, load it
+    first (when it exists) and save to it on the way out (``state.py``)."""
+    from connectors.dydx.simulator.state import load_state, save_state
+
+    sim = DydxSimulator(config, host, http_port, grpc_port)
+    if state_file is not None:
+        load_state(sim, state_file, missing_ok=True)
+    try:
+        async with sim:
+            print(f"{LISTENING_PREFIX} rest={sim.rest_url} ws={sim.ws_url} node={sim.node_url}"
+                  f" chain_id={config.chain_id}", flush=True)
+            await asyncio.Event().wait()
+    finally:
+        if state_file is not None:
+            save_state(sim, state_file)
