@@ -43,6 +43,7 @@ from connectors.base import (
 )
 from connectors.dydx import constants as c
 from connectors.dydx import orders, parsing
+from connectors.dydx.account import DydxAccountMixin
 from connectors.dydx.book import LevelBook
 from connectors.dydx.client_ids import ClientIdJournal, ClientIdRecord
 from connectors.dydx.errors import DydxError, NotYetCertain, UnexpectedReply
@@ -72,8 +73,8 @@ class MissingKey(DydxError):
     """The connector was built without a mnemonic and cannot sign."""
 
 
-class DydxConnector:
-    """Trade one dYdX v4 subaccount."""
+class DydxConnector(DydxAccountMixin):
+    """Trade one dYdX v4 subaccount (and read its account truth: ``account.py``)."""
 
     venue = c.VENUE
 
@@ -91,8 +92,10 @@ class DydxConnector:
         long_term_ttl_s: int = 28 * 24 * 3600,
         request_timeout_s: float = 5.0,
         secure: bool = False,
+        key: DydxKey | None = None,
     ) -> None:
-        self._key = DydxKey.from_mnemonic(mnemonic) if mnemonic else None
+        # ``key``: an already derived key (e.g. decrypted from a keystore) instead of words.
+        self._key = key or (DydxKey.from_mnemonic(mnemonic) if mnemonic else None)
         address = address or (self._key.address if self._key else None)
         if not address:
             raise MissingKey("pass mnemonic= (or address= for read-only use)")
@@ -181,18 +184,23 @@ class DydxConnector:
     ) -> list[PlaceResult]:
         """One transaction per order (a CLOB transaction carries one message); one result each.
 
+        A request with a ``trigger`` becomes a conditional order (flags 32, ``orders.py``); its
+        acceptance is reported with reason ``waitingForTrigger`` (the Indexer says UNTRIGGERED).
         Raises ``OrderRuleViolation`` / ``UnknownPair`` before anything is sent, and
-        ``OrderRuleViolation`` for a TP/SL grouping or a trigger (conditional orders are not
-        supported on dYdX here yet).
+        ``OrderRuleViolation`` for a TP/SL grouping (dYdX has no bracket or position-TP/SL
+        action: its conditional orders are independent, so an OCO pair would be ours to keep).
         """
-        if grouping != "na" or any(r.trigger is not None for r in requests):
-            raise OrderRuleViolation("dYdX: conditional (trigger / TP-SL) orders are not"
-                                     " supported by this connector yet")
+        if grouping != "na":
+            raise OrderRuleViolation(f"dYdX has no {grouping} grouping (no bracket / position"
+                                     " TP/SL action): place the entry, then each trigger order"
+                                     " on its own with trigger_order()")
         sender = self._require_sender()
         for r in requests:  # every conversion is exact or refused, before anything is sent
             market = self.markets.get(r.pair)
             market.to_quantums(r.amount), market.to_subticks(r.price)
-            if r.reduce_only and r.tif != "Ioc":
+            if r.trigger is not None:
+                market.to_subticks(r.trigger.price)
+            if r.reduce_only and (r.tif != "Ioc" or r.trigger is not None):
                 orders.plan(r, 0, 0, 0, self.block_time_s, self.long_term_ttl_s)
         height = await self.height()
         deadline = expires_after_ms or _now_ms() + _DEFAULT_HORIZON_MS
@@ -219,6 +227,9 @@ class DydxConnector:
         except ConnectionError as exc:
             return PlaceResult(Outcome.UNKNOWN, request.cloid, reason=str(exc))
         self.ids.ack(record.client_id, result.accepted)
+        if result.accepted and p.flags == c.FLAG_CONDITIONAL:
+            return PlaceResult(Outcome.CONFIRMED, request.cloid, exchange_order_id=record.order_id,
+                               resting=True, reason="waitingForTrigger")
         if result.accepted:
             return PlaceResult(Outcome.CONFIRMED, request.cloid, exchange_order_id=record.order_id,
                                resting=request.tif != "Ioc")

@@ -5,7 +5,9 @@ orderFlags`` are guaranteed; reference §1.4), so everything else is optional he
 our client-id journal where it can be. A row missing a required field raises
 :class:`UnexpectedReply`; callers skip that row, count it and keep the rest.
 
-Status mapping: ``OPEN``/``BEST_EFFORT_OPENED``/``UNTRIGGERED`` → OPEN; ``FILLED`` → FILLED;
+Status mapping: ``OPEN``/``BEST_EFFORT_OPENED``/``UNTRIGGERED`` → OPEN, except a conditional
+order (``orderFlags`` 32) that is ``OPEN``: it has triggered (it was ``UNTRIGGERED`` until then;
+reference §4), so → TRIGGERED; ``FILLED`` → FILLED;
 ``CANCELED`` and ``BEST_EFFORT_CANCELED`` → CANCELED (a best-effort cancel can still be beaten by
 a fill in a block up to the order's goodTilBlock: such a fill is applied as a late fill, and
 completes the order if it fills it); ``ERROR`` → REJECTED.
@@ -20,6 +22,7 @@ from typing import Any
 
 from connectors.base import ExchangeOrderStatus, FillReport, OrderStatusReport, PositionReport
 from connectors.dydx.client_ids import ClientIdRecord
+from connectors.dydx.constants import FLAG_CONDITIONAL
 from connectors.dydx.errors import UnexpectedReply
 
 _STATUS = {
@@ -78,6 +81,9 @@ def parse_order(row: Mapping[str, Any], cloid_of: CloidOf, ticker: str | None = 
     status = _STATUS.get(raw_status)
     if status is None:
         raise UnexpectedReply(f"unknown order status {raw_status!r}", repr(row))
+    if status is ExchangeOrderStatus.OPEN and raw_status != "UNTRIGGERED" and str(
+            row.get("orderFlags")) == str(FLAG_CONDITIONAL):
+        status = ExchangeOrderStatus.TRIGGERED
     pair = str(row.get("ticker") or ticker or "")
     if not pair:
         raise UnexpectedReply("order row without a ticker, and not one of ours", repr(row))
@@ -105,6 +111,16 @@ def parse_fill(row: Mapping[str, Any], cloid_of: CloidOf) -> FillReport:
     """One fill row (REST ``/v4/fills`` or a ``v4_subaccounts`` update)."""
     if not isinstance(row, Mapping):
         raise UnexpectedReply("fill row is not an object", repr(row))
+    raw = dict(row)
+    kind = row.get("type")
+    if kind in ("LIQUIDATED", "LIQUIDATION", "DELEVERAGED", "OFFSETTING"):
+        # A protocol liquidation (taker side: no order id) or deleveraging: marked the way the
+        # engine's account classifies liquidations (``oms.engine.account_reports.classify``).
+        method = "market" if kind in ("LIQUIDATED", "LIQUIDATION") else "backstop"
+        raw["liquidation"] = {"method": method}
+    elif "orderId" not in row:
+        raise UnexpectedReply("fill row without 'orderId'", repr(row))
+    order_id = str(row.get("orderId") or "")
     try:
         return FillReport(
             trade_id=str(row["id"]),
@@ -116,9 +132,9 @@ def parse_fill(row: Mapping[str, Any], cloid_of: CloidOf) -> FillReport:
             fee_asset="USDC",
             is_maker=row["liquidity"] == "MAKER",
             timestamp_ms=iso_ms(row["createdAt"]),
-            exchange_order_id=str(row["orderId"]),
-            cloid=cloid_of({"id": row["orderId"]}),
-            raw=dict(row),
+            exchange_order_id=order_id,
+            cloid=cloid_of({"id": order_id}) if order_id else None,
+            raw=raw,
         )
     except KeyError as exc:
         raise UnexpectedReply(f"fill row without {exc}", repr(row)) from None

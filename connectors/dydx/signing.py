@@ -91,6 +91,10 @@ class DydxKey:
             )
         return cls(bytes_from_mnemonic(phrase))
 
+    def secret_bytes(self) -> bytes:
+        """The 32-byte secret, only to encrypt it into a keystore (``oms.cli.dydx_keys``)."""
+        return bytes(self._key.secret)
+
     def __repr__(self) -> str:
         return f"DydxKey(address={self.address})"
 

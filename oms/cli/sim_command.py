@@ -83,10 +83,8 @@ def sim(
     if exchange == "dydx":
         from oms.cli.sim_dydx import serve_dydx
 
-        if state_file is not None or admin:
-            raise UsageError("--state-file and --admin are Hyperliquid-only: the local dYdX"
-                             " exchange keeps no state file and has no admin API")
-        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc)
+        serve_dydx(host, port, grpc_port, seed, faults, no_market_maker, initial_usdc, admin,
+                   state_file)
         return
     if exchange != "hyperliquid":
         raise UsageError(f"--exchange {exchange!r}: expected hyperliquid or dydx")

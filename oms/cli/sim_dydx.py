@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import signal
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-from oms.cli.errors import UsageError
+from oms.cli.errors import CliError, UsageError
 from oms.cli.options import err
 
 
@@ -29,7 +30,8 @@ def _dydx_faults(spec: str) -> dict[str, float]:
 
 
 def serve_dydx(host: str, port: int, grpc_port: int, seed: int, faults: str,
-               no_market_maker: bool, initial_usdc: str) -> None:
+               no_market_maker: bool, initial_usdc: str, admin: bool = False,
+               state_file: Path | None = None) -> None:
     """Serve the local dYdX exchange (Indexer on ``port``, node on ``grpc_port``)."""
     from connectors.dydx.simulator import DydxSimConfig, serve
 
@@ -40,15 +42,20 @@ def serve_dydx(host: str, port: int, grpc_port: int, seed: int, faults: str,
     spec = _dydx_faults(faults)
     config = DydxSimConfig(seed=seed, market_maker=not no_market_maker, initial_usdc=usdc,
                            indexer_lag_s=spec.get("lag", 0.0),
-                           drop_best_effort=spec.get("drop_best_effort", 0.0))
+                           drop_best_effort=spec.get("drop_best_effort", 0.0), admin_api=admin)
     err.print("local dYdX exchange: Ctrl-C to stop", style="dim")
 
     async def main() -> None:
-        task = asyncio.ensure_future(serve(config, host, port, grpc_port))
+        task = asyncio.ensure_future(serve(config, host, port, grpc_port, state_file))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    from connectors.dydx.simulator.state import StateFileError
+
+    try:
+        asyncio.run(main())
+    except StateFileError as exc:
+        raise CliError(str(exc)) from None

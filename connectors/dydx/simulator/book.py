@@ -31,6 +31,9 @@ class SimOrder:
     status: str = "BEST_EFFORT_OPENED"
     removal_reason: str | None = None
     updated_height: int | None = None
+    #: Conditional orders (flags 32): 1 STOP_LOSS, 2 TAKE_PROFIT; 0 for every other order.
+    condition_type: int = 0
+    trigger_subticks: int = 0
 
     @property
     def remaining(self) -> int:

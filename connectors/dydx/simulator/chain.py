@@ -26,6 +26,7 @@ from v4_proto.dydxprotocol.clob.tx_pb2 import MsgBatchCancel, MsgCancelOrder, Ms
 
 from connectors.dydx.simulator.clob import Clob, key_of
 from connectors.dydx.simulator.config import DydxSimConfig
+from connectors.dydx.simulator.funding import FundingAndLiquidations
 from connectors.dydx.simulator.ledger import Account, Ledger
 from connectors.dydx.simulator.txcheck import DecodedTx, TxRefused, decode, verify_signature
 
@@ -53,6 +54,10 @@ class Chain:
         self.height = 1
         self.block_time = int(time.time())
         self.clob = Clob(config, self.ledger, self._emit)
+        self.settlement = FundingAndLiquidations(self)
+        #: Oracle prices by ticker (the market maker walks them; tests and the admin set them).
+        self.oracle_prices: dict[str, Decimal] = {m.ticker: m.oracle_price
+                                                  for m in config.markets}
         self._mempool: list[DecodedTx] = []
         self._now: list[dict[str, Any]] = []
         self._next_block: list[dict[str, Any]] = []
@@ -73,7 +78,12 @@ class Chain:
         """Create or top up an account (subaccount 0) with USDC."""
         amount = self.config.initial_usdc if usdc is None else usdc
         with self.lock:
-            return self.ledger.fund(address, int(amount * 1_000_000))
+            account = self.ledger.fund(address, int(amount * 1_000_000))
+            # The Indexer shows it as a DEPOSIT transfer into subaccount 0, with the next block.
+            self._emit({"kind": "transfer", "key": (address, 0), "amount": int(amount * 1_000_000),
+                        "usdc": self.ledger.subaccount(address, 0).usdc, "at": time.time()},
+                       False)
+            return account
 
     def account(self, address: str) -> Account | None:
         """The account of ``address`` (created when ``auto_fund`` is on), else None."""
@@ -155,10 +165,17 @@ class Chain:
                     account.check_sequence = account.sequence
                 if before_commit is not None:
                     before_commit()
+                # Conditional orders triggered by the last block trade now; then this block's
+                # oracle price triggers the next ones (v4-chain EndBlocker).
+                self.clob.conditionals.place_triggered(self.height)
+                self.clob.conditionals.check(lambda m: self.oracle_prices[m.ticker])
                 self.clob.expire(self.height, self.block_time)
+                self.settlement.settle(self.height)
             finally:
                 self._in_block = False
-            self._now.append({"kind": "height", "height": self.height, "time": self.block_time})
+            # ``wall``: when the block was committed; every event of the block happened before.
+            self._now.append({"kind": "height", "height": self.height, "time": self.block_time,
+                              "wall": time.time()})
             self._flush()
             return self.height
 
@@ -183,6 +200,14 @@ class Chain:
             self.clob.cancel_stateful(key_of(message.order_id))
 
     # events ----------------------------------------------------------------------------------
+
+    def drop_pending_events(self) -> None:
+        """Forget events not yet published (a loaded state file replaces what made them)."""
+        self._now, self._next_block = [], []
+
+    def emit_event(self, event: dict[str, Any]) -> None:
+        """Publish a block-time event (funding, liquidation fills) with this block."""
+        self._emit(event, True)
 
     def _emit(self, event: dict[str, Any], now: bool) -> None:
         # CheckTx-time fills and final statuses wait for the next block; in a block, all is now.

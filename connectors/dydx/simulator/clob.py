@@ -4,8 +4,9 @@ Rules follow v4-chain ``x/clob`` (``types/message_{place,cancel}_order.go``,
 ``message_batch_cancel.go``, ``keeper/orders.go``, ``memclob/memclob.go``), with the codes of
 ``types/errors.go``. Short-term orders (flags 0) are checked and matched at CheckTx; their fills are
 committed with the next block and they are purged after block ``goodTilBlock``. Long-term orders
-(flags 64) and their cancels wait in the mempool and take effect in the next block. Not modeled:
-conditional orders (refused with 6000), collateral checks, equity tiers, liquidations, funding.
+(flags 64) and their cancels wait in the mempool and take effect in the next block; conditional
+orders (flags 32) too, then wait ``UNTRIGGERED`` for the oracle (``conditional.py``). Not modeled:
+collateral checks at placement, equity tiers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from connectors.dydx.simulator.book import (
     Book,
     OrderKey,
     SimOrder,
+)
+from connectors.dydx.simulator.conditional import (
+    Conditionals,
+    check_trigger_tick,
+    validate_condition,
 )
 from connectors.dydx.simulator.config import DydxSimConfig, MarketSpec
 from connectors.dydx.simulator.ledger import Ledger
@@ -63,6 +69,7 @@ class Clob:
         self._event_index = 0
         #: Owners whose finished orders are not kept (the house market maker: memory stays flat).
         self.untracked: set[str] = set()
+        self.conditionals = Conditionals(self)
 
     # validation ------------------------------------------------------------------------------
 
@@ -109,13 +116,11 @@ class Clob:
         if order.time_in_force == TIF_FOK:
             raise _clob_error(48, "Fill-or-kill has been deprecated: This field has been"
                               " deprecated")
-        if flags == c.FLAG_CONDITIONAL:
-            raise _clob_error(6000, "conditional orders are not supported by the local exchange:"
-                              " Conditional type is invalid")
-        if flags not in (c.FLAG_SHORT_TERM, c.FLAG_LONG_TERM):
+        if flags not in (c.FLAG_SHORT_TERM, c.FLAG_LONG_TERM, c.FLAG_CONDITIONAL):
             raise TxRefused("clob", 3000, f"invalid order flags {flags}: Invalid order flags")
         if flags == c.FLAG_LONG_TERM and order.time_in_force == TIF_IOC:
             raise _clob_error(3002, "Stateful orders cannot require immediate execution")
+        validate_condition(order, flags == c.FLAG_CONDITIONAL)
         if order.reduce_only and order.time_in_force != TIF_IOC:
             raise _clob_error(9003, "reduce only orders must be short term IOC orders: Reduce-only"
                               " is currently disabled for non-IOC orders")
@@ -141,6 +146,8 @@ class Clob:
             good_til_block=order.good_til_block, good_til_block_time=order.good_til_block_time,
             tif=order.time_in_force, reduce_only=order.reduce_only,
             client_metadata=order.client_metadata, priority=self._priority,
+            condition_type=order.condition_type,
+            trigger_subticks=order.conditional_order_trigger_subticks,
         )
 
     def check_place(self, order: Order, height: int, block_time: int) -> None:
@@ -149,9 +156,11 @@ class Clob:
         market = self._market(order.order_id.clob_pair_id)
         self._validate_grid(order, market)
         key = key_of(order.order_id)
-        if key[3] == c.FLAG_LONG_TERM:
+        if key[3] != c.FLAG_SHORT_TERM:
+            if key[3] == c.FLAG_CONDITIONAL:
+                check_trigger_tick(order, market)
             self._check_gtbt(order.good_til_block_time, block_time)
-            if key in self.live or key in self.pending_places:
+            if key in self.live or key in self.pending_places or key in self.conditionals:
                 raise _clob_error(3005, "Existing stateful order has higher-or-equal priority than"
                                   " the new one")
             if key in self.done:
@@ -175,17 +184,17 @@ class Clob:
             raise _clob_error(2003, "Post-only order would cross one or more maker orders")
         sim = self._new(order, height)
         if sim.reduce_only:
-            self._clamp_reduce_only(sim)
-        self.emit(self._order_event(sim), True)
+            self.clamp_reduce_only(sim)
+        self.emit(self.order_event(sim), True)
         self.execute(sim, next_block=True)
         if sim.remaining > 0 and sim.tif == TIF_IOC:
-            self._finish(sim, "CANCELED",
+            self.finish(sim, "CANCELED",
                          "ORDER_REMOVAL_REASON_IMMEDIATE_OR_CANCEL_WOULD_REST_ON_BOOK")
         elif sim.remaining > 0:
             book.add(sim)
             self.live[key] = sim
 
-    def _clamp_reduce_only(self, sim: SimOrder) -> None:
+    def clamp_reduce_only(self, sim: SimOrder) -> None:
         pos = self.ledger.subaccount(sim.key[0], sim.key[1]).positions.get(sim.key[4])
         size = pos.quantums if pos else 0
         if size == 0 or (size > 0) == (sim.side == BUY):
@@ -194,13 +203,16 @@ class Clob:
 
     def place_stateful(self, sim: SimOrder, height: int) -> None:
         """Block time: a long-term order enters the book (a crossing post-only is removed)."""
+        if sim.key[3] == c.FLAG_CONDITIONAL:
+            self.conditionals.rest(sim, height)
+            return
         sim.created_height = height
         sim.status = "OPEN"
         book = self.books[sim.key[4]]
         if sim.tif == TIF_POST_ONLY and book.would_cross(sim.side, sim.subticks):
-            self._finish(sim, "CANCELED", "ORDER_REMOVAL_REASON_POST_ONLY_WOULD_CROSS_MAKER_ORDER")
+            self.finish(sim, "CANCELED", "ORDER_REMOVAL_REASON_POST_ONLY_WOULD_CROSS_MAKER_ORDER")
             return
-        self.emit(self._order_event(sim), False)
+        self.emit(self.order_event(sim), False)
         self.execute(sim, next_block=False)
         if sim.remaining > 0:
             book.add(sim)
@@ -212,10 +224,11 @@ class Clob:
         """CheckTx of MsgCancelOrder."""
         key = key_of(msg.order_id)
         self._market(key[4])
-        if key[3] == c.FLAG_LONG_TERM:
+        if key[3] in (c.FLAG_LONG_TERM, c.FLAG_CONDITIONAL):
             gtbt = msg.good_til_block_time
             self._check_gtbt(gtbt, block_time)
-            order = self.live.get(key) or self.pending_places.get(key)
+            order = (self.live.get(key) or self.pending_places.get(key)
+                     or self.conditionals.get(key))
             if order is None:
                 raise _clob_error(3006, "Stateful order does not exist")
             if gtbt < order.good_til_block_time:
@@ -243,7 +256,7 @@ class Clob:
             self.books[key[4]].remove(key)
             order.status, order.removal_reason = "BEST_EFFORT_CANCELED", (
                 "ORDER_REMOVAL_REASON_USER_CANCELED")
-            self.emit(self._order_event(order), True)
+            self.emit(self.order_event(order), True)
 
     def check_batch(self, msg: MsgBatchCancel, height: int) -> None:
         """CheckTx of MsgBatchCancel (short-term cancels only)."""
@@ -263,6 +276,8 @@ class Clob:
     def cancel_stateful(self, key: OrderKey) -> None:
         """Block time: apply a pending long-term cancel (a no-op if the order is gone)."""
         self.pending_cancels.pop(key, None)
+        if self.conditionals.cancel(key):
+            return
         order = self.live.get(key)
         if order is not None:
             self._remove(order, "CANCELED", "ORDER_REMOVAL_REASON_USER_CANCELED", now=False)
@@ -294,28 +309,30 @@ class Clob:
                            "subticks": m.subticks, "quote": quote, "fee": fee,
                            "event_index": self._event_index,
                            "client_metadata": order.client_metadata, "at": time.time(),
-                           "position": (pos.quantums, pos.open_cost)}, False)
+                           "position": (pos.quantums, pos.open_cost),
+                           "usdc": self.ledger.subaccount(order.key[0], order.key[1]).usdc},
+                          False)
             if maker.remaining == 0:
                 self._remove(maker, "FILLED", "ORDER_REMOVAL_REASON_FULLY_FILLED", now=False)
             else:
                 maker.status = "OPEN"
-                self.emit(self._order_event(maker), False)
+                self.emit(self.order_event(maker), False)
         if taker.filled:
             taker.status = "FILLED" if taker.remaining == 0 else "OPEN"
             if taker.remaining == 0 and taker.key[0] not in self.untracked:
                 self.done[taker.key] = taker
-            self.emit(self._order_event(taker), False)
+            self.emit(self.order_event(taker), False)
 
     def _remove(self, order: SimOrder, status: str, reason: str, now: bool) -> None:
         self.books[order.key[4]].remove(order.key)
-        self._finish(order, status, reason, now)
+        self.finish(order, status, reason, now)
 
-    def _finish(self, order: SimOrder, status: str, reason: str, now: bool = False) -> None:
+    def finish(self, order: SimOrder, status: str, reason: str, now: bool = False) -> None:
         self.live.pop(order.key, None)
         if order.key[0] not in self.untracked:
             self.done[order.key] = order
         order.status, order.removal_reason = status, reason
-        self.emit(self._order_event(order), now)
+        self.emit(self.order_event(order), now)
 
     def expire(self, height: int, block_time: int) -> None:
         """After block ``height``: purge short-term orders and cancels whose GTB it was, and
@@ -326,15 +343,17 @@ class Clob:
             if dead:
                 reason = order.removal_reason or "ORDER_REMOVAL_REASON_EXPIRED"
                 self._remove(order, "CANCELED", reason, now=False)
+        self.conditionals.expire(block_time)
         for key, gtb in list(self.short_cancels.items()):
             if gtb <= height:
                 del self.short_cancels[key]
 
     @staticmethod
-    def _order_event(order: SimOrder) -> dict[str, Any]:
+    def order_event(order: SimOrder) -> dict[str, Any]:
         return {"kind": "order", "key": order.key, "uuid": order.uuid, "side": order.side,
                 "quantums": order.quantums, "filled": order.filled, "subticks": order.subticks,
                 "gtb": order.good_til_block, "gtbt": order.good_til_block_time,
                 "tif": order.tif, "reduce_only": order.reduce_only, "status": order.status,
                 "reason": order.removal_reason, "created_height": order.created_height,
-                "client_metadata": order.client_metadata}
+                "client_metadata": order.client_metadata,
+                "condition_type": order.condition_type, "trigger": order.trigger_subticks}

@@ -40,6 +40,10 @@ class DydxSimConfig:
     - ``auto_fund``: an address gets an account (with ``initial_usdc``) the first time the node is
       asked about it; off, unknown addresses get NOT_FOUND as on a real node.
     - ``stateful_per_block``: block rate limit of stateful places per address (mainnet: 2).
+    - ``funding_interval_blocks`` / ``funding_rate``: every that many blocks each open position
+      pays ``size × oracle × rate`` (0: no funding); ``liquidations``: a subaccount under its
+      maintenance margin is closed at the oracle price (``funding.py``).
+    - ``admin_api``: serve ``POST /admin`` on loopback (oracle prices, faults: ``admin.py``).
     """
 
     chain_id: str = LOCAL_CHAIN_ID
@@ -57,3 +61,7 @@ class DydxSimConfig:
     stateful_per_block: int = 1000
     forget_unfilled_short_term: bool = True
     funded: tuple[str, ...] = field(default_factory=tuple)
+    funding_interval_blocks: int = 50
+    funding_rate: Decimal = Decimal("0.0001")
+    liquidations: bool = True
+    admin_api: bool = False

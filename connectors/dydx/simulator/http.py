@@ -78,6 +78,8 @@ class IndexerHttp:
         r.add_get("/v4/orders/{id}", self.order)
         r.add_get("/v4/fills", self.fills)
         r.add_get("/v4/trades/perpetualMarket/{ticker}", self.trades)
+        r.add_get("/v4/fundingPayments", self.funding_payments)
+        r.add_get("/v4/transfers", self.transfers)
         r.add_get("/{tail:.*}", self.websocket)
 
     # REST ------------------------------------------------------------------------------------
@@ -124,16 +126,14 @@ class IndexerHttp:
         return web.json_response(self.book_levels(ticker))
 
     def _sub_body(self, address: str, number: int) -> dict[str, Any] | None:
-        with self.chain.lock:
-            sub = self.chain.ledger.subaccounts.get((address, number))
-            usdc = None if sub is None else sub.usdc
-        return None if usdc is None else self.db.subaccount(address, number, usdc)
+        # What the Indexer has indexed: a subaccount appears with its first transfer in.
+        usdc = self.db.usdc.get((address, number))
+        return None if usdc is None else self.db.subaccount(address, number, usdc, self.oracle)
 
     async def addresses(self, request: web.Request) -> web.Response:
         """``GET /v4/addresses/{address}``."""
         address = request.match_info["address"]
-        with self.chain.lock:
-            numbers = sorted(n for (a, n) in self.chain.ledger.subaccounts if a == address)
+        numbers = sorted(n for (a, n) in self.db.usdc if a == address)
         if not numbers:
             return _not_found(f"No subaccounts found for address {address}")
         subs = [self._sub_body(address, n) for n in numbers]
@@ -202,6 +202,30 @@ class IndexerHttp:
                 return _bad("createdBeforeOrAtHeight", "must be a non-negative integer", before)
             rows = [f for f in rows if int(f["createdAtHeight"]) <= int(before)]
         return web.json_response({"fills": rows[:limit], "pageSize": limit,
+                                  "totalResults": len(rows), "offset": 0})
+
+    async def funding_payments(self, request: web.Request) -> web.Response:
+        """``GET /v4/fundingPayments?address&subaccountNumber[&ticker&afterOrAt&limit]`` (newest
+        first; Indexer ``funding-payments-controller.ts``)."""
+        return self._account_rows(request, "fundingPayments", self.db.funding)
+
+    async def transfers(self, request: web.Request) -> web.Response:
+        """``GET /v4/transfers?address&subaccountNumber[&limit]`` (newest first)."""
+        return self._account_rows(request, "transfers", self.db.transfers)
+
+    def _account_rows(self, request: web.Request, name: str,
+                      table: dict[tuple[str, int], list[dict[str, Any]]]) -> web.Response:
+        parsed = self._account_query(request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        address, number, limit = parsed
+        rows = list(reversed(table.get((address, number), [])))
+        ticker, after = request.query.get("ticker"), request.query.get("afterOrAt")
+        if ticker:
+            rows = [r for r in rows if r.get("ticker") == ticker]
+        if after:
+            rows = [r for r in rows if r["createdAt"] >= after]
+        return web.json_response({name: rows[:limit], "pageSize": limit,
                                   "totalResults": len(rows), "offset": 0})
 
     async def trades(self, request: web.Request) -> web.Response:

@@ -45,9 +45,16 @@ class IndexerDb:
         self.fills: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.positions: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
         self.trades: dict[str, list[dict[str, Any]]] = {}
+        #: USDC (quote quantums) and (quantums, open cost) by clob, as of the last indexed event.
+        self.usdc: dict[tuple[str, int], int] = {}
+        self.open_costs: dict[tuple[str, int], dict[int, tuple[int, int]]] = {}
+        self.funding: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.transfers: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.height = 1
         self.time = 0.0
         self.dropped = 0
+        #: Probability a best-effort update is lost (``drop_best_effort``; the admin changes it).
+        self.drop_best_effort = config.drop_best_effort
 
     def price(self, market: MarketSpec, subticks: int) -> Decimal:
         """Human price of ``subticks``."""
@@ -66,15 +73,19 @@ class IndexerDb:
                 self._order(event, push)
             elif kind == "fill":
                 self._fill(event, push)
+            elif kind in ("funding", "transfer"):
+                self._collateral(event)
             elif kind == "height":
-                self.height, self.time = event["height"], float(event["time"])
+                # The Indexer's block time: the commit's wall-clock time, so that every event
+                # of block h (fills, funding, transfers) has createdAt ≤ the time of h.
+                self.height, self.time = event["height"], float(event["wall"])
                 push("v4_block_height", "v4_block_height",
                      {"blockHeight": str(self.height), "time": iso(self.time)})
 
     def _order(self, event: dict[str, Any], push: Push) -> None:
         status = event["status"]
         owner, number, client_id, flags, clob = event["key"]
-        if status.startswith("BEST_EFFORT") and self.rng.random() < self.config.drop_best_effort:
+        if status.startswith("BEST_EFFORT") and self.rng.random() < self.drop_best_effort:
             self.dropped += 1
             return
         market = self.markets[clob]
@@ -93,6 +104,14 @@ class IndexerDb:
             "updatedAtHeight": str(event["height"]),
             "subaccountNumber": number,
         }
+        if flags == c.FLAG_CONDITIONAL:
+            # Indexer ``protocol-translations.ts``: STOP_LOSS → STOP_LIMIT / STOP_MARKET (IOC),
+            # TAKE_PROFIT → TAKE_PROFIT / TAKE_PROFIT_MARKET (IOC).
+            kind = "STOP" if event["condition_type"] == 1 else "TAKE_PROFIT"
+            market_kind = event["tif"] == TIF_IOC
+            row["type"] = f"{kind}_MARKET" if market_kind else (
+                "STOP_LIMIT" if kind == "STOP" else kind)
+            row["triggerPrice"] = _num(self.price(market, event["trigger"]))
         if flags == c.FLAG_SHORT_TERM:
             row["goodTilBlock"] = str(event["gtb"])
         else:
@@ -111,6 +130,36 @@ class IndexerDb:
             update["removalReason"] = event["reason"]
         push("v4_subaccounts", f"{owner}/{number}", {"orders": [update]})
 
+    def _collateral(self, event: dict[str, Any]) -> None:
+        """A funding payment (``/v4/fundingPayments`` row) or a deposit (``/v4/transfers``)."""
+        owner, number = event["key"]
+        if event.get("untracked"):
+            return
+        self.usdc[(owner, number)] = event["usdc"]
+        at, height = iso(event["at"]), str(event["height"])
+        if event["kind"] == "transfer":
+            n = len(self.transfers.setdefault((owner, number), []))
+            self.transfers[(owner, number)].append({
+                "id": f"{c.subaccount_uuid(owner, number)}-deposit-{n}",
+                "sender": {"address": "dydx1localfaucet"},
+                "recipient": {"address": owner, "subaccountNumber": number},
+                "size": _num(Decimal(event["amount"]).scaleb(-6)), "createdAt": at,
+                "createdAtHeight": height, "symbol": "USDC", "type": "DEPOSIT",
+                "transactionHash": ""})
+            return
+        market = self.markets[event["clob"]]
+        size = self.size(market, event["quantums"])
+        payment = Decimal(event["payment"]).scaleb(-6)
+        self.funding.setdefault((owner, number), []).append({
+            "subaccountNumber": str(number), "createdAt": at, "createdAtHeight": height,
+            "perpetualId": str(market.clob_pair_id), "ticker": market.ticker,
+            "oraclePrice": event["oracle"], "size": _num(abs(size)),
+            "side": "LONG" if size > 0 else "SHORT", "rate": event["rate"],
+            "payment": _num(payment), "fundingIndex": "0"})
+        row = self.positions.get((owner, number), {}).get(market.ticker)
+        if row is not None:
+            row["netFunding"] = _num(Decimal(row["netFunding"]) + payment)
+
     def _fill(self, event: dict[str, Any], push: Push) -> None:
         owner, number, _client_id, _flags, clob = event["key"]
         market = self.markets[clob]
@@ -122,16 +171,22 @@ class IndexerDb:
         fill = {
             "id": c.fill_uuid(event_id, event["liquidity"]),
             "side": "BUY" if event["side"] == BUY else "SELL", "liquidity": event["liquidity"],
-            "type": "LIMIT", "market": market.ticker, "marketType": "PERPETUAL",
+            "type": event.get("type", "LIMIT"), "market": market.ticker, "marketType": "PERPETUAL",
             "price": _num(price), "size": _num(size), "fee": _num(Decimal(event["fee"]).scaleb(-6)),
             "affiliateRevShare": "0", "createdAt": iso(event["at"]),
-            "createdAtHeight": str(height), "orderId": event["order"],
+            "createdAtHeight": str(height),
             "clientMetadata": str(event["client_metadata"]), "subaccountNumber": number,
         }
+        if event["order"] is not None:  # a liquidation's taker side has no order
+            fill["orderId"] = event["order"]
         if not event.get("untracked"):
             self.fills.setdefault((owner, number), []).append(fill)
         quantums, cost = event["position"]
+        if not event.get("untracked"):
+            self.usdc[(owner, number)] = event["usdc"]
+            self.open_costs.setdefault((owner, number), {})[clob] = (quantums, cost)
         positions = self.positions.setdefault((owner, number), {})
+        old = positions.get(market.ticker)
         if quantums == 0:
             positions.pop(market.ticker, None)
         else:
@@ -142,7 +197,8 @@ class IndexerDb:
                 "side": "LONG" if quantums > 0 else "SHORT", "size": _num(size_now),
                 "maxSize": _num(abs(size_now)), "entryPrice": _num(entry), "realizedPnl": "0",
                 "createdAt": iso(event["at"]), "createdAtHeight": str(height),
-                "sumOpen": "0", "sumClose": "0", "netFunding": "0", "unrealizedPnl": "0",
+                "sumOpen": "0", "sumClose": "0",
+                "netFunding": old["netFunding"] if old else "0", "unrealizedPnl": "0",
                 "closedAt": None, "exitPrice": None, "subaccountNumber": number,
             }
         wire = {**fill, "subaccountId": c.subaccount_uuid(owner, number), "clobPairId": str(clob),
@@ -150,7 +206,7 @@ class IndexerDb:
         push("v4_subaccounts", f"{owner}/{number}", {"fills": [wire]})
         if event["liquidity"] == "TAKER":
             trade = {"id": fill["id"], "side": fill["side"], "size": fill["size"],
-                     "price": fill["price"], "type": "LIMIT", "createdAt": fill["createdAt"],
+                     "price": fill["price"], "type": fill["type"], "createdAt": fill["createdAt"],
                      "createdAtHeight": fill["createdAtHeight"]}
             trades = self.trades.setdefault(market.ticker, [])
             trades.append(trade)
@@ -176,13 +232,30 @@ class IndexerDb:
             "baseOpenInterest": "0",
         }
 
-    def subaccount(self, owner: str, number: int, usdc_quantums: int) -> dict[str, Any]:
-        """The body of ``/v4/addresses/{a}/subaccountNumber/{n}`` (``{"subaccount": …}``)."""
+    def subaccount(self, owner: str, number: int, usdc_quantums: int,
+                   oracle: Callable[[str], Decimal]) -> dict[str, Any]:
+        """The body of ``/v4/addresses/{a}/subaccountNumber/{n}`` (``{"subaccount": …}``).
+
+        ``equity`` = USDC + Σ size × oracle; a position's ``unrealizedPnl`` = size × oracle −
+        its signed open cost (so equity − Σ unrealized = USDC + Σ signed cost, exactly);
+        ``freeCollateral`` = equity − Σ |size| × oracle × the initial margin fraction (0.05).
+        """
         usdc = Decimal(usdc_quantums).scaleb(-6)
+        equity, initial = usdc, Decimal(0)
+        positions = {k: dict(v) for k, v in self.positions.get((owner, number), {}).items()}
+        for clob, (quantums, cost) in self.open_costs.get((owner, number), {}).items():
+            market = self.markets[clob]
+            if not quantums or market.ticker not in positions:
+                continue
+            value = self.size(market, quantums) * oracle(market.ticker)
+            signed_cost = Decimal(cost if quantums > 0 else -cost).scaleb(-6)
+            equity += value
+            initial += abs(value) * Decimal("0.05")
+            positions[market.ticker]["unrealizedPnl"] = _num(value - signed_cost)
         return {"subaccount": {
-            "address": owner, "subaccountNumber": number, "equity": _num(usdc),
-            "freeCollateral": _num(usdc),
-            "openPerpetualPositions": dict(self.positions.get((owner, number), {})),
+            "address": owner, "subaccountNumber": number, "equity": _num(equity),
+            "freeCollateral": _num(equity - initial),
+            "openPerpetualPositions": positions,
             "assetPositions": {"USDC": {"symbol": "USDC", "side": "LONG", "size": _num(usdc),
                                         "assetId": "0", "subaccountNumber": number}},
             "marginEnabled": True, "updatedAtHeight": str(self.height),

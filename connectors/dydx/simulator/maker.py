@@ -31,7 +31,7 @@ class MarketMaker:
     def __init__(self, chain: Chain, seed: int) -> None:
         self.chain = chain
         self.rng = random.Random(seed)
-        self.oracle: dict[str, Decimal] = {m.ticker: m.oracle_price for m in chain.config.markets}
+        self.oracle: dict[str, Decimal] = chain.oracle_prices  # shared: set_oracle moves it
         self._client_id = 0
         chain.fund(MAKER_ADDRESS, Decimal("1000000000"))
         chain.clob.untracked.add(MAKER_ADDRESS)

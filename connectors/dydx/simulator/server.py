@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import threading
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -60,11 +61,14 @@ class DydxSimulator:
         self._stop = threading.Event()
         self._blocks: threading.Thread | None = None
         self.chain.listeners.append(self._on_events)
+        if self.config.admin_api:  # off unless asked for (oms sim --exchange dydx --admin)
+            from connectors.dydx.simulator.admin import admin_handler
+
+            self.http.app.router.add_post("/admin", admin_handler(self))
 
     def _oracle(self, ticker: str) -> Decimal:
-        if self.maker is not None:
-            return self.maker.oracle[ticker]
-        return self.db.by_ticker[ticker].oracle_price
+        with self.chain.lock:
+            return self.chain.oracle_prices[ticker]
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -165,6 +169,17 @@ class DydxSimulator:
         """Create (or top up) an account."""
         self.chain.fund(address, usdc)
 
+    def set_oracle(self, ticker: str, price: Decimal) -> None:
+        """Move the oracle price of ``ticker`` (the market maker walks on from there); the next
+        block triggers the conditional orders it crosses. Raises ``KeyError`` for an unknown
+        ticker, ``ValueError`` for a price that is not positive."""
+        if not isinstance(price, Decimal) or price <= 0:
+            raise ValueError(f"oracle price must be a positive Decimal, got {price!r}")
+        with self.chain.lock:
+            if ticker not in self.chain.oracle_prices:
+                raise KeyError(f"unknown market {ticker!r}")
+            self.chain.oracle_prices[ticker] = price
+
     async def close_websockets(self) -> None:
         """Fault: drop every Indexer WebSocket connection."""
         await self.http.close_all()
@@ -179,7 +194,9 @@ class DydxSimulator:
                     "size": self.db.size(market, o.quantums), "ticker": market.ticker}
         with self.chain.lock:
             clob = self.chain.clob
-            orders: dict[OrderKey, SimOrder] = {**clob.done, **clob.pending_places, **clob.live}
+            orders: dict[OrderKey, SimOrder] = {**clob.done, **clob.pending_places, **clob.live,
+                                                **clob.conditionals.untriggered,
+                                                **clob.conditionals.triggered}
             return {k[2]: view(o) for k, o in orders.items() if k[:2] == (address, number)}
 
     def truth_fills(self, address: str, number: int = 0) -> list[dict[str, Any]]:
@@ -197,6 +214,24 @@ class DydxSimulator:
                         "client_id": e["key"][2], "size": self.db.size(market, e["quantums"])})
         return out
 
+    def truth_account(self, address: str, number: int = 0) -> dict[str, Any]:
+        """The subaccount's collateral by the chain: ``usdc``, ``cash`` (USDC + Σ signed open
+        cost: collateral without unrealized PnL, what the engine's fold calls cash) and
+        ``equity`` (USDC + Σ size × oracle), all in USDC."""
+        with self.chain.lock:
+            sub = self.chain.ledger.subaccounts.get((address, number))
+            if sub is None:
+                return {}
+            usdc = Decimal(sub.usdc).scaleb(-6)
+            cash, equity = usdc, usdc
+            for clob, p in sub.positions.items():
+                if p.quantums:
+                    market = self.db.markets[clob]
+                    cash += Decimal(p.open_cost if p.quantums > 0 else -p.open_cost).scaleb(-6)
+                    equity += (self.db.size(market, p.quantums)
+                               * self.chain.oracle_prices[market.ticker])
+            return {"usdc": usdc, "cash": cash, "equity": equity}
+
     def truth_positions(self, address: str, number: int = 0) -> dict[str, Decimal]:
         """Non-zero positions of the subaccount by ticker."""
         with self.chain.lock:
@@ -206,9 +241,20 @@ class DydxSimulator:
                     for clob, p in positions.items() if p.quantums}
 
 
-async def serve(config: DydxSimConfig, host: str, http_port: int, grpc_port: int) -> None:
-    """Run a simulator until cancelled, printing where it listens."""
-    async with DydxSimulator(config, host, http_port, grpc_port) as sim:
-        print(f"{LISTENING_PREFIX} rest={sim.rest_url} ws={sim.ws_url} node={sim.node_url}"
-              f" chain_id={config.chain_id}", flush=True)
-        await asyncio.Event().wait()
+async def serve(config: DydxSimConfig, host: str, http_port: int, grpc_port: int,
+                state_file: Path | None = None) -> None:
+    """Run a simulator until cancelled, printing where it listens; with ``state_file``, load it
+    first (when it exists) and save to it on the way out (``state.py``)."""
+    from connectors.dydx.simulator.state import load_state, save_state
+
+    sim = DydxSimulator(config, host, http_port, grpc_port)
+    if state_file is not None:
+        load_state(sim, state_file, missing_ok=True)
+    try:
+        async with sim:
+            print(f"{LISTENING_PREFIX} rest={sim.rest_url} ws={sim.ws_url} node={sim.node_url}"
+                  f" chain_id={config.chain_id}", flush=True)
+            await asyncio.Event().wait()
+    finally:
+        if state_file is not None:
+            save_state(sim, state_file)
