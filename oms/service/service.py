@@ -33,6 +33,7 @@ from oms.service.loading import load_strategy
 from oms.service.logs import SecretFilter
 from oms.service.metrics import ServiceMetrics
 from oms.service.operator import COMMANDS, OperatorLog, Peer
+from oms.service.ownership import OwnershipLog, ownership_stream
 from oms.service.preflight import preflight
 from oms.service.runner import StrategyRunner
 from oms.service.watch import HealthWatch, tail_journal
@@ -60,6 +61,7 @@ class Service:
         self._control: ControlServer | None = None
         self._operator: OperatorLog | None = None
         self._health: HealthWatch | None = None
+        self._owners: OwnershipLog | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = time.monotonic()
 
@@ -132,10 +134,16 @@ class Service:
         if cfg.feed.in_service and (cfg.feed.nats_url or cfg.feed.zmq_endpoint):
             self.feeds = FeedRelays(oms.store, cfg.feed, oms.connector.account)
             self.feeds.start()
+        # Strategy order ownership: journaled as orders are placed, given back after a restart.
+        self._owners = OwnershipLog(oms.store, ownership_stream(oms.connector.account),
+                                    lambda detail: alerter.alert("ownership", detail))
+        owners = await self._owners.load(set(oms.active_orders))
         self.runner = StrategyRunner(oms, self._strategy_failed, cfg.service.on_strategy_error,
-                                     cfg.service.timer_interval_s, self._blocked)
+                                     cfg.service.timer_interval_s, self._blocked,
+                                     on_own=self._owners.record)
         for name, strategy in strategies:
             self.runner.add(name, strategy)
+        self.runner.adopt(owners)
         await self.runner.start()
         self._announce(f"OMS READY account={oms.connector.account} "
                        f"position={report.journal_position} recovery_s={report.total_seconds:.3f}")
@@ -153,6 +161,8 @@ class Service:
                 await asyncio.sleep(0.05)  # the engine offers no "all terminal" event
             log.info("cancel-all on stop: %d cancels, %d orders still active",
                      count, oms.active_count)
+        if self._owners is not None:
+            await self._owners.flush()
         if oms is not None:
             await oms.flush()
             await self._drain_feeds(oms)
