@@ -112,13 +112,15 @@ class Service:
         assert report is not None
         loop = asyncio.get_running_loop()
         self.metrics.start_position = report.journal_position + 1
+        self.metrics.recovered_position = (await oms.store.head())[0]
         self._tasks.append(loop.create_task(tail_journal(
             oms.store, self.metrics.start_position, self.metrics, alerter)))
         if report.corrections:
             alerter.alert("reconciliation", f"start-up reconciliation journaled "
                           f"{report.corrections} corrections", **report.as_dict())
         self._health = HealthWatch(oms, alerter, silence_s=cfg.alerts.stream_silence_s,
-                                   interval_s=cfg.alerts.check_interval_s, stopping=self.stopping)
+                                   interval_s=cfg.alerts.check_interval_s, stopping=self.stopping,
+                                   corrections=self.metrics.runtime_corrections)
         self._tasks.append(loop.create_task(self._health.run()))
         self.metrics.attach(oms, self._extra_gauges)
         if cfg.metrics.enabled:
