@@ -5,6 +5,8 @@ The domain's orders carry no owner, so the service keeps its own stream in the s
 ``{"strategy": NAME, "client_order_ids": [...], "at_ns": ...}``. On start the service reads it
 back and gives each strategy its orders that are still active (:meth:`OwnershipLog.load`), so a
 strategy's ``ctx.open_orders()`` shows what it placed before a crash and their events reach it.
+Each start then journals a ``StrategyOrdersCheckpoint`` (every active order's owner) and its
+version in ``<stream>-checkpoint``, so the next start reads only from there.
 
 Ordering (why a crash never leaves an order without its owner record): :meth:`OwnershipLog.record`
 is called in the same synchronous stretch as the engine command that journals the order, and
@@ -35,6 +37,8 @@ from eventstore import ANY, EventStore, NewEvent
 log = logging.getLogger("oms.service.ownership")
 
 OWNERSHIP_EVENT = "StrategyOrders"
+CHECKPOINT_EVENT = "StrategyOrdersCheckpoint"
+POINTER_EVENT = "StrategyOrdersCheckpointAt"
 OWNERSHIP_STREAM_PREFIX = "strategy-orders-"
 
 
@@ -50,6 +54,7 @@ class OwnershipLog:
                  on_failure: Callable[[str], None] | None = None) -> None:
         self._store = store
         self.stream = stream
+        self._pointer = f"{stream}-checkpoint"
         self._on_failure = on_failure
         self._pending: dict[str, list[str]] = {}
         self._flush_started = True
@@ -100,17 +105,39 @@ class OwnershipLog:
     async def load(self, wanted: set[str]) -> dict[str, str]:
         """``client order id -> strategy`` for the ids in ``wanted`` that have a record.
 
-        Reads the whole stream once (one event per strategy and flush); memory stays bounded
-        by ``wanted``.
+        Reads the stream from the last start's checkpoint on (:meth:`checkpoint`), so a start
+        reads what was placed since the previous start, not the service's whole history; memory
+        stays bounded by ``wanted``.
         """
         owners: dict[str, str] = {}
-        if not wanted or await self._store.stream_version(self.stream) is None:
+        if await self._store.stream_version(self.stream) is None:
             return owners
-        async for recorded in self._store.read_stream(self.stream):
-            if recorded.type != OWNERSHIP_EVENT:
+        start = 0
+        last = await self._store.stream_version(self._pointer)
+        if last is not None:
+            async for pointer in self._store.read_stream(self._pointer, last):
+                start = int(pointer.data.get("from_version", 0))
+        async for recorded in self._store.read_stream(self.stream, start):
+            if recorded.type not in (OWNERSHIP_EVENT, CHECKPOINT_EVENT):
+                continue
+            if recorded.type == CHECKPOINT_EVENT:
+                for name, ids in dict(recorded.data.get("owners", {})).items():
+                    owners.update({str(c): str(name) for c in ids if c in wanted})
                 continue
             name = str(recorded.data.get("strategy", ""))
             for cid in recorded.data.get("client_order_ids", ()):
                 if cid in wanted:
                     owners[str(cid)] = name
         return owners
+
+    async def checkpoint(self, owners: dict[str, str]) -> None:
+        """Journal every active order's owner as one event, then point the next start's
+        :meth:`load` at it (called once the start-up load is done)."""
+        by_strategy: dict[str, list[str]] = {}
+        for cid, name in sorted(owners.items()):
+            by_strategy.setdefault(name, []).append(cid)
+        result = await self._store.append(self.stream, [NewEvent(CHECKPOINT_EVENT, {
+            "owners": by_strategy, "at_ns": time.time_ns()})], expected_version=ANY)
+        version = result.next_version - 1
+        await self._store.append(self._pointer, [NewEvent(POINTER_EVENT, {
+            "from_version": version})], expected_version=ANY)

@@ -140,6 +140,7 @@ class Service:
         self._owners = OwnershipLog(oms.store, ownership_stream(oms.connector.account),
                                     lambda detail: alerter.alert("ownership", detail))
         owners = await self._owners.load(set(oms.active_orders))
+        await self._owners.checkpoint(owners)
         self.runner = StrategyRunner(oms, self._strategy_failed, cfg.service.on_strategy_error,
                                      cfg.service.timer_interval_s, self._blocked,
                                      on_own=self._owners.record)

@@ -103,10 +103,27 @@ def test_strategy_gets_its_orders_back_after_sigkill_and_requotes_them(tmp_path:
                 f"order-{cid}")]
             assert "CancelRequested" in types and types[-1] == "OrderCanceled", types
 
-        assert restarted.stop(signal.SIGTERM) == 0
+        assert "strategy mm: 2 active orders from before the restart given back" in \
+            restarted.stderr()
+
+        # Again, now from the checkpoint the second start journaled (not the whole stream).
+        restarted.kill()
+        third = Proc(["run", str(second)], env=env, stderr_path=tmp_path / "run3.err")
+        restarted = third
+        third.wait_line("OMS READY")
+        assert "strategy mm: 2 active orders from before the restart given back" in \
+            third.stderr()
+        wait_until(lambda: len(_two_open(second)) == 2, 60, "two quotes after the third start")
+        assert len(exchange_open_orders(url, account)) == 2
+        checkpoints = journal_rows(db, "SELECT data FROM events WHERE "
+                                   "type = 'StrategyOrdersCheckpoint' ORDER BY position")
+        assert len(checkpoints) == 3  # one per start
+        assert set(json.loads(checkpoints[1][0])["owners"]["mm"]) == before
+        assert third.stop(signal.SIGTERM) == 0
         owners = _owner_records(db)
         created = _created_positions(db)
         assert {owners[c][0] for c in after} == {"mm"}
+        assert len(json.loads(checkpoints[2][0])["owners"]["mm"]) == 2
         # Durable before the order it names: the owner record's global position is lower than
         # the order's OrderCreated, for every order the strategy placed in both runs.
         assert set(created) <= set(owners)
