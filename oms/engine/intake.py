@@ -28,6 +28,7 @@ from oms.domain.events import OrderAnomaly
 from oms.domain.ids import ClientOrderId, InvalidClientOrderId
 from oms.domain.messages import FillSeen, Observation
 from oms.engine.config import EngineConfig
+from oms.engine.corrections import Corrections
 from oms.engine.live_orders import LiveOrders
 from oms.engine.reports import cancel_replied, fill_seen, place_replied, status_seen
 from oms.engine.tasks import EngineTasks
@@ -84,6 +85,8 @@ class ReportHandler:
         self._send_cancel = send_cancel
         self._resolving: set[str] = set()
         self._last_stream_s = time.monotonic()
+        #: Counts what runtime gap fills journal (set by the engine; see corrections.py).
+        self.corrections: Corrections | None = None
         #: Where fills of orders this engine did not place go (the account keeper); None: they
         #: are journaled as ``unknown_order`` anomalies.
         self.outside_fills: OutsideFills | None = None
@@ -115,6 +118,8 @@ class ReportHandler:
 
         if decision.events:
             self._live.append(cid, decision.events, after)
+            if self.corrections is not None:
+                self.corrections.note(decision.events)
         if Then.FETCH_FILLS in decision.then:
             self._tasks.spawn(self.fetch_fills_for(cid))
         if Then.RESOLVE in decision.then:
@@ -272,6 +277,8 @@ class ReportHandler:
         )
         log.warning("journaling an anomaly: %s", detail)
         self._live.note("anomalies", [anomaly])
+        if self.corrections is not None:
+            self.corrections.note([anomaly])
 
     async def fetch_fills_for(self, cid: str) -> None:
         """Fetch the fills of one order from the exchange and apply those not yet journaled."""

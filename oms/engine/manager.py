@@ -49,6 +49,7 @@ from oms.engine.account_wiring import build_account_keeper, start_account_tasks
 from oms.engine.anchoring import anchor_keeper
 from oms.engine.commands import CommandHandler
 from oms.engine.config import EngineConfig
+from oms.engine.corrections import Corrections
 from oms.engine.errors import RecoveryFailed
 from oms.engine.intake import ReportHandler
 from oms.engine.lease import LEASE_STREAM, EngineLease, fenced_reason
@@ -75,6 +76,7 @@ PUBLIC_API: frozenset[str] = frozenset(
     {
         # life cycle
         "open", "close", "is_trading", "recovery_report", "store", "connector", "config",
+        "runtime_corrections",
         # commands
         "buy", "sell", "cancel", "replace", "cancel_all", "set_kill_switch", "reconcile",
         # order kinds and account commands (issue 15)
@@ -135,7 +137,9 @@ class OrderManager:
         )
         self._live.watch(self._kinds.on_emitted)
         self._accounts = AccountCommands(store, connector, config, self._status.ensure)
-        self._reconciler = Reconciler(self._live, self._reports, connector, config, self._tasks)
+        self._reports.corrections = corrections = Corrections()
+        self._reconciler = Reconciler(self._live, self._reports, connector, config, self._tasks,
+                                      corrections)
         self._background = Background(
             self._live, self._reports, self._reconciler, connector, config, self._tasks
         )
@@ -284,6 +288,13 @@ class OrderManager:
     def recovery_report(self) -> RecoveryReport | None:
         """What start-up replayed, checked and corrected (None before it completed)."""
         return self._recovery_report
+
+    @property
+    def runtime_corrections(self) -> Mapping[str, int]:
+        """Events journaled by gap fills since start (after reconnects, silent streams,
+        ``reconcile()``), by event type: what the streams had missed. Start-up corrections are
+        in :attr:`recovery_report`."""
+        return self._reconciler.corrections.by_kind
 
     @property
     def store(self) -> EventStore:

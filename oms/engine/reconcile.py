@@ -18,6 +18,7 @@ from oms.domain.enums import OrderState, OrderType, PositionAction, TimeInForce,
 from oms.domain.events import OrderAccepted, OrderCreated, OrderSubmitted
 from oms.domain.ids import ClientOrderId
 from oms.engine.config import EngineConfig
+from oms.engine.corrections import Corrections
 from oms.engine.intake import ReportHandler, cid_of
 from oms.engine.live_orders import LiveOrders
 from oms.engine.tasks import EngineTasks
@@ -56,12 +57,14 @@ class Reconciler:
         connector: ExchangeConnector,
         config: EngineConfig,
         tasks: EngineTasks,
+        corrections: Corrections | None = None,
     ) -> None:
         self._live = live
         self._reports = reports
         self._connector = connector
         self._config = config
         self._tasks = tasks
+        self.corrections = corrections or Corrections()
 
     async def reconcile_active(self, counts: ReconcileCounts) -> list[OrderStatusReport]:
         """Bring every non-terminal order in line with the exchange; return its open orders.
@@ -116,9 +119,10 @@ class Reconciler:
         """Gap fill: fills since the last journaled one, then the status of every active order."""
         counts = ReconcileCounts()
         try:
-            await self.gap_fill(counts)
-            if self._live.active_count:
-                await self.reconcile_active(counts)
+            with self.corrections.scope(why):  # what it journals is counted (corrections.py)
+                await self.gap_fill(counts)
+                if self._live.active_count:
+                    await self.reconcile_active(counts)
         except Exception as exc:
             log.warning("gap fill after %s failed (%s); the poller retries", why, exc)
             counts.notes.append(f"failed: {exc}")

@@ -29,7 +29,7 @@ import aiohttp
 log = logging.getLogger("oms.alerts")
 
 KINDS = ("anomaly", "reconciliation", "recovery_failed", "kill_switch", "budget_exhausted",
-         "stream_silence", "strategy_failed", "journal_failed")
+         "stream_silence", "strategy_failed", "journal_failed", "ownership")
 
 
 class Alerter:

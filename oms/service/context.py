@@ -2,6 +2,8 @@
 
 Every order a strategy places through its context is recorded as its own, so the service can
 route that order's events back to it, and cancel (or leave) exactly its orders when it stops.
+The record is journaled (:mod:`oms.service.ownership`), so after a restart the strategy is given
+back the orders it placed that are still active.
 Placing is refused (:class:`StrategyHalted`) while the service is paused or after the strategy
 was stopped; cancels are always allowed, so a strategy can always get flat.
 """
@@ -14,9 +16,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connectors.base import TradingRule
-from oms.domain.enums import OrderType, TimeInForce
+from oms.domain.enums import OrderType, TimeInForce, TradeSide
 from oms.domain.ids import ClientOrderId
 from oms.domain.order import InFlightOrder
+from oms.engine.order_kind_rules import Leg
+from oms.engine.order_kinds import BracketOrder
 
 if TYPE_CHECKING:
     from connectors.hyperliquid.book import OrderBook
@@ -42,14 +46,17 @@ class StrategyContext:
         oms: OrderManager,
         may_place: Callable[[], str | None],
         log: logging.Logger,
+        on_own: Callable[[str, list[str]], None] | None = None,
     ) -> None:
         self.name = name
+        self._on_own = on_own
         self._oms = oms
         self._may_place = may_place
         self.log = log
         """This strategy's logger (``oms.strategy.<name>``)."""
         self.own: set[str] = set()
-        """Client order ids this strategy placed in this run."""
+        """Client order ids this strategy placed (in this run, and active ones from before a
+        restart)."""
         self.books: set[str] = set()
         """Pairs whose book updates this strategy receives (``on_book``)."""
         self.algos: AlgoRunner | None = None
@@ -66,7 +73,7 @@ class StrategyContext:
         self._check_may_place()
         cid = self._oms.buy(pair, amount, order_type, price=price, time_in_force=time_in_force,
                             reduce_only=reduce_only)
-        self.own.add(cid)
+        self._own([cid])
         return cid
 
     def sell(self, pair: str, amount: Decimal, price: Decimal, *,
@@ -76,7 +83,7 @@ class StrategyContext:
         self._check_may_place()
         cid = self._oms.sell(pair, amount, order_type, price=price, time_in_force=time_in_force,
                              reduce_only=reduce_only)
-        self.own.add(cid)
+        self._own([cid])
         return cid
 
     def twap(self, pair: str, side: str, amount: Decimal, price: Decimal, *, duration_s: float,
@@ -114,8 +121,20 @@ class StrategyContext:
         self._check_own(client_order_id)
         self._check_may_place()
         new = self._oms.replace(client_order_id, price=price, amount=amount)
-        self.own.add(new)
+        self._own([new])
         return new
+
+    def bracket(self, side: TradeSide, pair: str, amount: Decimal, *, price: Decimal,
+                take_profit: Leg | None = None, stop_loss: Leg | None = None,
+                time_in_force: TimeInForce = TimeInForce.GTC) -> BracketOrder:
+        """An entry with the exchange's native take-profit/stop-loss legs (``normalTpsl``, see
+        ``OrderManager.bracket``): one action; the legs arm when the entry fills and one
+        cancels the other. All three orders are this strategy's."""
+        self._check_may_place()
+        ids = self._oms.bracket(side, pair, amount, price=price, take_profit=take_profit,
+                                stop_loss=stop_loss, time_in_force=time_in_force)
+        self._own([c for c in (ids.entry, ids.take_profit, ids.stop_loss) if c is not None])
+        return ids
 
     def cancel_all(self) -> int:
         """Cancel every active order of this strategy; returns how many cancels were requested."""
@@ -166,6 +185,17 @@ class StrategyContext:
     def is_trading(self) -> bool:
         """True when new orders may be placed now (engine trading, not paused, not stopped)."""
         return self._oms.is_trading and self._may_place() is None
+
+    # ---------------------------------------------------------------- ownership
+
+    def adopt(self, client_order_ids: set[str]) -> None:
+        """Take back orders this strategy placed before a restart (the service calls this)."""
+        self.own.update(client_order_ids)
+
+    def _own(self, client_order_ids: list[str]) -> None:
+        self.own.update(client_order_ids)
+        if self._on_own is not None:
+            self._on_own(self.name, client_order_ids)
 
     # ---------------------------------------------------------------- checks
 

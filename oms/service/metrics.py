@@ -9,7 +9,8 @@ Two sources, so the engine's hot path is never touched:
   position where the service started.
 - the engine's **public state**, read at each scrape (:class:`_EngineCollector`): orders in
   memory by state, unknown outcomes pending and the age of the oldest, positions and PnL per
-  pair, recovery duration and corrections, WebSocket reconnects and REST counters (429s,
+  pair, recovery duration and corrections (start-up, and runtime by kind), WebSocket
+  reconnects and REST counters (429s,
   unknown outcomes) from the connector's own stats, the exchange's rate-limit budget left.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter as CollectionsCounter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -71,6 +73,12 @@ class ServiceMetrics:
         self.journal_position = 0
         self.start_position = 0
         """The first journal position the journal-fed counters include."""
+        self._oms: OrderManager | None = None
+        self.recovered_position = 0
+        """The journal's head once start-up recovery was done: later account corrections are
+        runtime ones."""
+        self.account_corrections: CollectionsCounter[str] = CollectionsCounter()
+        """Runtime ``AccountCorrected`` events, by ``account_<field kind>``."""
         self._pair: dict[str, str] = {}
         self._created_ns: dict[str, int] = {}
         self._batch_at = -1
@@ -78,7 +86,15 @@ class ServiceMetrics:
 
     def attach(self, oms: OrderManager, extra: Callable[[], dict[str, float]]) -> None:
         """Collect the engine's public state (and ``extra()`` gauges) at every scrape."""
+        self._oms = oms
         self.registry.register(_EngineCollector(oms, self, extra))
+
+    def runtime_corrections(self) -> dict[str, int]:
+        """Corrections journaled while running, by kind: the engine's gap fills (by order event
+        type, ``OrderManager.runtime_corrections``) and the account's (``account_<field>``)."""
+        kinds = dict(self._oms.runtime_corrections) if self._oms is not None else {}
+        kinds.update(self.account_corrections)
+        return kinds
 
     def observe(self, recorded: RecordedEvent) -> None:
         """Account for one journaled event (called in journal order)."""
@@ -107,6 +123,9 @@ class ServiceMetrics:
             self.anomalies.labels(str(data.get("kind", "?"))).inc()
         elif type_ == "OperatorCommand":
             self.operator.labels(str(data.get("command", "?"))).inc()
+        elif type_ == "AccountCorrected" and recorded.position > self.recovered_position:
+            field = str(data.get("field", "?")).split(":")[0]
+            self.account_corrections[f"account_{field}"] += 1
         if len(self._created_ns) > 100_000:  # never acknowledged: forget the oldest half
             for key in list(self._created_ns)[:50_000]:
                 del self._created_ns[key]
@@ -157,6 +176,7 @@ class _EngineCollector(Collector):
                                     "recovery", value=report.total_seconds)
             yield CounterMetricFamily("oms_reconciliation_corrections", "Events appended by "
                                       "start-up reconciliation", value=report.corrections)
+        yield self._runtime_corrections()
         yield GaugeMetricFamily("oms_trading", "1 when the engine is open for trading",
                                 value=1 if oms.is_trading else 0)
         yield GaugeMetricFamily("oms_journal_position", "Last journal position the service saw",
@@ -166,6 +186,16 @@ class _EngineCollector(Collector):
         yield from self._connector()
         for name, value in self._extra().items():
             yield GaugeMetricFamily(name, name.replace("_", " "), value=value)
+
+    def _runtime_corrections(self) -> CounterMetricFamily:
+        """Corrections journaled while running (gap fills after reconnects and silent streams,
+        the periodic account reconcile), by kind: the order event type, or ``account_<field>``."""
+        family = CounterMetricFamily(
+            "oms_reconciliation_runtime_corrections", "Events journaled by reconciliation "
+            "while running (what the streams missed), by kind", labels=["kind"])
+        for kind, count in sorted(self._metrics.runtime_corrections().items()):
+            family.add_metric([kind], count)
+        return family
 
     def _positions(self) -> Iterator[Any]:
         size = GaugeMetricFamily("oms_position", "Net position per pair", labels=["pair"])

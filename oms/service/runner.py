@@ -55,8 +55,10 @@ class StrategyRunner:
 
     def __init__(self, oms: OrderManager, on_failure: Callable[[str, str], None],
                  error_policy: ErrorPolicy = "cancel", timer_interval_s: float = 1.0,
-                 blocked: Callable[[], str | None] = lambda: None) -> None:
+                 blocked: Callable[[], str | None] = lambda: None,
+                 on_own: Callable[[str, list[str]], None] | None = None) -> None:
         self._oms = oms
+        self._on_own = on_own
         self._blocked = blocked
         self._on_failure = on_failure
         self.error_policy: ErrorPolicy = error_policy
@@ -76,8 +78,28 @@ class StrategyRunner:
                 return "the service is paused (oms ctl resume)"
             return self._blocked()
 
-        ctx = StrategyContext(name, self._oms, may_place, logging.getLogger(f"oms.strategy.{name}"))
+        ctx = StrategyContext(name, self._oms, may_place, logging.getLogger(f"oms.strategy.{name}"),
+                              self._on_own)
         self.slots[name] = StrategySlot(name, strategy, ctx)
+
+    def adopt(self, owners: dict[str, str]) -> dict[str, int]:
+        """Give each strategy back its orders from before a restart (``cid -> strategy``, from
+        :meth:`oms.service.ownership.OwnershipLog.load`), before :meth:`start`; the count per
+        strategy. Orders of a strategy no longer configured stay with the engine alone."""
+        mine: dict[str, set[str]] = {}
+        for cid, name in owners.items():
+            mine.setdefault(name, set()).add(cid)
+        for name, cids in mine.items():
+            slot = self.slots.get(name)
+            if slot is None:
+                log.warning("%d active orders belong to strategy %r, which is not configured: "
+                            "the engine keeps managing them (oms ctl cancel-all cancels them)",
+                            len(cids), name)
+                continue
+            slot.ctx.adopt(cids)
+            log.info("strategy %s: %d active orders from before the restart given back",
+                     name, len(cids))
+        return {name: len(cids) for name, cids in mine.items()}
 
     async def start(self) -> None:
         """Listen to the engine, call every ``on_start``, then run timers and book routing."""

@@ -35,6 +35,7 @@ from oms.service.logs import SecretFilter
 from oms.service.metrics import ServiceMetrics
 from oms.service.operator import COMMANDS, OperatorLog, Peer
 from oms.service.parent_controls import check_parent_command, run_parent_command
+from oms.service.ownership import OwnershipLog, ownership_stream
 from oms.service.preflight import preflight
 from oms.service.runner import StrategyRunner
 from oms.service.watch import HealthWatch, tail_journal
@@ -63,6 +64,7 @@ class Service:
         self._control: ControlServer | None = None
         self._operator: OperatorLog | None = None
         self._health: HealthWatch | None = None
+        self._owners: OwnershipLog | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = time.monotonic()
 
@@ -114,13 +116,15 @@ class Service:
         assert report is not None
         loop = asyncio.get_running_loop()
         self.metrics.start_position = report.journal_position + 1
+        self.metrics.recovered_position = (await oms.store.head())[0]
         self._tasks.append(loop.create_task(tail_journal(
             oms.store, self.metrics.start_position, self.metrics, alerter)))
         if report.corrections:
             alerter.alert("reconciliation", f"start-up reconciliation journaled "
                           f"{report.corrections} corrections", **report.as_dict())
         self._health = HealthWatch(oms, alerter, silence_s=cfg.alerts.stream_silence_s,
-                                   interval_s=cfg.alerts.check_interval_s, stopping=self.stopping)
+                                   interval_s=cfg.alerts.check_interval_s, stopping=self.stopping,
+                                   corrections=self.metrics.runtime_corrections)
         self._tasks.append(loop.create_task(self._health.run()))
         self.metrics.attach(oms, self._extra_gauges)
         if cfg.metrics.enabled:
@@ -136,13 +140,20 @@ class Service:
         if cfg.feed.in_service and (cfg.feed.nats_url or cfg.feed.zmq_endpoint):
             self.feeds = FeedRelays(oms.store, cfg.feed, oms.connector.account)
             self.feeds.start()
+        # Strategy order ownership: journaled as orders are placed, given back after a restart.
+        self._owners = OwnershipLog(oms.store, ownership_stream(oms.connector.account),
+                                    lambda detail: alerter.alert("ownership", detail))
+        owners = await self._owners.load(set(oms.active_orders))
+        await self._owners.checkpoint(owners)
         self.runner = StrategyRunner(oms, self._strategy_failed, cfg.service.on_strategy_error,
-                                     cfg.service.timer_interval_s, self._blocked)
+                                     cfg.service.timer_interval_s, self._blocked,
+                                     on_own=self._owners.record)
         for name, strategy in strategies:
             self.runner.add(name, strategy)
         self.algos = await AlgoRunner.start(oms)  # resumes every unfinished parent first
         for slot in self.runner.slots.values():
             slot.ctx.algos = self.algos
+        self.runner.adopt(owners)
         await self.runner.start()
         self._announce(f"OMS READY account={oms.connector.account} "
                        f"position={report.journal_position} recovery_s={report.total_seconds:.3f}")
@@ -162,6 +173,8 @@ class Service:
                 await asyncio.sleep(0.05)  # the engine offers no "all terminal" event
             log.info("cancel-all on stop: %d cancels, %d orders still active",
                      count, oms.active_count)
+        if self._owners is not None:
+            await self._owners.flush()
         if oms is not None:
             await oms.flush()
             await self._drain_feeds(oms)

@@ -3,7 +3,8 @@
 :func:`tail_journal` follows the event store (every event, in order, once durable) and feeds the
 metrics and the anomaly alerts. :class:`HealthWatch` checks on a timer what no event reports:
 stream silence while orders are active, the exchange's request budget, the engine having
-stopped trading on its own (a journal failure).
+stopped trading on its own (a journal failure), corrections journaled by runtime
+reconciliation.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eventstore import EventStore
@@ -43,7 +45,8 @@ class HealthWatch:
     """Periodic checks that raise alerts once per episode (and again after recovery)."""
 
     def __init__(self, oms: OrderManager, alerter: Alerter, *, silence_s: float,
-                 interval_s: float, stopping: asyncio.Event) -> None:
+                 interval_s: float, stopping: asyncio.Event,
+                 corrections: Callable[[], dict[str, int]] | None = None) -> None:
         self._oms = oms
         self._alerter = alerter
         self._silence_s = silence_s
@@ -54,6 +57,8 @@ class HealthWatch:
         self._last_budget = 0.0
         self._messages = -1
         self._last_message = time.monotonic()
+        self._corrections = corrections
+        self._corrections_seen: dict[str, int] = {}
 
     async def run(self) -> None:
         """Check forever, every ``interval_s``."""
@@ -74,6 +79,7 @@ class HealthWatch:
         self._episode("journal_failed", not oms.is_trading and not self._stopping.is_set(),
                       "the engine stopped trading on its own (journal failure?); "
                       "restart the service after fixing the database")
+        self._check_corrections()
         if time.monotonic() - self._last_budget >= 10.0:
             self._last_budget = time.monotonic()
             self.budget_left = await self._budget()
@@ -81,6 +87,19 @@ class HealthWatch:
                 self._episode("budget_exhausted", self.budget_left <= 0,
                               "the exchange's request budget for this address is used up "
                               "(orders are refused until more volume is traded)")
+
+    def _check_corrections(self) -> None:
+        """Alert when runtime reconciliation journaled corrections since the last check."""
+        if self._corrections is None:
+            return
+        now = self._corrections()
+        new = {k: v - self._corrections_seen.get(k, 0) for k, v in now.items()
+               if v > self._corrections_seen.get(k, 0)}
+        self._corrections_seen = now
+        if new:
+            self._alerter.alert("reconciliation", f"runtime reconciliation journaled "
+                                f"{sum(new.values())} corrections (what the exchange streams "
+                                f"had not reported): {new}", kinds=new)
 
     def _silent_for(self) -> float:
         """Seconds since the exchange's stream last delivered a message (the connector's own

@@ -2,6 +2,6 @@
 
 - ``oms.strategies.market_maker:MarketMaker`` — quotes around the mid with an inventory skew and
   a max position;
-- ``oms.strategies.bracket_on_entry:BracketOnEntry`` — enters, then protects every entry with a
-  take-profit and a stop-loss (one cancels the other).
+- ``oms.strategies.bracket_on_entry:BracketOnEntry`` — sends every entry with the exchange's native
+  take-profit and stop-loss legs (one action; one cancels the other).
 """

@@ -52,8 +52,17 @@ class MarketMaker(BaseStrategy):
         self.ctx: StrategyContext | None = None
 
     def on_start(self, ctx: StrategyContext) -> None:
-        """Subscribe to the pair's book; quoting starts with the first snapshot."""
+        """Take back quotes placed before a restart, subscribe to the pair's book; quoting
+        starts with the first snapshot (re-pricing the quotes taken back)."""
         self.ctx = ctx
+        for cid, order in sorted(ctx.open_orders().items()):
+            side = order.side.value
+            if order.pair != self.pair or side not in self.quotes:
+                continue
+            if self.quotes[side] is None and order.state not in _WAITING:
+                self.quotes[side] = cid  # one quote per side: keep the first
+            elif order.state is not OrderState.PENDING_CANCEL:
+                ctx.cancel(cid)  # a surplus quote (or one whose fate is still open)
         ctx.subscribe_book(self.pair)
 
     def on_book(self, pair: str, book: OrderBook) -> None:
