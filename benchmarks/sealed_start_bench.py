@@ -12,8 +12,8 @@ start-up exactly as ``oms.engine.recovery`` runs it (replay step + verify step):
 - ``full``: ``verify_on_start="chain"`` — load the snapshot, fold the tail, verify from position 1.
 
 Connect and reconcile are left out: they talk to the exchange and do not depend on the journal's
-length. Also printed: bytes per event on disk (SQLite file, PostgreSQL ``events`` relation,
-archive file) and archive/restore throughput (events/s) on the largest journal. Ratios
+length. Also printed: bytes per event on disk (SQLite file, PostgreSQL ``events`` partitions
+plus ``event_keys``, archive file) and archive/restore throughput (events/s) on the largest journal. Ratios
 (``sealed[largest] / sealed[smallest]``, ``full / sealed``) are what to compare across machines.
 
     python benchmarks/sealed_start_bench.py [--short] [--huge] [--sizes 100000,1000000]
@@ -40,6 +40,8 @@ from replay_bench import order_life
 
 from eventstore import EventStore, archive_before, restore_archive
 from eventstore.codec import GENESIS_HASH, chain_hash
+from eventstore.partitions import ensure_partitions
+from eventstore.postgres_backend import APPEND_LOCK_KEY
 from oms.domain import ClientOrderId, OrderState, encode
 from oms.domain.order import step
 from oms.engine.seal_keys import Eip191SealKey
@@ -113,10 +115,28 @@ async def bulk_insert(store: EventStore, path: str | None, rows: list[tuple[Any,
         return
     async with store.engine.connect() as conn:
         apg: Any = (await conn.get_raw_connection()).driver_connection
-        await apg.copy_records_to_table(
-            "events", columns=_COLS,
-            records=[(*r[:5], uuid.UUID(r[5]), *r[6:]) for r in rows],
-        )
+        async with apg.transaction():  # as the appender does: partitions first, keys beside
+            await apg.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+            await ensure_partitions(apg, rows[-1][0], rows[0][0])
+            await apg.copy_records_to_table(
+                "events", columns=_COLS,
+                records=[(*r[:5], uuid.UUID(r[5]), *r[6:]) for r in rows],
+            )
+            await apg.copy_records_to_table(
+                "event_keys", columns=("event_id", "stream_id", "version", "position"),
+                records=[(uuid.UUID(r[5]), r[1], r[2], r[0]) for r in rows],
+            )
+
+
+async def postgres_bytes(store: EventStore) -> tuple[int, int]:
+    """On-disk bytes of ``events`` (every partition, with indexes) and of ``event_keys``."""
+    async with store.engine.connect() as conn:
+        apg: Any = (await conn.get_raw_connection()).driver_connection
+        events = await apg.fetchval(
+            "SELECT COALESCE(SUM(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i "
+            "WHERE i.inhparent = 'events'::regclass")
+        keys = await apg.fetchval("SELECT pg_total_relation_size('event_keys')")
+    return int(events), int(keys)
 
 
 def _file_bytes(path: str) -> int:
@@ -163,10 +183,9 @@ async def one_journal(url: str, path: str | None, size: int, tail: int, archive_
         if path is not None:
             result["sqlite_bytes_per_event"] = round(_file_bytes(path) / head, 1)
         else:
-            async with store.engine.connect() as conn:
-                apg: Any = (await conn.get_raw_connection()).driver_connection
-                total = await apg.fetchval("SELECT pg_total_relation_size('events')")
-            result["postgres_bytes_per_event"] = round(total / head, 1)
+            events, keys = await postgres_bytes(store)
+            result["postgres_bytes_per_event"] = round((events + keys) / head, 1)
+            result["postgres_event_keys_bytes_per_event"] = round(keys / head, 1)
         if measure_archive:
             began = time.perf_counter()
             entry = await archive_before(store, archive_dir, head + 1)

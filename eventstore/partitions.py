@@ -10,6 +10,11 @@ made at most once every ``partition_size`` events. Partitions are created empty 
 ``ATTACH``\\ ed, which takes only a SHARE UPDATE EXCLUSIVE lock on ``events``: readers and
 other writers are not blocked (``CREATE TABLE .. PARTITION OF`` would take ACCESS EXCLUSIVE).
 
+A ``DEFAULT`` partition, ``events_default``, takes any row outside every range (only ever a
+row written around the event store, e.g. a position moved by hand — which ``verify`` then
+reports like any other edit); it is empty in normal operation, so attaching a new range
+partition, which checks it, is instant.
+
 PostgreSQL enforces a unique index on a partitioned table only when it includes the partition
 key, so the journal's global keys live in ``event_keys`` (event id, stream, version, position;
 see :mod:`eventstore.history_schema`), written in the same statement as the events. Archiving
@@ -70,6 +75,8 @@ def parse_partitions(rows: list[Any]) -> list[Partition]:
     """``(relname, bound expression)`` rows of the catalog as partitions, lowest first."""
     out = []
     for name, bound in rows:
+        if str(bound) == "DEFAULT":
+            continue  # events_default: see the module docstring
         match = _BOUND.search(str(bound))
         if match is None:
             raise ValueError(f"partition {name} of events has an unexpected bound {bound!r}")

@@ -89,9 +89,17 @@ _RANGE = (
     f"SELECT {COLUMNS} FROM events WHERE position >= $1 AND position <= $2 "
     "ORDER BY position LIMIT $3"
 )
+_E_COLUMNS = ", ".join(f"e.{c}" for c in COLUMNS.split(", "))
+# Streams are found through event_keys (one index over every partition; events itself has no
+# stream index, which keeps its bytes per event where they were before partitioning). Keys of
+# archived events have no row to join: they are skipped, as the archived rows are.
 _STREAM = (
-    f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "
-    "ORDER BY version LIMIT $3"
+    f"SELECT {_E_COLUMNS} FROM event_keys k JOIN events e ON e.position = k.position "
+    "WHERE k.stream_id = $1 AND k.version >= $2 ORDER BY k.version LIMIT $3"
+)
+_STREAM_VERSION = (
+    "SELECT k.version FROM event_keys k JOIN events e ON e.position = k.position "
+    "WHERE k.stream_id = $1 ORDER BY k.version DESC LIMIT 1"
 )
 _NO_END = 2**62
 _NOTIFY = f"NOTIFY {NOTIFY_CHANNEL}"
@@ -254,9 +262,7 @@ class PostgresBackend:
     async def stream_version(self, stream_id: str) -> int | None:
         """The stream's last version, or None when it has no event."""
         async with self._apg() as apg:
-            value = await apg.fetchval(
-                "SELECT MAX(version) FROM events WHERE stream_id = $1", stream_id
-            )
+            value = await apg.fetchval(_STREAM_VERSION, stream_id)
         return None if value is None else int(value)
 
     async def head(self) -> tuple[int, str]:

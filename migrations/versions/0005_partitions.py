@@ -84,7 +84,8 @@ def upgrade() -> None:
     op.execute("ALTER TABLE events_unpartitioned DROP CONSTRAINT uq_events_event_id")
     op.execute("ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey")
     op.execute(_CREATE_PARTITIONED)
-    op.execute("CREATE INDEX ix_events_stream_version ON events (stream_id, version)")
+    op.execute("CREATE TABLE events_default PARTITION OF events DEFAULT")
+    # No stream index on events: streams are read through event_keys' (stream_id, version).
     low, high = bind.execute(
         sa.text("SELECT MIN(position), MAX(position) FROM events_unpartitioned")
     ).one()
