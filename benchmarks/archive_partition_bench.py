@@ -163,12 +163,12 @@ async def run(base: str, events: int, partition: int) -> dict[str, Any]:
 def main() -> None:
     """Parse the flags, run, print one JSON object."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="20k events (CI)")
+    parser.add_argument("--short", action="store_true", help="10k events (CI)")
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--partition", type=int, help="events per partition (default events/10)")
     parser.add_argument("--postgres", default=os.environ.get("OMS_TEST_POSTGRES_URL"))
     args = parser.parse_args()
-    events = 20_000 if args.short else args.events
+    events = 10_000 if args.short else args.events
     if not args.postgres:
         print(json.dumps({"skipped": "no PostgreSQL: pass --postgres or set "
                                      "OMS_TEST_POSTGRES_URL"}))

@@ -13,7 +13,8 @@ start-up exactly as ``oms.engine.recovery`` runs it (replay step + verify step):
 
 Connect and reconcile are left out: they talk to the exchange and do not depend on the journal's
 length. Also printed: bytes per event on disk (SQLite file, PostgreSQL ``events`` partitions
-plus ``event_keys``, archive file) and archive/restore throughput (events/s) on the largest journal. Ratios
+plus ``event_keys``, archive file) and archive/restore throughput (events/s) on the largest
+journal. Ratios
 (``sealed[largest] / sealed[smallest]``, ``full / sealed``) are what to compare across machines.
 
     python benchmarks/sealed_start_bench.py [--short] [--huge] [--sizes 100000,1000000]
