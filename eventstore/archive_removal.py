@@ -86,3 +86,14 @@ async def prepare_restore(conn: Any, dialect: str, first: int, last: int) -> Par
     for sql in create_partition_sql(first, end):
         await conn.exec_driver_sql(sql)
     return Partition(first, end, partition_name(first))
+
+
+async def finish_restore(conn: Any, dialect: str, first: int, last: int) -> None:
+    """PostgreSQL: give restored rows that have no key one (events archived before revision
+    ``0005_partitions`` had none); keys kept through the archive are left as they are."""
+    if dialect == "postgresql":
+        await conn.execute(sa.text(
+            "INSERT INTO event_keys (event_id, stream_id, version, position) "
+            "SELECT event_id, stream_id, version, position FROM events "
+            "WHERE position >= :first AND position <= :last ON CONFLICT DO NOTHING"
+        ), {"first": first, "last": last})

@@ -33,7 +33,7 @@ from eventstore.archive_file import (
     file_sha256,
 )
 from eventstore.archive_manifest import ArchiveEntry, last_archive
-from eventstore.archive_removal import prepare_restore, remove_archived_rows
+from eventstore.archive_removal import finish_restore, prepare_restore, remove_archived_rows
 from eventstore.codec import GENESIS_HASH
 from eventstore.history_errors import ArchiveCorrupt, ArchiveError, ArchiveOutOfOrder
 from eventstore.history_schema import archived_streams, archives
@@ -191,6 +191,7 @@ async def restore_archive(
             await prepare_restore(conn, store.dialect, entry.first_position, entry.last_position)
             while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 await conn.execute(sa.insert(events), [_event_row(r) for r in batch])
+            await finish_restore(conn, store.dialect, entry.first_position, entry.last_position)
             await conn.execute(
                 sa.delete(archives).where(archives.c.first_position == entry.first_position)
             )
