@@ -15,10 +15,10 @@ connect to the exchange, through the same journal steps as ``oms.engine.recovery
 - ``full``: ``verify_on_start="chain"`` — load the snapshot, fold the tail, verify from position 1.
 
 Connect and reconcile are left out: they talk to the exchange and do not depend on the journal's
-length; so is the interpreter's start and imports (constant). Also printed: bytes per event on
-disk (SQLite file, PostgreSQL ``events`` relation, archive file) and archive/restore throughput
-(events/s) on the largest journal. Ratios (``sealed[largest] / sealed[smallest]``,
-``full / sealed``) are what to compare across machines.
+length. Also printed: bytes per event on disk (SQLite file, PostgreSQL ``events`` partitions
+plus ``event_keys``, archive file) and archive/restore throughput (events/s) on the largest
+journal. Ratios
+(``sealed[largest] / sealed[smallest]``, ``full / sealed``) are what to compare across machines.
 
     python benchmarks/sealed_start_bench.py [--short] [--huge] [--sizes 100000,1000000]
         [--full-max N]     # full verification only up to N events (default: every size)
@@ -52,6 +52,8 @@ from bulk_journal import (
 )
 
 from eventstore import AnchorKeeper, EventStore, archive_before, restore_archive
+from eventstore.partitions import ensure_partitions
+from eventstore.postgres_backend import APPEND_LOCK_KEY
 from oms.engine.anchoring import anchor_head, check_anchor
 from oms.engine.lease import EngineLease
 from oms.engine.seal_keys import Eip191SealKey
@@ -76,12 +78,30 @@ async def fill_journal(store: EventStore, path: str | None, gen: JournalGenerato
     async with store.engine.connect() as conn:
         apg: Any = (await conn.get_raw_connection()).driver_connection
         for rows in batches(gen, count, _BATCH, sqlite_ids=False):
-            await apg.copy_records_to_table("events", columns=COLUMNS, records=rows)
+            async with apg.transaction():  # as the appender does: partitions first, keys beside
+                await apg.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+                await ensure_partitions(apg, rows[-1][0], rows[0][0])
+                await apg.copy_records_to_table("events", columns=COLUMNS, records=rows)
+                await apg.copy_records_to_table(
+                    "event_keys", columns=("event_id", "stream_id", "version", "position"),
+                    records=[(r[5], r[1], r[2], r[0]) for r in rows],
+                )
 
 
 def _remove(folder: Path, pattern: str) -> None:
     for leftover in folder.glob(pattern):
         leftover.unlink()
+
+
+async def postgres_bytes(store: EventStore) -> tuple[int, int]:
+    """On-disk bytes of ``events`` (every partition, with indexes) and of ``event_keys``."""
+    async with store.engine.connect() as conn:
+        apg: Any = (await conn.get_raw_connection()).driver_connection
+        events = await apg.fetchval(
+            "SELECT COALESCE(SUM(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i "
+            "WHERE i.inhparent = 'events'::regclass")
+        keys = await apg.fetchval("SELECT pg_total_relation_size('event_keys')")
+    return int(events), int(keys)
 
 
 def _file_bytes(path: str) -> int:
@@ -180,10 +200,9 @@ async def one_journal(url: str, path: str | None, size: int, tail: int, work: Pa
         if path is not None:
             result["sqlite_bytes_per_event"] = round(_file_bytes(path) / head, 1)
         else:
-            async with store.engine.connect() as conn:
-                apg: Any = (await conn.get_raw_connection()).driver_connection
-                total = await apg.fetchval("SELECT pg_total_relation_size('events')")
-            result["postgres_bytes_per_event"] = round(total / head, 1)
+            events, keys = await postgres_bytes(store)
+            result["postgres_bytes_per_event"] = round((events + keys) / head, 1)
+            result["postgres_event_keys_bytes_per_event"] = round(keys / head, 1)
         if measure_archive:
             folder = work / "archive"
             folder.mkdir()

@@ -45,6 +45,7 @@ from eventstore.history_errors import (
     ArchiveError,
     ArchiveMissing,
     ArchiveOutOfOrder,
+    EventArchived,
     SealedTailMissing,
     SealError,
     SealForged,
@@ -62,6 +63,7 @@ from eventstore.model import (
     StreamState,
     VerifyReport,
 )
+from eventstore.partitions import set_partition_size
 from eventstore.raw_read import RawRow, read_all_raw
 from eventstore.seal_store import latest_seal, list_seals, write_seal
 from eventstore.seals import Seal, SealKey, SealSigner, SealVerifier, check_seal, make_seal
@@ -82,6 +84,7 @@ __all__ = [
     "ArchiveMissing",
     "ArchiveOutOfOrder",
     "ArchivedRange",
+    "EventArchived",
     "EventStore",
     "EventStoreError",
     "ExpectedVersion",
@@ -124,6 +127,7 @@ __all__ = [
     "read_stream_history",
     "restore_archive",
     "revision_history",
+    "set_partition_size",
     "upgrade_database",
     "verify_history",
     "write_anchor",

@@ -7,9 +7,11 @@
 Archiving ends exactly at a seal: the newest seal below ``before``. The rows from the archive
 point up to it are read, re-checked against the chain (and against the seal's hash), written
 to one file (fsynced, renamed into place), and only then, in one transaction, recorded in the
-``archives`` manifest and deleted from ``events``. A crash before that transaction leaves the
-rows where they were (running the command again rewrites the same file); after it, the file is
-on disk. Restore takes the newest archive back first, so the live log stays one unbroken run.
+``archives`` manifest and removed from ``events`` (PostgreSQL: whole partitions detached and
+dropped; SQLite: a range delete — see :mod:`eventstore.archive_removal`). A crash before
+that transaction leaves the rows where they were (running the command again rewrites the same
+file); after it, the file is on disk. Restore takes the newest archive back first, so the
+live log stays one unbroken run.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from eventstore.archive_file import (
     file_sha256,
 )
 from eventstore.archive_manifest import ArchiveEntry, last_archive
+from eventstore.archive_removal import finish_restore, prepare_restore, remove_archived_rows
 from eventstore.codec import GENESIS_HASH
 from eventstore.history_errors import ArchiveCorrupt, ArchiveError, ArchiveOutOfOrder
 from eventstore.history_schema import archived_streams, archives
@@ -105,11 +108,9 @@ async def archive_before(
     async with store.engine.begin() as conn:
         await conn.execute(sa.insert(archives), [entry.as_row()])
         await _remember_versions(conn, store.dialect, versions)
-        await conn.execute(
-            sa.delete(events).where(
-                events.c.position >= header.first_position,
-                events.c.position <= header.last_position,
-            )
+        # PostgreSQL: detach and drop whole partitions; SQLite: a range DELETE
+        await remove_archived_rows(
+            conn, store.dialect, header.first_position, header.last_position
         )
     return entry
 
@@ -187,8 +188,10 @@ async def restore_archive(
         # inserted, and a bad row anywhere rolls every insert back.
         batches = reader.batches(_BATCH)
         async with store.engine.begin() as conn:
+            await prepare_restore(conn, store.dialect, entry.first_position, entry.last_position)
             while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 await conn.execute(sa.insert(events), [_event_row(r) for r in batch])
+            await finish_restore(conn, store.dialect, entry.first_position, entry.last_position)
             await conn.execute(
                 sa.delete(archives).where(archives.c.first_position == entry.first_position)
             )

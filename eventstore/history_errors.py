@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from eventstore.errors import EventStoreError
+from uuid import UUID
+
+from eventstore.errors import EventStoreError, IdempotencyConflict
 
 
 class SealError(EventStoreError):
@@ -91,4 +93,23 @@ class ArchivedRange(ArchiveError):
             f"from the archive files (`oms audit export --archive-dir DIR`, "
             f"eventstore.read_history) and continue from position {first_live} in the live "
             "journal, or `oms audit restore` them"
+        )
+
+
+class EventArchived(IdempotencyConflict):
+    """An append repeats an event id whose event was moved to an archive.
+
+    A subclass of :class:`IdempotencyConflict`, so code that already handles conflicts never
+    writes the event a second time. The original append's result cannot be returned (its rows
+    are in an archive file, and their content cannot be compared with this retry's), so the
+    retry is refused, naming where the original event lies.
+    """
+
+    def __init__(self, event_id: UUID | str, stream_id: str, version: int, position: int) -> None:
+        self.stream_id, self.version, self.position = stream_id, version, position
+        super().__init__(
+            event_id,
+            f"was archived (stream {stream_id!r} version {version}, position {position}): the "
+            "original append succeeded and is not repeated; read it with `oms audit export "
+            "--archive-dir DIR` or eventstore.read_history",
         )

@@ -47,3 +47,25 @@ archived_streams = sa.Table(
     sa.Column("stream_id", sa.String(256), primary_key=True),
     sa.Column("last_version", sa.Integer(), nullable=False),
 )
+
+event_keys = sa.Table(
+    "event_keys",
+    metadata,
+    sa.Column("event_id", sa.Uuid(), primary_key=True),
+    sa.Column("stream_id", sa.String(256), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("stream_id", "version", name="uq_event_keys_stream_version"),
+)
+"""Created by ``0005_partitions``. PostgreSQL: the key of *every* event, written with it (the
+partitioned ``events`` cannot hold a unique index without the position; this table keeps
+event ids and stream versions unique across partitions and across archives). SQLite: only the
+keys of archived events (live ones are guarded by the unique indexes of ``events``). Either
+way a retry of an archived event id is recognised (``EventArchived``)."""
+
+event_partitioning = sa.Table(
+    "event_partitioning",
+    metadata,
+    sa.Column("partition_size", sa.BigInteger(), nullable=False),
+)
+"""PostgreSQL only: one row, the number of positions per new partition of ``events``."""

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventstore.codec import EncodedEvent, chain_hash
 from eventstore.errors import Fenced, IdempotencyConflict, WrongExpectedVersion
+from eventstore.history_errors import EventArchived
 from eventstore.model import AppendResult, ExpectedVersion, RowEvent, StreamState
 
 Fence = tuple[str, int]
@@ -21,6 +22,9 @@ Fence = tuple[str, int]
 
 Row = tuple[int, str, int, str, int, Any, bytes, bytes, int, str]
 """(position, stream_id, version, type, event_version, event_id, data, metadata, us, hash)."""
+
+ArchivedKey = tuple[str, int, int]
+"""(stream_id, version, position) of an event id whose row was moved to an archive."""
 
 
 @dataclass(slots=True)
@@ -70,6 +74,13 @@ def _conflict(req: AppendRequest, reason: str) -> AppendResult:
     raise IdempotencyConflict(req.events[0].event_id, reason)
 
 
+def _refuse_archived(req: AppendRequest, archived: dict[str, ArchivedKey]) -> None:
+    for e in req.events:
+        key = archived.get(e.event_id)
+        if key is not None:
+            raise EventArchived(e.event_id, *key)
+
+
 def _check_expected(stream_id: str, expected: ExpectedVersion, current: int | None) -> None:
     if expected is StreamState.ANY:
         return
@@ -90,6 +101,7 @@ def plan_batch(
     stream_versions: dict[str, int],
     now_us: int,
     fence: Fence | None = None,
+    archived: dict[str, ArchivedKey] | None = None,
 ) -> list[Row]:
     """Decide every request of a batch; return the rows to insert, in position order.
 
@@ -98,7 +110,9 @@ def plan_batch(
     ``stream_versions`` maps stream id to its last stored version. Both are updated in place
     with what this batch plans, so later requests in the batch see earlier ones. With a
     ``fence`` whose stream is no longer at its version (``stream_versions`` must hold it),
-    every request fails with :class:`Fenced` and nothing is planned.
+    every request fails with :class:`Fenced` and nothing is planned. ``archived`` maps event
+    id text to the key of an archived event: a request repeating one fails with
+    :class:`EventArchived` (its original rows cannot be compared or returned).
     """
     if fence is not None and stream_versions.get(fence[0]) != fence[1]:
         for req in requests:
@@ -110,6 +124,8 @@ def plan_batch(
     for req in requests:
         stream_id = req.stream_id
         try:
+            if archived:
+                _refuse_archived(req, archived)
             stored = [stored_by_id.get(e.event_id) for e in req.events]
             if any(row is not None for row in stored):  # a retry, or a conflict
                 again = _idempotent(req, stored)

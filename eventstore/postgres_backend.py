@@ -38,7 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.codec import GENESIS_HASH
 from eventstore.model import RecordedEvent, RowEvent
-from eventstore.planner import AppendRequest, Fence, normalise_stored, plan_batch
+from eventstore.partitions import ensure_partitions
+from eventstore.planner import (
+    AppendRequest,
+    ArchivedKey,
+    Fence,
+    Row,
+    normalise_stored,
+    plan_batch,
+)
 from eventstore.schema import COLUMNS
 
 APPEND_LOCK_KEY = 0x6F6D735F65767473  # "oms_evts": the one advisory lock all appenders share
@@ -54,25 +62,47 @@ _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
 _BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
 _HEAD_AND_VERSIONS = (
     "(SELECT NULL::text, position, hash FROM events ORDER BY position DESC LIMIT 1) "
-    "UNION ALL SELECT stream_id, MAX(version)::bigint, NULL FROM events "
+    # event_keys: one index for every stream's versions (events has one per partition)
+    "UNION ALL SELECT stream_id, MAX(version)::bigint, NULL FROM event_keys "
     "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id "
     # streams whose newest events were archived continue from their archived version
     "UNION ALL SELECT stream_id, last_version::bigint, NULL FROM archived_streams "
     "WHERE stream_id = ANY($1::text[])"
 )
 _ARCHIVE_POINT = "SELECT COALESCE(MAX(last_position), 0) FROM archives"
+# The events and their keys in one statement (one round trip): the partitioned events table
+# cannot hold the global unique indexes, event_keys does (see eventstore.partitions).
 _INSERT = (
-    f"INSERT INTO events ({COLUMNS}) SELECT * FROM unnest("
+    "WITH new_rows AS (SELECT * FROM unnest("
     "$1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[], "
-    "$7::bytea[], $8::bytea[], $9::bigint[], $10::text[])"
+    "$7::bytea[], $8::bytea[], $9::bigint[], $10::text[]) "
+    f"AS r({COLUMNS})), "
+    "new_keys AS (INSERT INTO event_keys (event_id, stream_id, version, position) "
+    "SELECT event_id, stream_id, version, position FROM new_rows) "
+    f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM new_rows"
+)
+_KEYS = (
+    "SELECT event_id, stream_id, version, position FROM event_keys "
+    "WHERE event_id = ANY($1::uuid[])"
 )
 _RANGE = (
     f"SELECT {COLUMNS} FROM events WHERE position >= $1 AND position <= $2 "
     "ORDER BY position LIMIT $3"
 )
+_E_COLUMNS = ", ".join(f"e.{c}" for c in COLUMNS.split(", "))
+# Streams are found through event_keys (one index over every partition; events itself has no
+# stream index, which keeps its bytes per event where they were before partitioning). Keys of
+# archived events have no row to join: they are skipped, as the archived rows are.
 _STREAM = (
-    f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "
-    "ORDER BY version LIMIT $3"
+    f"SELECT {_E_COLUMNS} FROM event_keys k JOIN events e ON e.position = k.position "
+    "WHERE k.stream_id = $1 AND k.version >= $2 ORDER BY k.version LIMIT $3"
+)
+# The last version, live (through the global keys) or archived (an append continues from it).
+_STREAM_VERSION = (
+    "SELECT MAX(v) FROM ("
+    "(SELECT k.version AS v FROM event_keys k JOIN events e ON e.position = k.position "
+    "WHERE k.stream_id = $1 ORDER BY k.version DESC LIMIT 1) "
+    "UNION ALL SELECT last_version FROM archived_streams WHERE stream_id = $1) AS s"
 )
 _NO_END = 2**62
 _NOTIFY = f"NOTIFY {NOTIFY_CHANNEL}"
@@ -89,6 +119,9 @@ class PostgresBackend:
         self._listener_lock = asyncio.Lock()  # several subscribers: one listener
         self._closed = False
         self._notify_failing = False  # log a failing NOTIFY once per streak, not per batch
+        self._covered_end = 0  # positions below it have a partition (0: not looked up yet)
+        self._pending_end = 0
+        self._partition_size = 0
 
     @asynccontextmanager
     async def _apg(self) -> AsyncIterator[Any]:
@@ -131,16 +164,19 @@ class PostgresBackend:
                     apg, requests, now_us, optimistic, fence
                 )
                 await apg.execute("COMMIT")
+                self._covered_end = max(self._covered_end, self._pending_end)
                 if inserted:
                     await self._notify(apg)
                 return head
             except UniqueViolationError:
+                self._pending_end = 0
                 await apg.execute("ROLLBACK")
                 if not optimistic:
                     raise
                 for req in requests:
                     req.outcome = None
             except BaseException:
+                self._pending_end = 0
                 if not apg.is_closed() and apg.is_in_transaction():
                     await apg.execute("ROLLBACK")
                 raise
@@ -182,16 +218,37 @@ class PostgresBackend:
             # A refused append may be a retry (same ids): decide again knowing stored rows.
             optimistic = not any(isinstance(r.outcome, BaseException) for r in requests)
         if not optimistic:
-            ids = [e.event_id for r in requests for e in r.events]
-            stored = await apg.fetch(
-                f"SELECT {COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
-            )
-            rows = plan_batch(
-                head_t, requests, normalise_stored(stored), versions, now_us, fence
-            )
+            stored, archived = await self._stored(apg, requests)
+            rows = plan_batch(head_t, requests, stored, versions, now_us, fence, archived)
         if rows:
+            if rows[-1][0] + self._partition_size >= self._covered_end:
+                # Room for this batch and a partition more (see eventstore.partitions); the
+                # end is remembered only once this transaction has committed.
+                self._pending_end, self._partition_size = await ensure_partitions(
+                    apg, rows[-1][0], head_t[0] + 1
+                )
             await apg.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
         return (rows[-1][0], True) if rows else (head_t[0], False)
+
+    @staticmethod
+    async def _stored(
+        apg: Any, requests: list[AppendRequest]
+    ) -> tuple[dict[str, Row], dict[str, ArchivedKey]]:
+        """The stored rows of the batch's event ids, and the keys of those that are archived."""
+        ids = [e.event_id for r in requests for e in r.events]
+        keys = await apg.fetch(_KEYS, ids)
+        if not keys:
+            return {}, {}
+        rows = await apg.fetch(
+            f"SELECT {COLUMNS} FROM events WHERE position = ANY($1::bigint[])",
+            [k[3] for k in keys],
+        )
+        stored = normalise_stored(rows)
+        archived = {
+            str(k[0]): (str(k[1]), int(k[2]), int(k[3])) for k in keys
+            if str(k[0]) not in stored
+        }
+        return stored, archived
 
     async def _rows(self, sql: str, *params: Any) -> list[RecordedEvent]:
         async with self._apg() as apg:
@@ -208,11 +265,7 @@ class PostgresBackend:
     async def stream_version(self, stream_id: str) -> int | None:
         """The stream's last version, or None when it has no event (archived ones count)."""
         async with self._apg() as apg:
-            value = await apg.fetchval(
-                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM events WHERE stream_id = $1"
-                " UNION ALL SELECT last_version FROM archived_streams WHERE stream_id = $1) AS s",
-                stream_id,
-            )
+            value = await apg.fetchval(_STREAM_VERSION, stream_id)
         return None if value is None else int(value)
 
     async def head(self) -> tuple[int, str]:

@@ -8,6 +8,10 @@ inside its locked transaction, never by a sequence), ``version`` the 0-based ver
 stream, ``event_version`` the payload's schema version, ``data``/``metadata`` the canonical JSON
 bytes, ``recorded_at_us`` integer microseconds since the Unix epoch (exact, so it can be hashed),
 ``hash`` the hex chain hash.
+
+On PostgreSQL, from revision ``0005_partitions`` on, the table is partitioned by position and
+its two unique constraints live in ``event_keys`` instead (see :mod:`eventstore.partitions`);
+this metadata describes the columns, which are the same on both backends.
 """
 
 from __future__ import annotations
