@@ -29,6 +29,7 @@ from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
 from .handlers_info import handle_info
+from .header_deadline import HeaderGuardedSite
 from .leverage import margin_sweep
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
@@ -116,7 +117,8 @@ class SimulatedExchange(AccountTestApi):
                                      shutdown_timeout=1.0,
                                      keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = HeaderGuardedSite(self._runner, host, port,
+                                 header_timeout_s=self.config.header_timeout_s)
         await site.start()
         server = site._server
         assert server is not None
