@@ -24,6 +24,7 @@ from oms.cli.errors import CliError, UsageError
 from oms.cli.journal_checks import anchor_problem, fail_if, rows_problem
 from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, out, run
 from oms.domain import ClientOrderId, InFlightOrder, InvalidClientOrderId, order_stream
+from oms.engine.lease import journal_binding
 from projections import load_state, orders_as_of
 
 
@@ -140,7 +141,7 @@ def history(
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows, problem, children = run(_history(url, cid, archive_dir))
+    rows, problem, children, binding = run(_history(url, cid, archive_dir))
     if not rows:
         fail_if(problem)
         raise CliError(f"no order {cid} in the journal")
@@ -154,7 +155,9 @@ def history(
         links = f" — {created.get('grouping')} leg of {created['parent_id']}"
     if children:
         links += f" — legs: {', '.join(children)}"
-    table = Table(title=f"order {cid}{links}", title_justify="left")
+    owner = (f" — account {binding.get('account')} on {binding.get('venue')}" if binding
+             else "")
+    table = Table(title=f"order {cid}{owner}{links}", title_justify="left")
     for name in ("position", "version", "recorded_at", "type", "data"):
         table.add_column(name, overflow="fold")
     for r in rows:
@@ -166,9 +169,10 @@ def history(
 
 async def _history(
     url: str | None, cid: ClientOrderId, archive_dir: Path | None = None
-) -> tuple[list[dict[str, Any]], str | None, list[str]]:
-    """The order's events, a problem with the journal's anchor (or None), and the ids of its
-    bracket legs when it is a bracket's entry."""
+) -> tuple[list[dict[str, Any]], str | None, list[str], dict[str, Any] | None]:
+    """The order's events (each with the journal's venue and account), a problem with the
+    journal's anchor (or None), the ids of its bracket legs when it is a bracket's entry, and
+    the journal's account binding (None: no engine ever claimed it)."""
     stream = order_stream(cid)
     target = resolve_url(url)
     async with open_existing(target) as store:
@@ -179,10 +183,12 @@ async def _history(
             events = [ev async for ev in read_history(store, archive_dir)
                       if ev.stream_id == stream]
             problem = await anchor_problem(store, target)
+        binding = await journal_binding(store)
+        venue, account = (binding or {}).get("venue"), (binding or {}).get("account")
         rows: list[dict[str, Any]] = [
             {"position": ev.position, "version": ev.version,
              "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
-             "type": ev.type, "data": ev.data}
+             "type": ev.type, "data": ev.data, "venue": venue, "account": account}
             for ev in events
         ]
         children: list[str] = []
@@ -190,7 +196,7 @@ async def _history(
         if first.get("grouping") == "normalTpsl" and not first.get("parent_id"):
             everything = await orders_as_of(store, None, None)
             children = sorted(str(c) for c, o in everything.items() if o.parent_id == cid)
-    return rows, problem, children
+    return rows, problem, children, binding
 
 
 def positions(url: UrlOption = None, as_json: JsonOption = False) -> None:

@@ -146,6 +146,15 @@ class CommandHandler:
             def send() -> None:
                 outbox.cancel(pair, cloid, deadline)
 
+        elif record.state is OrderState.PENDING_CREATE and decision.events:
+            # Not acknowledged yet: if the placement still waits in the send queue (held by
+            # the address budget) it is withdrawn and journaled as never sent, instead of
+            # waiting there for an acknowledgement that would only come to be canceled.
+            cloid, outbox = record.client_order_id.cloid, self._outbox
+
+            def send() -> None:
+                outbox.withdraw(cloid)
+
         self._live.append(record.client_order_id, decision.events, send)
 
     def replace(

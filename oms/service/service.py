@@ -246,6 +246,8 @@ class Service:
             "metrics_url": f"{self._http.url}/metrics" if self._http else None,
             "feeds": self.feeds.status() if self.feeds else {},
             "alerts": dict(self.alerter.counts) if self.alerter else {},
+            # Orders held back by the exchange's address budget: count, oldest, why.
+            "send_queue": oms.send_queue.as_dict(),
         }
 
     # ------------------------------------------------------------------ helpers
