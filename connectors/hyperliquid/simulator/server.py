@@ -160,6 +160,21 @@ class SimulatedExchange(AccountTestApi):
             account.usdc += usdc
             self.engine.changes += 1
 
+    def approve_agent(self, user: str, agent: str, name: str = "") -> None:
+        """What the account's owner did beforehand with a signed ``approveAgent`` (in the UI, or
+        the SDK): ``agent`` may sign for ``user`` from now on; ``user`` is funded if new. For
+        tests and offline examples that hold only the agent's key."""
+        user, agent = user.lower(), agent.lower()
+        if agent == user or self.engine.has_account(agent):
+            raise ValueError(f"{agent} is an account, so it cannot be an API wallet: use a key "
+                             "that has never traded as the agent")
+        owner = self.engine.agents.user_of(agent)
+        if owner is not None and owner != user:
+            raise ValueError(f"{agent} is already the API wallet of {owner}")
+        self.fund(user)
+        self.engine.agents.approve(user, agent, name)
+        self.engine.changes += 1
+
     def create_vault(self, leader: str, name: str = "vault") -> str:
         """Create a vault led by ``leader`` (an existing account); returns its address, which the
         leader or its API wallets trade by sending it as ``vaultAddress``."""
