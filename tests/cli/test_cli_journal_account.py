@@ -63,7 +63,8 @@ async def _engine_of_another_account_is_refused(tmp_path: Path, url: str) -> tup
 def test_journal_is_bound_to_its_account_and_shows_it(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'journal.db'}"
     account, cid = asyncio.run(_engine_of_another_account_is_refused(tmp_path, url))
-    exported = [json.loads(line) for line in oms("audit", "export", "--url", url).stdout.splitlines()]
+    lines = oms("audit", "export", "--url", url).stdout.splitlines()
+    exported = [json.loads(line) for line in lines]
     assert exported and {(r["venue"], r["account"]) for r in exported} == {
         ("hyperliquid", account)}
     claims = [r for r in exported if r["type"] == "EngineClaimed"]
