@@ -123,7 +123,10 @@ class Outbox:
     def withdraw(self, cloid: str) -> bool:
         """Take a placement still waiting in the queue out of it (its order was canceled before
         it left): answered as refused, "never sent", so the journal closes it. False when it is
-        not waiting (already on the wire, or part of a TP/SL group): cancel-on-ack applies."""
+        not waiting (already on the wire, or part of a TP/SL group) or the queue is not held by
+        the budget (it leaves at once anyway): cancel-on-ack applies then, as always."""
+        if self._gate.held_reason() is None:
+            return False
         for index, item in enumerate(self._places):
             if isinstance(item, _Place) and item.request.cloid == cloid:
                 del self._places[index]
