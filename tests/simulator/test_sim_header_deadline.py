@@ -47,10 +47,10 @@ async def test_one_header_byte_a_second_is_cut_after_the_bound() -> None:
     # Idle timeout far longer than the header bound: only the header deadline can cut it.
     config = SimulatorConfig(market_maker=False, header_timeout_s=2.0, idle_timeout_s=60.0)
     async with SimulatedExchange(config) as sim:
-        reply, elapsed = await _trickle(sim.port, HEAD, every_s=1.0, limit_s=15.0)
+        reply, elapsed = await _trickle(sim.port, HEAD, every_s=1.0, limit_s=40.0)
         assert reply.startswith(b"HTTP/1.1 408"), reply[:120]
         assert b"request headers not received in time" in reply
-        assert elapsed < 10.0, elapsed  # the head is 96 bytes: untouched it would take 96 s
+        assert elapsed < 30.0, elapsed  # the head is 96 bytes: untouched it would take 96 s
         # The server is fine afterwards, and a prompt client on it is served.
         reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
         writer.write(HEAD + BODY)
