@@ -4,6 +4,8 @@ Run: ``python examples/crash_recovery.py`` (offline, ~5 s). The exchange runs in
 engine runs in a child process (this same file with ``--child``) that trades until it is killed.
 Restarting is just ``OrderManager.open`` again: replay the journal, verify its hash chain, ask the
 exchange about every unfinished order, fetch the fills missed while down, then trade.
+With ``HL_PRIVATE_KEY`` set to an API wallet's key, ``--account 0x…`` (or ``HL_ACCOUNT_ADDRESS``)
+names the account it trades; the engine processes get both.
 """
 
 import asyncio
@@ -14,11 +16,10 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from eth_account import Account
-
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 from oms.demo import compare
+from oms.demo.signer import ExampleSigner, example_signer
 from oms.demo.worker import engine_view
 from oms.domain.enums import OrderType
 from oms.engine import EngineConfig, OrderManager
@@ -29,6 +30,7 @@ CONFIG = EngineConfig(expires_after_s=1.5, deadline_grace_s=0.5)
 async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
     """The engine that will be killed: quote both sides of ETH forever."""
     connector = HyperliquidConnector(exchange_url, private_key=os.environ["HL_PRIVATE_KEY"],
+                                     account_address=os.environ.get("HL_ACCOUNT_ADDRESS") or None,
                                      nonce_file=nonce_file)
     oms = await OrderManager.open(journal, connector, config=CONFIG)
     for i in range(10_000):
@@ -38,15 +40,16 @@ async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
         await asyncio.sleep(0.03)
 
 
-async def main() -> None:
+async def main(signer: ExampleSigner) -> None:
     work = Path(tempfile.mkdtemp())
     journal, nonces = f"sqlite+aiosqlite:///{work}/journal.db", str(work / "nonce")
-    key = "0x" + bytes(Account.create().key).hex()
     async with SimulatedExchange(SimulatorConfig(seed=5, market_maker=False)) as exchange:
         await exchange.step_market()
+        signer.register(exchange)  # offline: the account approves its API wallet, if any
+        print("trading", signer.describe())
         proc = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--child", journal, exchange.base_url, nonces,
-            stdout=asyncio.subprocess.PIPE, env={**os.environ, "HL_PRIVATE_KEY": key})
+            stdout=asyncio.subprocess.PIPE, env={**os.environ, **signer.env()})
         assert proc.stdout is not None
         placed = 0
         while placed < 12:  # let it trade for a while (bounded by the child's output)
@@ -61,7 +64,7 @@ async def main() -> None:
         for _ in range(5):
             await exchange.step_market()
 
-        connector = HyperliquidConnector(exchange.base_url, private_key=key, nonce_file=nonces)
+        connector = signer.connector(exchange.base_url, nonce_file=nonces)
         async with await OrderManager.open(journal, connector, config=CONFIG) as oms:
             report = oms.recovery_report.as_dict()
             print(f"rebuilt from {report['events_replayed']} journaled events in "
@@ -80,4 +83,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         asyncio.run(child(*sys.argv[2:5]))
     else:
-        asyncio.run(main())
+        asyncio.run(main(example_signer(__doc__)))

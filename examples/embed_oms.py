@@ -1,17 +1,15 @@
 """Embed the OMS as a library: a local exchange, one engine, a buy, a fill, a cancel.
 
-Run: ``python examples/embed_oms.py`` (offline; uses ``HL_PRIVATE_KEY`` if set, else a fresh key).
+Run: ``python examples/embed_oms.py`` (offline; uses ``HL_PRIVATE_KEY`` if set, else a fresh key;
+``--account 0x…`` or ``HL_ACCOUNT_ADDRESS`` when that key is an API wallet of the account).
 """
 
 import asyncio
-import os
 import tempfile
 from decimal import Decimal
 
-from eth_account import Account
-
-from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+from oms.demo.signer import ExampleSigner, example_signer
 from oms.domain.enums import OrderType
 from oms.engine import EngineConfig, OrderManager, RiskLimits
 
@@ -25,12 +23,13 @@ async def until(condition, timeout_s: float = 10.0) -> None:
     raise TimeoutError("the exchange did not answer in time")
 
 
-async def main() -> None:
+async def main(signer: ExampleSigner) -> None:
     journal = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/oms.db"
     async with SimulatedExchange(SimulatorConfig(seed=1, market_maker=False)) as exchange:
         await exchange.step_market()  # the house market maker quotes a first book
-        key = os.environ.get("HL_PRIVATE_KEY") or "0x" + bytes(Account.create().key).hex()
-        connector = HyperliquidConnector(exchange.base_url, private_key=key)
+        signer.register(exchange)  # offline: the account approves its API wallet, if any
+        connector = signer.connector(exchange.base_url)
+        print("trading", signer.describe())
         risk = RiskLimits(max_order_notional=Decimal("50000"), max_open_orders=100)
         async with await OrderManager.open(journal, connector, risk=risk,
                                            config=EngineConfig()) as oms:
@@ -53,4 +52,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(example_signer(__doc__)))

@@ -1,18 +1,16 @@
 """Order kinds against the local exchange: a leverage change, a market order and a market close,
 then a bracket whose take-profit fires when the mark moves (and cancels its stop-loss).
 
-Run: ``python examples/order_kinds.py`` (offline; uses ``HL_PRIVATE_KEY`` if set, else a fresh key).
+Run: ``python examples/order_kinds.py`` (offline; uses ``HL_PRIVATE_KEY`` if set, else a fresh key;
+``--account 0x…`` or ``HL_ACCOUNT_ADDRESS`` when that key is an API wallet of the account).
 """
 
 import asyncio
-import os
 import tempfile
 from decimal import Decimal
 
-from eth_account import Account
-
-from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
+from oms.demo.signer import ExampleSigner, example_signer
 from oms.domain.enums import OrderState, TradeSide
 from oms.engine import EngineConfig, OrderManager
 from oms.engine.order_kind_rules import Leg
@@ -27,12 +25,13 @@ async def until(condition, timeout_s: float = 10.0) -> None:
     raise TimeoutError("the exchange did not answer in time")
 
 
-async def main() -> None:
+async def main(signer: ExampleSigner) -> None:
     journal = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/oms.db"
     async with SimulatedExchange(SimulatorConfig(seed=1, market_maker=False)) as exchange:
         await exchange.step_market()  # the house market maker quotes a first book
-        key = os.environ.get("HL_PRIVATE_KEY") or "0x" + bytes(Account.create().key).hex()
-        connector = HyperliquidConnector(exchange.base_url, private_key=key)
+        signer.register(exchange)  # offline: the account approves its API wallet, if any
+        connector = signer.connector(exchange.base_url)
+        print("trading", signer.describe())
         async with await OrderManager.open(journal, connector, config=EngineConfig()) as oms:
             done = await oms.set_leverage("ETH", 5, "isolated")        # journaled, then sent
             print("leverage:", done.outcome.value, dict(oms.leverage))
@@ -62,4 +61,4 @@ async def main() -> None:
                   sl.state.value, f"({sl.reason})")
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(example_signer(__doc__)))

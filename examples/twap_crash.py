@@ -6,6 +6,8 @@ engine runs in a child process (this same file with ``--child``). The child star
 The restarted child is the same program: ``OrderManager.open`` replays and reconciles every
 child order, ``AlgoRunner.start`` resumes the parent from its journaled state, and the schedule
 completes with the exact total: no slice sent twice, none skipped.
+With ``HL_PRIVATE_KEY`` set to an API wallet's key, ``--account 0x…`` (or ``HL_ACCOUNT_ADDRESS``)
+names the account it trades; the engine processes get both.
 """
 
 import asyncio
@@ -16,11 +18,10 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from eth_account import Account
-
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 from oms.algos import AlgoRunner
+from oms.demo.signer import ExampleSigner, example_signer
 from oms.engine import EngineConfig, OrderManager
 
 CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3)
@@ -29,6 +30,7 @@ CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3)
 async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
     """The engine: start the TWAP (or resume it) and print its progress until it finishes."""
     connector = HyperliquidConnector(exchange_url, private_key=os.environ["HL_PRIVATE_KEY"],
+                                     account_address=os.environ.get("HL_ACCOUNT_ADDRESS") or None,
                                      nonce_file=nonce_file)
     async with await OrderManager.open(journal, connector, config=CONFIG) as oms:
         algos = await AlgoRunner.start(oms, tick_s=0.05, min_interval_s=0.1)
@@ -49,11 +51,12 @@ async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
         await algos.close()
 
 
-async def run_child(journal: str, url: str, nonces: str, key: str, kill_after: int) -> str:
+async def run_child(journal: str, url: str, nonces: str, signer: ExampleSigner,
+                    kill_after: int) -> str:
     """Run the child; SIGKILL it once it reports ``kill_after`` children (0: let it finish)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--child", journal, url, nonces,
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, "HL_PRIVATE_KEY": key})
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, **signer.env()})
     assert proc.stdout is not None
     last = ""
     while line := (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip():
@@ -67,16 +70,17 @@ async def run_child(journal: str, url: str, nonces: str, key: str, kill_after: i
     return last
 
 
-async def main() -> None:
+async def main(signer: ExampleSigner) -> None:
     work = Path(tempfile.mkdtemp())
     journal, nonces = f"sqlite+aiosqlite:///{work}/journal.db", str(work / "nonce")
-    key = "0x" + bytes(Account.create().key).hex()
     async with SimulatedExchange(SimulatorConfig(seed=5, tick_interval_s=0.1)) as exchange:
         await exchange.step_market()
-        await run_child(journal, exchange.base_url, nonces, key, kill_after=4)
+        signer.register(exchange)  # offline: the account approves its API wallet, if any
+        print("trading", signer.describe())
+        await run_child(journal, exchange.base_url, nonces, signer, kill_after=4)
         print("restarting the same program on the same journal")
-        last = await run_child(journal, exchange.base_url, nonces, key, kill_after=0)
-        account = str(Account.from_key(key).address).lower()
+        last = await run_child(journal, exchange.base_url, nonces, signer, kill_after=0)
+        account = signer.account or signer.signer
         filled = sum(Decimal(str(o["filled_sz"])) for o in exchange.truth.orders(account).values())
         print(f"the exchange filled {filled} ETH for this account in total")
         if not last.startswith("finished done") or filled != Decimal("0.6"):
@@ -88,4 +92,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         asyncio.run(child(*sys.argv[2:5]))
     else:
-        asyncio.run(main())
+        asyncio.run(main(example_signer(__doc__)))

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from connectors.base import (
     ActionResult,
@@ -79,6 +80,7 @@ from connectors.hyperliquid.ws_post import WsPoster
 from connectors.twap import NativeTwapRequest, TwapPlaceResult, TwapSliceFill, TwapStatus
 
 log = logging.getLogger(__name__)
+_Report = TypeVar("_Report", OrderStatusReport, FillReport)
 
 
 
@@ -418,14 +420,14 @@ class HyperliquidConnector(AccountReads):
         reply = await self._rest.info(
             {"type": "orderStatus", "user": self.account, "oid": wire.validate_cloid(cloid)}
         )
-        return parsing.parse_order_status_reply(reply, cloid)
+        return self._named(parsing.parse_order_status_reply(reply, cloid))
 
     async def order_status_by_id(self, exchange_order_id: str) -> OrderStatusReport:
         """The order with exchange id ``exchange_order_id`` (NOT_FOUND if unknown)."""
         reply = await self._rest.info(
             {"type": "orderStatus", "user": self.account, "oid": int(exchange_order_id)}
         )
-        return parsing.parse_order_status_reply(reply, None)
+        return self._named(parsing.parse_order_status_reply(reply, None))
 
     async def open_orders(self) -> list[OrderStatusReport]:
         """Every open order of the account, on the first dex and every covered HIP-3 dex."""
@@ -435,12 +437,13 @@ class HyperliquidConnector(AccountReads):
             reply = await self._rest.info(dexes.with_dex(body, dex))
             if not isinstance(reply, list):
                 raise UnexpectedReply("openOrders reply is not a list", repr(reply))
-            out.extend(parsing.parse_open_order(o) for o in reply)
+            out.extend(self._named(parsing.parse_open_order(o)) for o in reply)
         return out
 
     async def fills_since(self, start_ms: int) -> list[FillReport]:
         """Every fill at or after ``start_ms``, oldest first (paginated by time, deduped by tid)."""
-        return await fill_pages.fills_since(self._rest, self.account, start_ms)
+        fills = await fill_pages.fills_since(self._rest, self.account, start_ms)
+        return [self._named(fill) for fill in fills]
 
     async def positions(self) -> list[PositionReport]:
         """Open perp positions of the account, on the first dex and every covered HIP-3 dex."""
@@ -528,6 +531,12 @@ class HyperliquidConnector(AccountReads):
         """Await ``callback()`` after every WebSocket reconnect (gap fill by REST)."""
         self._ws.add_reconnect_callback(callback)
 
+    def _named(self, report: _Report) -> _Report:
+        """The report with the pair under our name: a spot pair the exchange calls ``"@107"``
+        becomes ``"HYPE/USDC"`` (what orders were placed with, and positions are kept by)."""
+        pair = self._rules.canonical(report.pair)
+        return report if pair == report.pair else dataclasses.replace(report, pair=pair)
+
     def _malformed(self, what: str, exc: UnexpectedReply) -> None:
         # One bad element must not hide its neighbours: count it, log it, keep going.
         self._ws.stats.malformed += 1
@@ -540,7 +549,7 @@ class HyperliquidConnector(AccountReads):
             except UnexpectedReply as exc:
                 self._malformed("order update", exc)
                 continue
-            self._order_updates.publish(report)
+            self._order_updates.publish(self._named(report))
 
     def _on_user_fills(self, data: Any) -> None:
         user = str(data.get("user", self.account)).lower()
@@ -554,7 +563,7 @@ class HyperliquidConnector(AccountReads):
                 continue
             if self.budget is not None and not data.get("isSnapshot"):
                 self.budget.traded(fill.price * fill.amount)  # 1 request per USDC traded
-            self._fills.publish(fill)
+            self._fills.publish(self._named(fill))
 
     def _on_l2_book(self, data: Any) -> None:
         update = parsing.parse_l2_book(data)

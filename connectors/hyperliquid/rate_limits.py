@@ -198,7 +198,21 @@ class RateBudget:
         if used < 0 or not volume.is_finite():
             return False
         self.sync(used, volume)
+        if isinstance(user_rate_limit, dict):
+            self._adopt_cap(user_rate_limit.get("nRequestsCap"), volume)
         return True
+
+    def _adopt_cap(self, cap: Any, volume: Decimal) -> None:
+        """Lower the buffer to the exchange's when its ``nRequestsCap`` says the account has less
+        (cap = buffer + floor(volume), reference §13.7): never raised, so a buffer lowered on
+        purpose (to share the address) stays; a missing or odd cap changes nothing."""
+        if isinstance(cap, bool) or not isinstance(cap, int):
+            return
+        buffer = cap - int(volume)
+        if 0 <= buffer < self.address_buffer:
+            log.info("userRateLimit: the exchange's address buffer is %d (not %d): adopting it",
+                     buffer, self.address_buffer)
+            self.address_buffer = buffer
 
     def count_reply(self, items: int, kind: str, response: Any) -> None:
         """Count an ``/exchange`` reply: an accepted action spends ``items``; the exchange's own

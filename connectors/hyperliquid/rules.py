@@ -2,8 +2,9 @@
 
 Perp asset ids are the index in ``meta.universe`` (delisted coins keep their slot); spot asset ids
 are ``10000 + spotMeta.universe[i].index`` and spot sizes use the *base token's* szDecimals.
-Spot pairs are named ``"PURR/USDC"`` or ``"@<index>"`` by the exchange; :class:`TradingRules`
-also accepts the ``"BASE/QUOTE"`` token-name alias.
+Spot pairs are named ``"PURR/USDC"`` or ``"@<index>"`` by the exchange; our name of a spot pair is
+its ``"BASE/QUOTE"`` token names (``rule.pair``), and :class:`TradingRules` accepts both, while
+:meth:`TradingRules.canonical` maps the exchange's name in a report back to ours.
 
 Example::
 
@@ -45,7 +46,8 @@ def parse_perp_meta(meta: Mapping[str, Any]) -> list[TradingRule]:
 
 
 def parse_spot_meta(spot_meta: Mapping[str, Any]) -> list[tuple[TradingRule, str]]:
-    """Rules of every spot pair in a ``spotMeta`` reply, each with its BASE/QUOTE alias."""
+    """Rules of every spot pair in a ``spotMeta`` reply (named BASE/QUOTE), each with the
+    exchange's own name of the pair (``"@<index>"``, or ``"PURR/USDC"``) as its alias."""
     with unexpected_shape("spotMeta reply", spot_meta):
         tokens = {int(t["index"]): t for t in spot_meta["tokens"]}
         result = []
@@ -53,8 +55,10 @@ def parse_spot_meta(spot_meta: Mapping[str, Any]) -> list[tuple[TradingRule, str
             base_index, quote_index = (int(i) for i in pair["tokens"])
             base, quote = tokens[base_index], tokens[quote_index]
             sz_decimals = int(base["szDecimals"])
+            # The pair is named BASE/QUOTE (what a user asks for, and what reports say); the
+            # exchange's own name ("@107"; "PURR/USDC" for the first pair) is an alias of it.
             rule = TradingRule(
-                pair=str(pair["name"]),
+                pair=f"{base['name']}/{quote['name']}",
                 asset_id=constants.SPOT_ASSET_OFFSET + int(pair["index"]),
                 amount_decimals=sz_decimals,
                 price_sig_figs=constants.PRICE_SIG_FIGS,
@@ -63,7 +67,7 @@ def parse_spot_meta(spot_meta: Mapping[str, Any]) -> list[tuple[TradingRule, str
                 max_leverage=1,
                 is_spot=True,
             )
-            result.append((rule, f"{base['name']}/{quote['name']}"))
+            result.append((rule, str(pair["name"])))
     return result
 
 
@@ -73,6 +77,7 @@ class TradingRules:
     def __init__(self) -> None:
         self._by_pair: dict[str, TradingRule] = {}
         self._by_asset: dict[int, TradingRule] = {}
+        self._canonical: dict[str, str] = {}
 
     def replace(
         self, perps: Iterable[TradingRule], spots: Iterable[tuple[TradingRule, str]] = ()
@@ -83,11 +88,13 @@ class TradingRules:
         for rule in perps:
             by_pair[rule.pair] = rule
             by_asset[rule.asset_id] = rule
-        for rule, alias in spots:
-            by_pair[rule.pair] = rule
-            by_pair.setdefault(alias, rule)
+        canonical: dict[str, str] = {}
+        for rule, wire_name in spots:
+            by_pair.setdefault(rule.pair, rule)
+            by_pair[wire_name] = rule
             by_asset[rule.asset_id] = rule
-        self._by_pair, self._by_asset = by_pair, by_asset
+            canonical[wire_name] = rule.pair
+        self._by_pair, self._by_asset, self._canonical = by_pair, by_asset, canonical
 
     def get(self, pair: str) -> TradingRule:
         """The rule of ``pair``; raises :class:`UnknownPair`."""
@@ -102,6 +109,11 @@ class TradingRules:
             return self._by_asset[asset_id]
         except KeyError:
             raise UnknownPair(f"asset {asset_id}") from None
+
+    def canonical(self, coin: str) -> str:
+        """Our name of the pair the exchange calls ``coin`` in a report: ``"@107"`` ->
+        ``"HYPE/USDC"``; perps and unknown names are returned unchanged."""
+        return self._canonical.get(coin, coin)
 
     def pairs(self) -> list[str]:
         """Every known pair name (aliases included)."""

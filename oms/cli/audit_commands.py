@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -34,12 +34,13 @@ from oms.cli.errors import CliError, UsageError
 from oms.cli.journal_checks import anchor_problem
 from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, err, out, run
 from oms.cli.safe_output import atomic_output, check_output, input_files
+from oms.engine.lease import journal_binding
 
 audit_app = typer.Typer(help="Verify, anchor and export the event log.", no_args_is_help=True)
 
 CSV_COLUMNS = (
     "position", "stream_id", "version", "type", "event_version", "event_id",
-    "recorded_at", "recorded_at_us", "data", "metadata", "hash",
+    "recorded_at", "recorded_at_us", "data", "metadata", "hash", "venue", "account",
 )
 
 
@@ -129,8 +130,11 @@ async def _head(url: str | None) -> tuple[int, str]:
         return await store.head()
 
 
-def event_row(ev: RecordedEvent) -> dict[str, Any]:
-    """One exported row (the JSON-lines object; CSV holds ``data``/``metadata`` as JSON text)."""
+def event_row(ev: RecordedEvent, binding: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One exported row (the JSON-lines object; CSV holds ``data``/``metadata`` as JSON text).
+
+    ``venue`` and ``account`` are the journal's binding (its first engine claim, which every
+    later engine is checked against): every event of a journal belongs to that account."""
     return {
         "position": ev.position,
         "stream_id": ev.stream_id,
@@ -143,6 +147,8 @@ def event_row(ev: RecordedEvent) -> dict[str, Any]:
         "data": ev.data,
         "metadata": ev.metadata,
         "hash": ev.hash,
+        "venue": binding.get("venue") if binding else None,
+        "account": binding.get("account") if binding else None,
     }
 
 
@@ -176,8 +182,9 @@ async def _export(
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     async with open_existing(resolve_url(url)) as store:
+        binding = await journal_binding(store)
         async for ev in _events(store, start, stop, stream, archive_dir):
-            row = event_row(ev)
+            row = event_row(ev, binding)
             if writer is None:
                 sink.write(orjson.dumps(row).decode())
                 sink.write("\n")

@@ -26,6 +26,7 @@ from oms.cli.options import MAX_POSITION, JsonOption, UrlOption, out, run
 from oms.cli.parent_history import parent_history, parent_of, print_parent_history
 from oms.cli.parent_tree import ParentView, group, load_parents
 from oms.domain import ClientOrderId, InFlightOrder, InvalidClientOrderId, order_stream
+from oms.engine.lease import journal_binding
 from projections import load_state, orders_as_of
 
 
@@ -157,7 +158,7 @@ def history(
                else ClientOrderId.parse(client_order_id.lower()))
     except InvalidClientOrderId as exc:
         raise UsageError(str(exc)) from None
-    rows, problem, children = run(_history(url, cid, archive_dir))
+    rows, problem, children, binding = run(_history(url, cid, archive_dir))
     if not rows:
         found = run(_parent_history(url, cid))  # a parent order (TWAP, iceberg)?
         if found is None:
@@ -183,7 +184,9 @@ def history(
     owner = run(_parent_of(url, cid))
     if owner is not None:
         links += f" — slice {owner[1]} of {owner[0].state.spec.kind} {owner[0].state.parent_id}"
-    table = Table(title=f"order {cid}{links}", title_justify="left")
+    account = (f" — account {binding.get('account')} on {binding.get('venue')}" if binding
+               else "")
+    table = Table(title=f"order {cid}{account}{links}", title_justify="left")
     for name in ("position", "version", "recorded_at", "type", "data"):
         table.add_column(name, overflow="fold")
     for r in rows:
@@ -195,9 +198,10 @@ def history(
 
 async def _history(
     url: str | None, cid: ClientOrderId, archive_dir: Path | None = None
-) -> tuple[list[dict[str, Any]], str | None, list[str]]:
-    """The order's events, a problem with the journal's anchor (or None), and the ids of its
-    bracket legs when it is a bracket's entry."""
+) -> tuple[list[dict[str, Any]], str | None, list[str], dict[str, Any] | None]:
+    """The order's events (each with the journal's venue and account), a problem with the
+    journal's anchor (or None), the ids of its bracket legs when it is a bracket's entry, and
+    the journal's account binding (None: no engine ever claimed it)."""
     stream = order_stream(cid)
     target = resolve_url(url)
     async with open_existing(target) as store:
@@ -208,10 +212,12 @@ async def _history(
             events = [ev async for ev in read_history(store, archive_dir)
                       if ev.stream_id == stream]
             problem = await anchor_problem(store, target)
+        binding = await journal_binding(store)
+        venue, account = (binding or {}).get("venue"), (binding or {}).get("account")
         rows: list[dict[str, Any]] = [
             {"position": ev.position, "version": ev.version,
              "recorded_at": ev.recorded_at.isoformat(timespec="milliseconds"),
-             "type": ev.type, "data": ev.data}
+             "type": ev.type, "data": ev.data, "venue": venue, "account": account}
             for ev in events
         ]
         children: list[str] = []
@@ -219,7 +225,7 @@ async def _history(
         if first.get("grouping") == "normalTpsl" and not first.get("parent_id"):
             everything = await orders_as_of(store, None, None)
             children = sorted(str(c) for c, o in everything.items() if o.parent_id == cid)
-    return rows, problem, children
+    return rows, problem, children, binding
 
 
 async def _parent_history(

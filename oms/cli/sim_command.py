@@ -58,6 +58,9 @@ def sim(
     limits: Annotated[str, typer.Option(
         help="'real': the exchange's IP weight, address budget and open-order cap; 'off': none.",
     )] = "real",
+    address_buffer: Annotated[int, typer.Option(
+        min=0, help="With --limits real: requests every address may send before it has traded "
+        "(live: 10,000; a small value shows the send queue at once).")] = 10_000,
     request_timeout: Annotated[float, typer.Option(
         help="Seconds a client may take to send a request body before it is cut off.")] = 10.0,
     tick: Annotated[
@@ -103,7 +106,8 @@ def sim(
             seed=seed, market_maker=not no_market_maker, state_file=state_file,
             initial_usdc=usdc, auto_fund=not real_accounts, max_auto_accounts=max_auto_accounts,
             max_ws_per_client=max_ws_per_client, request_timeout_s=request_timeout,
-            limits=limits, tick_interval_s=tick, admin_api=admin, twap_speedup=twap_speedup)
+            limits=limits, tick_interval_s=tick, admin_api=admin, twap_speedup=twap_speedup,
+            address_buffer=address_buffer)
     except SimulatorConfigError as exc:
         raise UsageError(str(exc)) from None
     err.print("local exchange: Ctrl-C to stop" + (f" (state saved to {state_file})"

@@ -27,6 +27,7 @@ from oms.engine.live_orders import LiveOrders
 from oms.engine.order_input import order_terms
 from oms.engine.outbox import Outbox
 from oms.engine.risk import RiskGate
+from oms.engine.spot_rules import spot_pair
 from oms.engine.status import TradingStatus
 
 _Send = Callable[[PlaceOrderRequest, int], None]
@@ -145,6 +146,15 @@ class CommandHandler:
 
             def send() -> None:
                 outbox.cancel(pair, cloid, deadline)
+
+        elif record.state is OrderState.PENDING_CREATE and decision.events:
+            # Not acknowledged yet: if the placement still waits in the send queue (held by
+            # the address budget) it is withdrawn and journaled as never sent, instead of
+            # waiting there for an acknowledgement that would only come to be canceled.
+            cloid, outbox = record.client_order_id.cloid, self._outbox
+
+            def send() -> None:
+                outbox.withdraw(cloid)
 
         self._live.append(record.client_order_id, decision.events, send)
 
@@ -266,6 +276,7 @@ class CommandHandler:
         """
         self._status.ensure()
         rule = self._connector.trading_rule(pair)
+        pair = spot_pair(rule, pair, reduce_only=reduce_only, leverage=leverage)
         amount_q, price_q = order_terms(
             rule, side, amount, price, self._config.price_off_tick
         )

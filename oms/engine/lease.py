@@ -6,6 +6,12 @@ with the expected version it just read, and fences its event store at the versio
 (``EventStore.set_fence``). From then on every journal write commits only while the lease stream
 is still at that version — the check runs inside the writing transaction.
 
+The first claim *binds* the journal to its venue and account: every later claim is checked
+against every earlier one before it is appended, and an engine of another account is refused
+(:class:`JournalOfAnotherAccount`) without writing anything — so every event of a journal
+belongs to the account of its first claim (``journal_binding``; shown by ``oms history`` and
+``oms audit export``).
+
 A second engine on the same journal claims it in turn, which *fences* the first: the first
 engine's next journal write fails with ``Fenced``, so it stops trading and says which engine took
 over. Because nothing leaves the process before it is journaled, a fenced engine cannot send a
@@ -57,6 +63,48 @@ async def last_claim(store: EventStore) -> tuple[int | None, dict[str, Any] | No
     return last, holder
 
 
+class JournalOfAnotherAccount(LeaseNotClaimed):
+    """The journal is bound to another account (or venue) than the engine's: refused before
+    anything is written, so the rightful engine is not fenced and no event mixes accounts."""
+
+    def __init__(self, bound: Mapping[str, Any], venue: str, account: str) -> None:
+        self.bound = dict(bound)
+        super().__init__(
+            f"this journal belongs to account {bound.get('account')} on {bound.get('venue')} "
+            f"(bound by its first engine, {describe(bound)}), not to {account} on {venue}: "
+            "one journal per account — open the journal of this account (another database or "
+            "SQLite file), or give this journal's account (--account / HL_ACCOUNT_ADDRESS)"
+        )
+
+
+async def journal_binding(store: EventStore) -> dict[str, Any] | None:
+    """The venue and account the journal belongs to: its first engine claim (None: no engine
+    has opened it yet). Every event of the journal belongs to that account."""
+    async for recorded in store.read_stream(LEASE_STREAM):
+        return dict(recorded.data)
+    return None
+
+
+def _same_account(claim: Mapping[str, Any], venue: str, account: str) -> bool:
+    return (str(claim.get("venue")) == venue
+            and str(claim.get("account", "")).lower() == account.lower())
+
+
+async def check_binding(store: EventStore, venue: str, account: str
+                        ) -> tuple[int | None, dict[str, Any] | None]:
+    """Raise :class:`JournalOfAnotherAccount` unless every engine that ever claimed the journal
+    traded ``account`` on ``venue`` (a journal written before the binding was checked may hold
+    claims of several accounts: it is refused too, naming the first other one). Returns what
+    :func:`last_claim` returns, from the same read."""
+    version: int | None = None
+    holder: dict[str, Any] | None = None
+    async for recorded in store.read_stream(LEASE_STREAM):
+        if not _same_account(recorded.data, venue, account):
+            raise JournalOfAnotherAccount(recorded.data, venue, account)
+        version, holder = recorded.version, dict(recorded.data)
+    return version, holder
+
+
 class EngineLease:
     """This engine's claim on a journal (see the module docstring)."""
 
@@ -74,8 +122,10 @@ class EngineLease:
 
     async def claim(self, attempts: int = 5) -> int:
         """Append our claim with the expected version and fence the store; returns the token."""
+        venue, account = str(self.holder["venue"]), str(self.holder["account"])
         for _ in range(attempts):
-            version, previous = await last_claim(self._store)
+            # One read: the binding is checked up to exactly the version we append after.
+            version, previous = await check_binding(self._store, venue, account)
             expected = NO_STREAM if version is None else version
             try:
                 result = await self._store.append(

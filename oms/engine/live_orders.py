@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from eventstore import EventStore, RecordedEvent, SealKey
 from oms.domain.account_events import ACCOUNT_STREAM_PREFIX, AccountEvent

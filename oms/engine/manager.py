@@ -516,7 +516,7 @@ class OrderManager:
     def send_queue(self) -> SendQueueStatus:
         """What waits to be sent: orders held back by the exchange's request budget (or not yet
         batched), and how many were refused because the budget was spent (read-only)."""
-        return SendQueueStatus(self._outbox.queued_orders, self._outbox.budget_refused)
+        return self._outbox.queue_status()
 
     @property
     def active_count(self) -> int:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.base import (
     CancelResult,
@@ -27,7 +27,8 @@ from connectors.base import (
     PlaceOrderRequest,
     PlaceResult,
 )
-from oms.engine.send_budget import BudgetGate
+from oms.domain.ids import ClientOrderId, InvalidClientOrderId
+from oms.engine.send_budget import BudgetGate, SendQueueStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ CancelCallback = Callable[[str, CancelResult], None]
 class _Place:
     request: PlaceOrderRequest
     deadline_ms: int
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class _Group:
     requests: tuple[PlaceOrderRequest, ...]
     grouping: Grouping
     deadline_ms: int
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,24 @@ class Outbox:
         self._cancels.append(_Cancel(pair, cloid, deadline_ms))
         self._wake.set()
 
+    def withdraw(self, cloid: str) -> bool:
+        """Take a placement still waiting in the queue out of it (its order was canceled before
+        it left): answered as refused, "never sent", so the journal closes it. False when it is
+        not waiting (already on the wire, or part of a TP/SL group) or the queue is not held by
+        the budget (it leaves at once anyway): cancel-on-ack applies then, as always."""
+        if self._gate.held_reason() is None:
+            return False
+        for index, item in enumerate(self._places):
+            if isinstance(item, _Place) and item.request.cloid == cloid:
+                del self._places[index]
+                self._gate.count_refusal("canceled_in_queue")
+                self._on_placed(item.request, PlaceResult(
+                    Outcome.REJECTED, cloid,
+                    reason="canceled while held in the send queue: never sent to the exchange"))
+                self._changed.set()
+                return True
+        return False
+
     def modify(
         self, old_cloid: str, old_exchange_order_id: str, request: PlaceOrderRequest,
         deadline_ms: int,
@@ -134,6 +155,28 @@ class Outbox:
     def budget_refused(self) -> int:
         """Orders answered as refused because the request budget was exhausted."""
         return self._gate.refused
+
+    def queue_status(self) -> SendQueueStatus:
+        """What waits to be sent and why (see :class:`SendQueueStatus`)."""
+        oldest_s: float | None = None
+        oldest_id: str | None = None
+        if self._places:
+            first = min(self._places, key=lambda item: item.queued_at)
+            oldest_s = max(0.0, time.monotonic() - first.queued_at)
+            cloid = (first.requests[0] if isinstance(first, _Group) else first.request).cloid
+            try:
+                oldest_id = str(ClientOrderId.from_cloid(cloid))
+            except InvalidClientOrderId:  # another venue's id scheme: shown as sent
+                oldest_id = cloid
+        held = self._gate.held_reason() if self._places else None
+        used, cap = self._gate.address_counters()
+        next_in = (self._gate.next_try_in(asyncio.get_running_loop().time())
+                   if held is not None and self._gate.policy == "queue" else None)
+        return SendQueueStatus(
+            queued_orders=len(self._places), budget_refused=self._gate.refused,
+            oldest_queued_s=oldest_s, oldest_client_order_id=oldest_id, held_reason=held,
+            next_send_in_s=next_in, address_used=used, address_cap=cap,
+            refused_by_reason=dict(self._gate.refused_by_reason))
 
     @property
     def pending(self) -> int:
@@ -230,11 +273,11 @@ class Outbox:
         the first queued deadline (an order held past it can never be placed: it is answered as
         refused, so the journal says why it never left)."""
         if self._gate.policy == "refuse":
-            self._refuse_held(lambda item: True, self._gate.refusal_reason())
+            self._refuse_held(lambda item: True, self._gate.refusal_reason(), "budget_exhausted")
             return
         self._refuse_held(lambda item: item.deadline_ms <= time.time_ns() // 1_000_000,
                           "not sent before its expiresAfter deadline: " +
-                          self._gate.refusal_reason())
+                          self._gate.refusal_reason(), "expired_in_queue")
         if not self._places:
             return
         now = asyncio.get_running_loop().time()
@@ -247,7 +290,8 @@ class Outbox:
                 await self._wake.wait()
         self._wake.clear()
 
-    def _refuse_held(self, which: Callable[[_Place | _Group], bool], reason: str) -> None:
+    def _refuse_held(self, which: Callable[[_Place | _Group], bool], reason: str,
+                     kind: str) -> None:
         refused = [item for item in self._places if which(item)]
         if not refused:
             return
@@ -255,7 +299,7 @@ class Outbox:
         for item in refused:
             requests = item.requests if isinstance(item, _Group) else (item.request,)
             for request in requests:
-                self._gate.refused += 1
+                self._gate.count_refusal(kind)
                 self._on_placed(request,
                                 PlaceResult(Outcome.REJECTED, request.cloid, reason=reason))
         self._changed.set()

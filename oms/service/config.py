@@ -76,6 +76,9 @@ class EngineSection:
     dead_man_switch: bool = True
     snapshot_every: int = 50_000
     verify_on_start: Literal["chain", "since_snapshot"] = "chain"
+    #: When the exchange's address budget is spent: hold new orders ("queue", shown by
+    #: ``oms ctl status`` under ``send_queue``) or journal them as refused ("refuse").
+    budget_policy: Literal["queue", "refuse"] = "queue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,7 @@ class ServiceConfig:
             dead_man_switch_s=e.dead_man_switch_s if e.dead_man_switch else None,
             snapshot_every=e.snapshot_every,
             verify_on_start=e.verify_on_start,
+            budget_policy=e.budget_policy,
         )
 
     def resolve(self, relative: str) -> Path:

@@ -34,8 +34,8 @@ from oms.service.loading import load_strategy
 from oms.service.logs import SecretFilter
 from oms.service.metrics import ServiceMetrics
 from oms.service.operator import COMMANDS, OperatorLog, Peer
-from oms.service.parent_controls import check_parent_command, run_parent_command
 from oms.service.ownership import OwnershipLog, ownership_stream
+from oms.service.parent_controls import check_parent_command, run_parent_command
 from oms.service.preflight import preflight
 from oms.service.runner import StrategyRunner
 from oms.service.watch import HealthWatch, tail_journal
@@ -276,6 +276,8 @@ class Service:
             "metrics_url": f"{self._http.url}/metrics" if self._http else None,
             "feeds": self.feeds.status() if self.feeds else {},
             "alerts": dict(self.alerter.counts) if self.alerter else {},
+            # Orders held back by the exchange's address budget: count, oldest, why.
+            "send_queue": oms.send_queue.as_dict(),
         }
 
     # ------------------------------------------------------------------ helpers

@@ -70,6 +70,10 @@ def test_export_jsonl_round_trips_to_the_same_events(journal: str, tmp_path: Pat
     result = oms("audit", "export", "--url", journal, "--format", "jsonl", "-o", str(target))
     assert result.returncode == 0, result.stderr
     exported = [json.loads(line) for line in target.read_text().splitlines()]
+    # Every event belongs to the journal's account (its first engine claim), named on each row.
+    owners = {(row.pop("venue"), row.pop("account")) for row in exported}
+    assert len(owners) == 1 and next(iter(owners))[0] == "hyperliquid", owners
+    assert str(next(iter(owners))[1]).startswith("0x")
     for row in exported:
         del row["recorded_at"]  # the ISO form of recorded_at_us, compared below through it
     assert exported == asyncio.run(_stored(journal))

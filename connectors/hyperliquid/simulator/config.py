@@ -107,6 +107,9 @@ class SimulatorConfig:
     max_auto_accounts: int = 10_000
     #: Seconds a client may take to send a request body before the server answers 408.
     request_timeout_s: float = 10.0
+    #: Seconds a client may take from the first byte of a request head to its blank line before
+    #: the server answers 408 and closes (a trickling "slowloris" client; see header_deadline.py).
+    header_timeout_s: float = 10.0
     #: Seconds an idle keep-alive connection (or one that never sends a request) stays open.
     #: Longer than clients' own keep-alive (aiohttp: 15 s), so they close first and never reuse a
     #: connection the server is closing.
@@ -137,7 +140,7 @@ class SimulatorConfig:
                                            and getattr(self, name) == 0):
                 raise SimulatorConfigError(f"{name} must be positive, not {getattr(self, name)}")
         for name in ("request_timeout_s", "idle_timeout_s", "ws_idle_timeout_s",
-                     "tick_interval_s"):
+                     "tick_interval_s", "header_timeout_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 < value < float("inf")):
                 raise SimulatorConfigError(f"{name} must be a positive number of seconds")

@@ -29,6 +29,7 @@ from .engine import ExchangeEngine
 from .faults import FaultInjector, FaultSpec
 from .handlers_exchange import Reply, handle_exchange
 from .handlers_info import handle_info
+from .header_deadline import HeaderGuardedSite
 from .leverage import margin_sweep
 from .market_maker import MarketMaker
 from .persistence import encode, load_state, restore, snapshot, write_atomic
@@ -116,7 +117,8 @@ class SimulatedExchange(AccountTestApi):
                                      shutdown_timeout=1.0,
                                      keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = HeaderGuardedSite(self._runner, host, port,
+                                 header_timeout_s=self.config.header_timeout_s)
         await site.start()
         server = site._server
         assert server is not None
@@ -157,6 +159,21 @@ class SimulatedExchange(AccountTestApi):
         if usdc is not None:
             account.usdc += usdc
             self.engine.changes += 1
+
+    def approve_agent(self, user: str, agent: str, name: str = "") -> None:
+        """What the account's owner did beforehand with a signed ``approveAgent`` (in the UI, or
+        the SDK): ``agent`` may sign for ``user`` from now on; ``user`` is funded if new. For
+        tests and offline examples that hold only the agent's key."""
+        user, agent = user.lower(), agent.lower()
+        if agent == user or self.engine.has_account(agent):
+            raise ValueError(f"{agent} is an account, so it cannot be an API wallet: use a key "
+                             "that has never traded as the agent")
+        owner = self.engine.agents.user_of(agent)
+        if owner is not None and owner != user:
+            raise ValueError(f"{agent} is already the API wallet of {owner}")
+        self.fund(user)
+        self.engine.agents.approve(user, agent, name)
+        self.engine.changes += 1
 
     def create_vault(self, leader: str, name: str = "vault") -> str:
         """Create a vault led by ``leader`` (an existing account); returns its address, which the
