@@ -7,7 +7,7 @@ with the expected version it just read, and fences its event store at the versio
 is still at that version — the check runs inside the writing transaction.
 
 The first claim *binds* the journal to its venue and account: every later claim is checked
-against every earlier one before it is appended, and an engine of another account is refused
+against the one before it before it is appended, and an engine of another account is refused
 (:class:`JournalOfAnotherAccount`) without writing anything — so every event of a journal
 belongs to the account of its first claim (``journal_binding``; shown by ``oms history`` and
 ``oms audit export``).
@@ -78,11 +78,10 @@ class JournalOfAnotherAccount(LeaseNotClaimed):
 
 
 async def journal_binding(store: EventStore) -> dict[str, Any] | None:
-    """The venue and account the journal belongs to: its first engine claim (None: no engine
-    has opened it yet). Every event of the journal belongs to that account."""
-    async for recorded in store.read_stream(LEASE_STREAM):
-        return dict(recorded.data)
-    return None
+    """The venue and account the journal belongs to (None: no engine has opened it yet, or
+    every claim was archived). Every claim is checked against the one before it when it is
+    appended, so the last claim names the account of every claim — and of every event."""
+    return (await last_claim(store))[1]
 
 
 def _same_account(claim: Mapping[str, Any], venue: str, account: str) -> bool:
@@ -92,16 +91,17 @@ def _same_account(claim: Mapping[str, Any], venue: str, account: str) -> bool:
 
 async def check_binding(store: EventStore, venue: str, account: str
                         ) -> tuple[int | None, dict[str, Any] | None]:
-    """Raise :class:`JournalOfAnotherAccount` unless every engine that ever claimed the journal
-    traded ``account`` on ``venue`` (a journal written before the binding was checked may hold
-    claims of several accounts: it is refused too, naming the first other one). Returns what
-    :func:`last_claim` returns, from the same read."""
-    version: int | None = None
-    holder: dict[str, Any] | None = None
-    async for recorded in store.read_stream(LEASE_STREAM):
-        if not _same_account(recorded.data, venue, account):
-            raise JournalOfAnotherAccount(recorded.data, venue, account)
-        version, holder = recorded.version, dict(recorded.data)
+    """Raise :class:`JournalOfAnotherAccount` unless the journal's last engine claim traded
+    ``account`` on ``venue``; returns what :func:`last_claim` returns, from the same read.
+
+    Checking the last claim is enough: each claim was checked against the one before it when
+    it was appended, so all claims name one account (by induction from the first), and the
+    check stays O(1) however many starts the journal has seen (issue 20: the lease stream grows
+    by one event per start). A last claim that was archived cannot be read back: the next
+    claim then binds the journal again."""
+    version, holder = await last_claim(store)
+    if holder is not None and not _same_account(holder, venue, account):
+        raise JournalOfAnotherAccount(holder, venue, account)
     return version, holder
 
 
