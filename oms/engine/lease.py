@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from eventstore import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
+from eventstore import NO_STREAM, ArchivedRange, EventStore, NewEvent, WrongExpectedVersion
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,25 @@ async def check_binding(store: EventStore, venue: str, account: str
     by one event per start). A last claim that was archived cannot be read back: the next
     claim then binds the journal again."""
     version, holder = await last_claim(store)
-    if holder is not None and not _same_account(holder, venue, account):
+    other = holder is not None and not _same_account(holder, venue, account)
+    if holder is not None and other and not await _holds_only_claims(store):
         raise JournalOfAnotherAccount(holder, venue, account)
     return version, holder
+
+
+async def _holds_only_claims(store: EventStore, limit: int = 1000) -> bool:
+    """True when the journal holds engine claims and nothing else: a start that claimed it and
+    then stopped before journaling anything (say, an API-wallet key refused at connect for want
+    of ``--account``) binds no account yet. Reads at most ``limit`` events from the start."""
+    seen = 0
+    try:
+        async for recorded in store.read_all(1, batch_size=64):
+            seen += 1
+            if recorded.stream_id != LEASE_STREAM or seen > limit:
+                return False
+    except ArchivedRange:
+        return False  # history was archived: the journal holds more than claims
+    return True
 
 
 class EngineLease:

@@ -85,7 +85,7 @@ PUBLIC_API: frozenset[str] = frozenset(
         # queries
         "get_order", "load_order", "all_orders", "active_orders", "orders", "active_count",
         "positions", "projector", "snapshot", "add_listener", "events", "flush", "settled",
-        "send_queue",
+        "send_queue", "add_work_source",
         # the account
         "account", "add_account_listener", "reconcile_account", "reset_account_kill_switch",
     }
