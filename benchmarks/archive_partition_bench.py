@@ -36,11 +36,11 @@ import sqlalchemy as sa
 from alembic import command
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sealed_start_bench import _pg_database, _templates, bulk_insert, generate, postgres_bytes
+from bulk_journal import JournalGenerator, batches, templates
+from sealed_start_bench import _pg_database, copy_postgres, postgres_bytes
 
 import eventstore.archiving as archiving
 from eventstore import EventStore, archive_before, make_seal, write_seal
-from eventstore.codec import GENESIS_HASH
 from eventstore.engine import create_engine
 from eventstore.migration import alembic_config, head_revision
 from oms.engine.seal_keys import Eip191SealKey
@@ -53,12 +53,8 @@ Rows = list[tuple[Any, ...]]
 
 def journal_rows(events: int) -> Rows:
     """``events``-odd rows of order lifecycles from position 1, chained from genesis."""
-    templates = _templates()
     rows: Rows = []
-    prev, order_no = GENESIS_HASH, 0
-    while len(rows) < events:
-        batch, prev, order_no = generate(min(100_000, events - len(rows)), len(rows) + 1, prev,
-                                         order_no, templates)
+    for batch in batches(JournalGenerator(templates()), events, 100_000, sqlite_ids=False):
         rows += batch
     return rows
 
@@ -87,7 +83,7 @@ async def archive_one(url: str, rows: Rows, seal_at: int, folder: Path, kind: st
     """Fill a fresh journal with ``rows``, seal at ``seal_at`` and archive it the ``kind`` way."""
     async with await EventStore.open(url) as store:
         for i in range(0, len(rows), 100_000):
-            await bulk_insert(store, None, rows[i : i + 100_000])
+            await copy_postgres(store, rows[i : i + 100_000])
         head_hash = await store.hash_at(seal_at)
         assert head_hash is not None
         seal = make_seal(KEY, position=seal_at, head_hash=head_hash, snapshot=b"{}",
@@ -122,7 +118,7 @@ async def plain_bytes(url: str, rows: Rows) -> float:
         async with engine.connect() as conn:
             apg: Any = (await conn.get_raw_connection()).driver_connection
             await apg.copy_records_to_table(
-                "events", columns=_COLS, records=[(*r[:5], uuid.UUID(r[5]), *r[6:]) for r in rows])
+                "events", columns=_COLS, records=rows)
             total = await apg.fetchval("SELECT pg_total_relation_size('events')")
     finally:
         await engine.dispose()

@@ -75,17 +75,23 @@ async def fill_journal(store: EventStore, path: str | None, gen: JournalGenerato
         finally:
             conn.close()
         return
+    for rows in batches(gen, count, _BATCH, sqlite_ids=False):
+        await copy_postgres(store, rows)
+
+
+async def copy_postgres(store: EventStore, rows: list[tuple[Any, ...]]) -> None:
+    """One transaction of PostgreSQL ``rows`` (``sqlite_ids=False``), as the appender writes:
+    partitions first, ``event_keys`` beside ``events``."""
     async with store.engine.connect() as conn:
         apg: Any = (await conn.get_raw_connection()).driver_connection
-        for rows in batches(gen, count, _BATCH, sqlite_ids=False):
-            async with apg.transaction():  # as the appender does: partitions first, keys beside
-                await apg.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
-                await ensure_partitions(apg, rows[-1][0], rows[0][0])
-                await apg.copy_records_to_table("events", columns=COLUMNS, records=rows)
-                await apg.copy_records_to_table(
-                    "event_keys", columns=("event_id", "stream_id", "version", "position"),
-                    records=[(r[5], r[1], r[2], r[0]) for r in rows],
-                )
+        async with apg.transaction():
+            await apg.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+            await ensure_partitions(apg, rows[-1][0], rows[0][0])
+            await apg.copy_records_to_table("events", columns=COLUMNS, records=rows)
+            await apg.copy_records_to_table(
+                "event_keys", columns=("event_id", "stream_id", "version", "position"),
+                records=[(r[5], r[1], r[2], r[0]) for r in rows],
+            )
 
 
 def _remove(folder: Path, pattern: str) -> None:
