@@ -11,7 +11,6 @@ restarted child is the same program: ``AlgoRunner.start`` reconciles the parent 
 
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 from decimal import Decimal
@@ -22,6 +21,7 @@ from eth_account import Account
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 from oms.algos import AlgoRunner
+from oms.demo.child import run_child
 from oms.engine import EngineConfig, OrderManager
 
 CONFIG = EngineConfig(expires_after_s=1.0, deadline_grace_s=0.3)
@@ -50,24 +50,6 @@ async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
         await algos.close()
 
 
-async def run_child(journal: str, url: str, nonces: str, key: str, kill_after: int) -> str:
-    """Run the child; SIGKILL it once it reports ``kill_after`` slice fills (0: let it end)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--child", journal, url, nonces,
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, "HL_PRIVATE_KEY": key})
-    assert proc.stdout is not None
-    last = ""
-    while line := (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip():
-        print("  engine:", line)
-        last = line
-        if kill_after and line.startswith("progress") and int(line.split()[-1]) >= kill_after:
-            proc.send_signal(signal.SIGKILL)
-            print(f"SIGKILL with the native TWAP running ({line})")
-            break
-    await proc.wait()
-    return last
-
-
 async def main() -> None:
     work = Path(tempfile.mkdtemp())
     journal, nonces = f"sqlite+aiosqlite:///{work}/journal.db", str(work / "nonce")
@@ -75,9 +57,10 @@ async def main() -> None:
     config = SimulatorConfig(seed=5, tick_interval_s=0.05, twap_speedup=20)
     async with SimulatedExchange(config) as exchange:
         await exchange.step_market()
-        await run_child(journal, exchange.base_url, nonces, key, kill_after=3)
+        args, env = [journal, exchange.base_url, nonces], {"HL_PRIVATE_KEY": key}
+        await run_child(__file__, args, env, kill_after=3, moment="the native TWAP running")
         print("restarting the same program on the same journal")
-        last = await run_child(journal, exchange.base_url, nonces, key, kill_after=0)
+        last = await run_child(__file__, args, env)
         account = str(Account.from_key(key).address).lower()
         sliced = exchange.engine.twaps.fills_of(account)
         filled = sum((Decimal(s["fill"]["sz"]) for s in sliced), Decimal(0))

@@ -12,7 +12,6 @@ names the account it trades; the engine processes get both.
 
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 from decimal import Decimal
@@ -21,6 +20,7 @@ from pathlib import Path
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
 from oms.algos import AlgoRunner
+from oms.demo.child import run_child
 from oms.demo.signer import ExampleSigner, example_signer
 from oms.engine import EngineConfig, OrderManager
 
@@ -51,25 +51,6 @@ async def child(journal: str, exchange_url: str, nonce_file: str) -> None:
         await algos.close()
 
 
-async def run_child(journal: str, url: str, nonces: str, signer: ExampleSigner,
-                    kill_after: int) -> str:
-    """Run the child; SIGKILL it once it reports ``kill_after`` children (0: let it finish)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--child", journal, url, nonces,
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, **signer.env()})
-    assert proc.stdout is not None
-    last = ""
-    while line := (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip():
-        print("  engine:", line)
-        last = line
-        if kill_after and line.startswith("progress") and int(line.split()[-1]) >= kill_after:
-            proc.send_signal(signal.SIGKILL)
-            print(f"SIGKILL with the TWAP mid-schedule ({line})")
-            break
-    await proc.wait()
-    return last
-
-
 async def main(signer: ExampleSigner) -> None:
     work = Path(tempfile.mkdtemp())
     journal, nonces = f"sqlite+aiosqlite:///{work}/journal.db", str(work / "nonce")
@@ -77,9 +58,10 @@ async def main(signer: ExampleSigner) -> None:
         await exchange.step_market()
         signer.register(exchange)  # offline: the account approves its API wallet, if any
         print("trading", signer.describe())
-        await run_child(journal, exchange.base_url, nonces, signer, kill_after=4)
+        args = [journal, exchange.base_url, nonces]
+        await run_child(__file__, args, signer.env(), kill_after=4, moment="the TWAP mid-schedule")
         print("restarting the same program on the same journal")
-        last = await run_child(journal, exchange.base_url, nonces, signer, kill_after=0)
+        last = await run_child(__file__, args, signer.env())
         account = signer.account or signer.signer
         filled = sum(Decimal(str(o["filled_sz"])) for o in exchange.truth.orders(account).values())
         print(f"the exchange filled {filled} ETH for this account in total")

@@ -19,9 +19,11 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Union
+
+from oms.domain.dataclass_json import from_json, to_json
 
 SET_LEVERAGE = "set_leverage"
 ISOLATED_MARGIN = "isolated_margin"
@@ -119,11 +121,7 @@ _BY_TYPE = {c.TYPE: c for c in LEVERAGE_EVENT_CLASSES}
 
 def encode_leverage_event(event: LeverageEvent) -> tuple[str, dict[str, Any], int]:
     """``(type, JSON-ready data, version)`` of an account event (Decimals as strings)."""
-    data = {
-        f.name: str(v) if isinstance(v := getattr(event, f.name), Decimal) else v
-        for f in fields(event)
-    }
-    return event.TYPE, data, event.VERSION
+    return event.TYPE, to_json(event), event.VERSION
 
 
 def decode_leverage_event(type_: str, data: dict[str, Any], version: int) -> LeverageEvent:
@@ -131,10 +129,7 @@ def decode_leverage_event(type_: str, data: dict[str, Any], version: int) -> Lev
     cls = _BY_TYPE.get(type_)
     if cls is None or version != cls.VERSION:
         raise ValueError(f"unknown account event {type_!r} v{version}: upgrade this program")
-    values = dict(data)
-    if cls is AccountCommandRequested and values.get("amount") is not None:
-        values["amount"] = Decimal(values["amount"])
-    return cls(**values)
+    return from_json(cls, data)
 
 
 @dataclass(slots=True)

@@ -24,10 +24,11 @@ runner reads ``algos-index``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from oms.domain.dataclass_json import from_json, to_json
 from oms.domain.parent import (
     TERMINAL,
     Child,
@@ -165,14 +166,12 @@ def fold_native(events: Iterable[NativeEvent]) -> NativeTwapState | None:
 _OWN: Mapping[str, type[Any]] = {
     c.TYPE: c for c in (NativeTwapRequested, NativeTwapLinked, NativeSliceFilled)
 }
-_DECIMALS = frozenset({"amount", "price", "fee"})
 
 
 def encode_native(event: NativeEvent | ParentOpened) -> tuple[str, dict[str, Any]]:
     """``(type, JSON-ready data)`` of any event of a native TWAP's stream or index."""
     if isinstance(event, NativeTwapRequested | NativeTwapLinked | NativeSliceFilled):
-        data = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(event).items()}
-        return event.TYPE, data
+        return event.TYPE, to_json(event)
     return encode_parent(event)
 
 
@@ -185,8 +184,7 @@ def decode_native(type_: str, data: Mapping[str, Any]) -> NativeEvent | ParentOp
             return event
         raise ParentDecodeError(f"{type_} cannot be part of a native TWAP (corrupt stream?)")
     try:
-        native: NativeEvent = cls(**{k: Decimal(v) if k in _DECIMALS else v
-                                      for k, v in data.items()})
+        native: NativeEvent = from_json(cls, data)
     except (TypeError, ArithmeticError, ValueError) as exc:
         raise ParentDecodeError(f"malformed {type_} payload: {exc}") from exc
     return native

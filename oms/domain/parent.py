@@ -19,9 +19,11 @@ Amounts are ``Decimal``; times are integer nanoseconds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, ClassVar
+
+from oms.domain.dataclass_json import from_json, to_json
 
 PARENT_STREAM_PREFIX = "algo-"
 PARENT_INDEX_STREAM = "algos-index"
@@ -286,28 +288,13 @@ _CLASSES: Mapping[str, type[Any]] = {
     for c in (ParentCreated, SliceReleased, ChildProgress, ParentControl, ParentAmended,
               ParentAnomaly, ParentFinished, ParentOpened)
 }  # fmt: skip
-_DECIMALS = frozenset({"amount", "price", "display", "lot", "min_child", "filled"})
-
-
 class ParentDecodeError(ValueError):
     """A parent stream holds a payload this code cannot read (upgrade before resuming)."""
 
 
 def encode_parent(event: ParentEvent | ParentOpened) -> tuple[str, dict[str, Any]]:
     """``(type, JSON-ready data)``: decimals as strings, so nothing is lost to floats."""
-    return event.TYPE, _jsonable(asdict(event))
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in data.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _jsonable(value)
-    if isinstance(value, Decimal | str):  # str subclasses (ClientOrderId) become plain str
-        return str(value)
-    return value
+    return event.TYPE, to_json(event)
 
 
 def decode_parent(type_: str, data: Mapping[str, Any]) -> ParentEvent | ParentOpened:
@@ -316,14 +303,7 @@ def decode_parent(type_: str, data: Mapping[str, Any]) -> ParentEvent | ParentOp
     if cls is None:
         raise ParentDecodeError(f"unknown parent event type {type_!r}: upgrade this program")
     try:
-        values = {k: Decimal(v) if k in _DECIMALS else v for k, v in data.items()}
-        if "spec" in data:
-            spec: Mapping[str, Any] = data["spec"]
-            spec_values: dict[str, Any] = {
-                k: Decimal(v) if k in _DECIMALS else v for k, v in spec.items()
-            }
-            values["spec"] = ParentSpec(**spec_values)
-        event: ParentEvent | ParentOpened = cls(**values)
+        event: ParentEvent | ParentOpened = from_json(cls, data)
     except (TypeError, ArithmeticError, ValueError) as exc:
         raise ParentDecodeError(f"malformed {type_} payload: {exc}") from exc
     return event

@@ -13,6 +13,8 @@ import os
 import sys
 from decimal import Decimal
 
+from algo_progress import report_until_finished
+
 from connectors.hyperliquid import HyperliquidConnector
 from oms.algos import AlgoRunner
 from oms.engine import EngineConfig, OrderManager
@@ -34,15 +36,7 @@ async def main(journal: str, url: str, nonces: str, amount: str, slices: str, du
             price = connector.trading_rule("ETH").quantize_price(Decimal(mids["ETH"]) * 2)
             parent_id = algos.twap("ETH", "buy", Decimal(amount), price,
                                    duration_s=float(dur), slices=int(slices))  # fmt: skip
-        print("parent", parent_id, flush=True)
-        while True:
-            state = algos.parent(parent_id)
-            if state.status in ("done", "canceled", "failed"):
-                break
-            print("progress", state.executed, len(state.children), state.status, flush=True)
-            await asyncio.sleep(0.05)
-        await oms.settled()
-        print("finished", state.status, state.executed, state.reason, flush=True)
+        await report_until_finished(oms, algos, parent_id)
         await algos.close()
 
 

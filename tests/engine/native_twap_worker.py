@@ -16,6 +16,8 @@ import signal
 import sys
 from decimal import Decimal
 
+from algo_progress import report_until_finished
+
 from connectors.hyperliquid import HyperliquidConnector
 from oms.algos import AlgoRunner
 from oms.engine import EngineConfig, OrderManager
@@ -38,15 +40,7 @@ async def main(journal: str, url: str, nonces: str, amount: str, minutes: str,
                                                 minutes=int(minutes))  # fmt: skip
             if mode == "kill-before-send":  # the send task exists but has not run yet
                 os.kill(os.getpid(), signal.SIGKILL)
-        print("parent", parent_id, flush=True)
-        while True:
-            state = algos.parent(parent_id)
-            if state.status in ("done", "canceled", "failed"):
-                break
-            print("progress", state.executed, len(state.children), state.status, flush=True)
-            await asyncio.sleep(0.05)
-        await oms.settled()
-        print("finished", state.status, state.executed, state.reason, flush=True)
+        await report_until_finished(oms, algos, parent_id)
         await algos.close()
 
 

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from kit.crash_worker import run_worker, worker_process
 
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
@@ -52,33 +52,6 @@ def _account(key: str) -> str:
     return str(Account.from_key(key).address).lower()
 
 
-async def _run_worker(args: list[str], env: dict[str, str], kill_after_children: int | None,
-                      log: Path) -> list[str]:  # fmt: skip
-    """Run the worker; SIGKILL it once it reports ``kill_after_children`` released children."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(WORKER), *args, stdout=asyncio.subprocess.PIPE,
-        stderr=log.open("ab"), env=env,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    lines: list[str] = []
-    try:
-        for _ in range(100_000):  # bounded by the worker's own bounded run
-            raw = await asyncio.wait_for(proc.stdout.readline(), 60)
-            if not raw:
-                break
-            lines.append(raw.decode().strip())
-            words = lines[-1].split()
-            due = kill_after_children is not None and words[0] == "progress"
-            if due and int(words[2]) >= (kill_after_children or 0):
-                proc.send_signal(signal.SIGKILL)
-                break
-    finally:
-        if proc.returncode is None:
-            proc.kill()  # killed already, or the test failed while it ran: never leave it behind
-        await proc.wait()
-    return lines
-
-
 async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
     live_sim: SimulatedExchange, tmp_path: Path
 ) -> None:
@@ -96,7 +69,7 @@ async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
     log = tmp_path / "worker.log"
     seen, landed = 0, 0
     for kill_at in range(2, 3 * kills + 1, 3):  # kills mid-schedule, each after more slices
-        lines = await _run_worker(args, env, kill_at, log)
+        lines = await run_worker(WORKER, args, env, log, kill_at)
         progress = [ln for ln in lines if ln.startswith("progress")]
         assert progress, log.read_text()
         children = int(progress[-1].split()[2])
@@ -108,7 +81,7 @@ async def test_twap_resumes_after_kill_9_and_executes_the_exact_total(
         landed += 1
     assert landed >= 1
     print(f"mid-schedule kills landed: {landed} of {kills}")  # the long run's report (-s)
-    lines = await _run_worker(args, env, None, log)
+    lines = await run_worker(WORKER, args, env, log)
     assert lines[-1].startswith("finished done 1.2"), [*lines[-3:], log.read_text()[-2000:]]
     # The journal's children equal the exchange's truth, child by child.
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
@@ -186,34 +159,28 @@ async def test_kills_between_the_exchanges_fill_and_its_journaling_never_send_a_
     unjournaled_fills = 0
     for _ in range(kills):
         killed: list[str] = []
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER), *args, stdout=asyncio.subprocess.PIPE,
-            stderr=log.open("ab"), env=env,
-        )  # fmt: skip
-        orders_seen = 0
+        async with worker_process(WORKER, args, env, log) as proc:
+            orders_seen = 0
 
-        def on_action(raw: bytes, pid: int = proc.pid, killed: list[str] = killed) -> None:
-            # runs in the exchange's event loop, before the exchange applies the action
-            nonlocal orders_seen
-            action = json.loads(raw)["action"]
-            if action["type"] != "order" or killed:
-                return
-            orders_seen += 1
-            if orders_seen == 2:  # the second child of this run: dies before the exchange fills
-                os.kill(pid, signal.SIGKILL)
-                killed.append(action["orders"][0]["c"])
+            def on_action(raw: bytes, pid: int = proc.pid, killed: list[str] = killed) -> None:
+                # runs in the exchange's event loop, before the exchange applies the action
+                nonlocal orders_seen
+                action = json.loads(raw)["action"]
+                if action["type"] != "order" or killed:
+                    return
+                orders_seen += 1
+                if orders_seen == 2:  # the second child of this run: dies before the fill
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(action["orders"][0]["c"])
 
-        live_sim.on_action = on_action
-        try:
-            assert proc.stdout is not None
-            async with asyncio.timeout(60):
-                while await proc.stdout.readline():
-                    pass
-        finally:
-            live_sim.on_action = None
-            if proc.returncode is None:
-                proc.kill()
-            await proc.wait()
+            live_sim.on_action = on_action
+            try:
+                assert proc.stdout is not None
+                async with asyncio.timeout(60):
+                    while await proc.stdout.readline():
+                        pass
+            finally:
+                live_sim.on_action = None
         if not killed:
             break  # the parent finished in this run before a second child left
         assert proc.returncode != 0  # killed (asyncio may report 255 for a SIGKILLed child)
@@ -225,7 +192,7 @@ async def test_kills_between_the_exchanges_fill_and_its_journaling_never_send_a_
         unjournaled_fills += 1
     assert unjournaled_fills >= 1, log.read_text()[-2000:]
     print(f"kills between a fill and its journaling: {unjournaled_fills} of {kills}")  # (-s)
-    lines = await _run_worker(args, env, None, log)
+    lines = await run_worker(WORKER, args, env, log)
     assert lines[-1].startswith("finished done 1.2"), [*lines[-3:], log.read_text()[-2000:]]
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
                                        config=CONFIG) as oms:  # fmt: skip

@@ -8,16 +8,14 @@ every slice fill once with the exchange's position.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from eth_account import Account
+from kit.crash_worker import run_worker
 
 from connectors.hyperliquid import HyperliquidConnector
 from connectors.hyperliquid.simulator import SimulatedExchange, SimulatorConfig
@@ -40,33 +38,6 @@ async def live_sim() -> AsyncIterator[SimulatedExchange]:
         yield exchange
 
 
-async def _run_worker(args: list[str], env: dict[str, str], kill_after_fills: int | None,
-                      log: Path) -> list[str]:  # fmt: skip
-    """Run the worker; SIGKILL it once it reports ``kill_after_fills`` journaled slice fills."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(WORKER), *args, stdout=asyncio.subprocess.PIPE,
-        stderr=log.open("ab"), env=env,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    lines: list[str] = []
-    try:
-        for _ in range(100_000):  # bounded by the worker's own bounded run
-            raw = await asyncio.wait_for(proc.stdout.readline(), 60)
-            if not raw:
-                break
-            lines.append(raw.decode().strip())
-            words = lines[-1].split()
-            due = kill_after_fills is not None and words[0] == "progress"
-            if due and int(words[2]) >= (kill_after_fills or 0):
-                proc.send_signal(signal.SIGKILL)
-                break
-    finally:
-        if proc.returncode is None:
-            proc.kill()  # killed already, or the test failed while it ran: never leave it behind
-        await proc.wait()
-    return lines
-
-
 def _connector(sim: SimulatedExchange, key: str, tmp_path: Path) -> HyperliquidConnector:
     return HyperliquidConnector(sim.base_url, private_key=key, nonce_file=tmp_path / "nonce",
                                 request_timeout_s=2.0)  # fmt: skip
@@ -84,7 +55,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
     log = tmp_path / "worker.log"
     seen, killed = 0, 0
     for n, kill_at in enumerate(range(2, 5 * kills, 5)[:kills]):  # each after more fills
-        lines = await _run_worker(args, env, kill_at, log)
+        lines = await run_worker(WORKER, args, env, log, kill_at)
         progress = [ln for ln in lines if ln.startswith("progress")]
         if n > 0 and not progress:  # a slow restart: the exchange finished it meanwhile
             assert lines[-1].startswith("finished done"), lines[-3:]
@@ -93,7 +64,7 @@ async def test_native_twap_killed_mid_run_ends_equal_to_the_exchange(
         fills = int(progress[-1].split()[2])
         assert fills >= seen  # reconciled where it was: never back to zero
         seen, killed = fills, killed + 1
-    lines = await _run_worker(args, env, None, log)
+    lines = await run_worker(WORKER, args, env, log)
     assert lines[-1].startswith("finished done 0.2"), [*lines[-3:], log.read_text()[-2000:]]
     async with await OrderManager.open(journal, _connector(live_sim, key, tmp_path),
                                        config=CONFIG) as oms:  # fmt: skip
@@ -126,7 +97,7 @@ async def test_killed_between_journal_and_send_is_never_placed_with_certainty(
     journal = f"sqlite+aiosqlite:///{tmp_path}/journal.db"
     args = [journal, live_sim.base_url, str(tmp_path / "nonce"), "0.1", "5"]
     log = tmp_path / "worker.log"
-    lines = await _run_worker([*args, "kill-before-send"], env, None, log)
+    lines = await run_worker(WORKER, [*args, "kill-before-send"], env, log)
     assert lines == [], lines  # died before printing anything
     store = await EventStore.open(journal)
     try:
@@ -136,7 +107,7 @@ async def test_killed_between_journal_and_send_is_never_placed_with_certainty(
     finally:
         await store.close()
     assert types == ["ParentCreated", "NativeTwapRequested"]  # journaled, not sent
-    lines = await _run_worker(args, env, None, log)
+    lines = await run_worker(WORKER, args, env, log)
     assert lines[-1].startswith("finished failed 0 never placed"), lines[-3:]
     async with HyperliquidConnector(live_sim.base_url, private_key=key) as conn:
         assert await conn.twap_history() == []  # nothing reached the exchange, then or since

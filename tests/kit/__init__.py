@@ -7,5 +7,6 @@ import created`` with no ``sys.path`` edits.
 - ``kit.account``: another client on the engine's account (the official SDK through an API
   wallet), the account's journal stream, the account compared with the exchange's truth;
 - ``kit.fake_exchange``: an in-memory fake of the connector protocol for unit tests of the
-  report handler and the reconciler (the end-to-end tests use the local exchange).
+  report handler and the reconciler (the end-to-end tests use the local exchange);
+- ``kit.crash_worker``: the engine in a worker subprocess that a crash test SIGKILLs and restarts.
 """

@@ -19,24 +19,19 @@ naming the bad key; 403 from a non-loopback address.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
+
+from connectors.simulator_admin import AdminError, AdminPlan, admin_endpoint, require_keys
 
 if TYPE_CHECKING:
     from connectors.dydx.simulator.server import DydxSimulator
 
 KEYS = ("oracle", "lag", "drop_best_effort", "market_paused", "funding_paused", "fund",
         "close_websockets")
-Action = Callable[[], object]
-
-
-class AdminError(ValueError):
-    """A bad admin request; the message names the key and what is expected."""
 
 
 def _price(raw: Any, name: str) -> Decimal:
@@ -61,13 +56,9 @@ def _flag(raw: Any, name: str) -> bool:
     return raw
 
 
-def _plan(sim: DydxSimulator, body: Any) -> list[tuple[str, Action]]:
-    if not isinstance(body, dict) or not body:
-        raise AdminError(f"send a JSON object with any of: {', '.join(KEYS)}")
-    unknown = sorted(set(body) - set(KEYS))
-    if unknown:
-        raise AdminError(f"unknown key(s) {unknown}; known: {', '.join(KEYS)}")
-    plan: list[tuple[str, Action]] = []
+def _plan(sim: DydxSimulator, body: Any) -> AdminPlan:
+    body = require_keys(body, KEYS)
+    plan: AdminPlan = []
     if "oracle" in body:
         raw = body["oracle"]
         if not isinstance(raw, dict) or not raw:
@@ -108,35 +99,13 @@ def _plan(sim: DydxSimulator, body: Any) -> list[tuple[str, Action]]:
     return plan
 
 
-def _is_loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
-
-
 def admin_handler(sim: DydxSimulator) -> Callable[[web.Request], Any]:
     """The ``POST /admin`` handler of ``sim``."""
 
-    async def handle(request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return web.json_response({"error": "the admin endpoint answers loopback only"},
-                                     status=403)
-        try:
-            body = orjson.loads(await request.read())
-        except orjson.JSONDecodeError:
-            return web.json_response({"error": "the body is not JSON"}, status=400)
-        try:
-            plan = _plan(sim, body)
-        except AdminError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        for _, action in plan:
-            action()
-        if any(key == "close_websockets" for key, _ in plan):
+    async def finish(applied: list[str]) -> dict[str, Any]:
+        if "close_websockets" in applied:
             await sim.close_websockets()
         with sim.chain.lock:
-            oracle = {t: str(p) for t, p in sim.chain.oracle_prices.items()}
-        return web.json_response({"ok": True, "applied": [k for k, _ in plan],
-                                  "oracle": oracle})
+            return {"oracle": {t: str(p) for t, p in sim.chain.oracle_prices.items()}}
 
-    return handle
+    return admin_endpoint(lambda body: _plan(sim, body), finish)

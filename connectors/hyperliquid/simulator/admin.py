@@ -19,25 +19,20 @@ The answer is ``{"ok": true, "applied": [...keys], "marks": {...}}``, or HTTP 40
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
 from connectors.hyperliquid.simulator.faults import FaultSpecError, parse_faults
+from connectors.simulator_admin import AdminError, AdminPlan, admin_endpoint, require_keys
 
 if TYPE_CHECKING:
     from connectors.hyperliquid.simulator.server import SimulatedExchange
 
 KEYS = ("faults", "reset_faults", "drop_replies", "http_error", "delay", "pause_pushes",
         "close_websockets", "mark")
-
-
-class AdminError(ValueError):
-    """A bad admin request; the message names the key and what is expected."""
 
 
 def _number(value: Any, name: str, minimum: float = 0.0) -> float:
@@ -48,15 +43,11 @@ def _number(value: Any, name: str, minimum: float = 0.0) -> float:
     return float(value)
 
 
-def _plan(sim: SimulatedExchange, body: Any) -> list[tuple[str, Callable[[], object]]]:
+def _plan(sim: SimulatedExchange, body: Any) -> AdminPlan:
     """Validate everything first, so a bad request changes nothing."""
-    if not isinstance(body, dict) or not body:
-        raise AdminError(f"send a JSON object with any of: {', '.join(KEYS)}")
-    unknown = sorted(set(body) - set(KEYS))
-    if unknown:
-        raise AdminError(f"unknown key(s) {unknown}; known: {', '.join(KEYS)}")
+    body = require_keys(body, KEYS)
     faults = sim.faults
-    plan: list[tuple[str, Callable[[], object]]] = []
+    plan: AdminPlan = []
     if "faults" in body:
         text = body["faults"]
         if not isinstance(text, str):
@@ -130,31 +121,10 @@ def _mark_plan(sim: SimulatedExchange, marks: Any) -> Callable[[], object]:
     return apply
 
 
-def _is_loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
-
-
 def admin_handler(sim: SimulatedExchange) -> Callable[[web.Request], Any]:
     """The ``POST /admin`` handler of ``sim``."""
 
-    async def handle(request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return web.json_response({"error": "the admin endpoint answers loopback only"},
-                                     status=403)
-        try:
-            body = orjson.loads(await request.read())
-        except orjson.JSONDecodeError:
-            return web.json_response({"error": "the body is not JSON"}, status=400)
-        try:
-            plan = _plan(sim, body)
-        except AdminError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        for _, action in plan:
-            action()
-        marks = {coin: str(px) for coin, px in sim.engine.mids.items()}
-        return web.json_response({"ok": True, "applied": [k for k, _ in plan], "marks": marks})
+    async def marks(applied: list[str]) -> dict[str, Any]:
+        return {"marks": {coin: str(px) for coin, px in sim.engine.mids.items()}}
 
-    return handle
+    return admin_endpoint(lambda body: _plan(sim, body), marks)
