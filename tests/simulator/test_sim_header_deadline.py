@@ -5,6 +5,7 @@ Raw sockets on 127.0.0.1; every wait is bounded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -17,30 +18,37 @@ BODY = b'{"type":"allMids"}'
 
 
 async def _trickle(port: int, data: bytes, every_s: float, limit_s: float) -> tuple[bytes, float]:
-    """Send ``data`` one byte per ``every_s``; return what the server said and when it hung up."""
+    """Send ``data`` one byte per ``every_s``; return what the server said and when it hung up.
+
+    A reader task takes the server's bytes as they come, so a reply is never lost to the write
+    that follows the server's close (asyncio's stream raises that write's error on a later read
+    before handing out what it buffered)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     started = time.monotonic()
-    received = b""
+    received = bytearray()
+
+    async def read_all() -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(4096):
+                received.extend(chunk)
+
+    reading = asyncio.create_task(read_all())
     try:
         async with asyncio.timeout(limit_s):
             for byte in data:
+                if reading.done():  # the server answered and hung up
+                    break
                 writer.write(bytes([byte]))
                 try:
                     await writer.drain()
                 except ConnectionError:
                     break
-                try:
-                    chunk = await asyncio.wait_for(reader.read(4096), every_s)
-                except TimeoutError:
-                    continue
-                received += chunk
-                if not chunk:
-                    break
-            while chunk := await reader.read(4096):
-                received += chunk
+                await asyncio.wait([reading], timeout=every_s)
+            await reading
     finally:
+        reading.cancel()
         writer.close()
-    return received, time.monotonic() - started
+    return bytes(received), time.monotonic() - started
 
 
 async def test_one_header_byte_a_second_is_cut_after_the_bound() -> None:
